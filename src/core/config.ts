@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one typed configuration, parsed once from PACKHUB_* environment variables and passed down
+ * explicitly. No other module reads process.env.
+ */
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const size = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*([kmgt]i?b?)?$/i, 'a byte size such as 1048576, 512MiB or 2GB')
+  .transform(parseByteSize);
+
+export function parseByteSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?$/i.exec(text.trim());
+  if (!m) throw new Error(`not a byte size: ${text}`);
+  const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+  const base = m[3] ? 1024 : m[2] ? 1000 : 1;
+  return Math.round(Number(m[1]) * base ** power);
+}
+
+const envSchema = z.object({
+  PACKHUB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PACKHUB_HOST: z.string().default('0.0.0.0'),
+  PACKHUB_PUBLIC_URL: z.string().url().optional(),
+  PACKHUB_DATA_DIR: z.string().default('./data'),
+  PACKHUB_DATABASE_URL: z.string().optional(),
+  PACKHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PACKHUB_S3_ENDPOINT: z.string().url().optional(),
+  PACKHUB_S3_BUCKET: z.string().min(3).optional(),
+  PACKHUB_S3_ACCESS_KEY_ID: z.string().optional(),
+  PACKHUB_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  PACKHUB_S3_REGION: z.string().default('us-east-1'),
+  PACKHUB_S3_FORCE_PATH_STYLE: bool.default(true),
+  PACKHUB_S3_PREFIX: z.string().default(''),
+  PACKHUB_CACHE_DIR: z.string().optional(),
+  PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
+  PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
+  PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
+});
+
+export interface S3Config {
+  endpoint?: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region: string;
+  forcePathStyle: boolean;
+  prefix: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl?: string;
+  dataDir: string;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  storage: { kind: 'fs'; root: string } | { kind: 's3'; s3: S3Config };
+  /** Local disk cache for packs read from object storage and for temp files of pushes. */
+  cacheDir: string;
+  cacheMaxBytes: number;
+  maxPushBytes: number;
+  allowAnonymousRead: boolean;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.PACKHUB_DATA_DIR);
+  let database: Config['database'];
+  if (e.PACKHUB_DATABASE_URL && /^postgres(ql)?:\/\//.test(e.PACKHUB_DATABASE_URL)) {
+    database = { kind: 'postgres', url: e.PACKHUB_DATABASE_URL };
+  } else if (e.PACKHUB_DATABASE_URL && e.PACKHUB_DATABASE_URL.startsWith('sqlite:')) {
+    database = { kind: 'sqlite', file: path.resolve(e.PACKHUB_DATABASE_URL.slice('sqlite:'.length)) };
+  } else if (e.PACKHUB_DATABASE_URL) {
+    throw new Error('invalid configuration:\n  PACKHUB_DATABASE_URL: expected postgres://... or sqlite:/path/file.sqlite');
+  } else {
+    database = { kind: 'sqlite', file: path.join(dataDir, 'packhub.sqlite') };
+  }
+  let storage: Config['storage'];
+  if (e.PACKHUB_S3_BUCKET) {
+    storage = {
+      kind: 's3',
+      s3: {
+        endpoint: e.PACKHUB_S3_ENDPOINT,
+        bucket: e.PACKHUB_S3_BUCKET,
+        accessKeyId: e.PACKHUB_S3_ACCESS_KEY_ID,
+        secretAccessKey: e.PACKHUB_S3_SECRET_ACCESS_KEY,
+        region: e.PACKHUB_S3_REGION,
+        forcePathStyle: e.PACKHUB_S3_FORCE_PATH_STYLE,
+        prefix: e.PACKHUB_S3_PREFIX,
+      },
+    };
+  } else {
+    storage = { kind: 'fs', root: path.join(dataDir, 'objects') };
+  }
+  return Object.freeze({
+    port: e.PACKHUB_PORT,
+    host: e.PACKHUB_HOST,
+    publicUrl: e.PACKHUB_PUBLIC_URL,
+    dataDir,
+    database,
+    storage,
+    cacheDir: path.resolve(e.PACKHUB_CACHE_DIR ?? path.join(dataDir, 'cache')),
+    cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
+    maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
+    allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
+    logLevel: e.PACKHUB_LOG_LEVEL,
+  });
+}

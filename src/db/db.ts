@@ -1,0 +1,59 @@
+import type {
+  PackRecord,
+  RefRecord,
+  RefUpdate,
+  RefUpdateResult,
+  RepoRecord,
+  RepoType,
+  TokenRecord,
+  TokenScope,
+  UserRecord,
+} from './types.js';
+
+export * from './types.js';
+
+/**
+ * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
+ * PostgreSQL in production); nothing outside src/db imports TypeORM.
+ */
+export interface Db {
+  readonly kind: 'sqlite' | 'postgres';
+  users: {
+    create(input: { name: string; email?: string | null; isAdmin?: boolean; passwordHash?: string | null }): Promise<UserRecord>;
+    findByName(name: string): Promise<UserRecord | null>;
+    findById(id: number): Promise<UserRecord | null>;
+  };
+  tokens: {
+    create(input: { userId: number; name: string; scope: TokenScope; tokenHash: string; expiresAt?: Date | null }): Promise<TokenRecord>;
+    findByHash(tokenHash: string): Promise<TokenRecord | null>;
+    listForUser(userId: number): Promise<TokenRecord[]>;
+    touch(id: number): Promise<void>;
+    delete(id: number): Promise<void>;
+  };
+  repos: {
+    /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken. */
+    create(input: { type: RepoType; namespace: string; name: string; private?: boolean; defaultBranch?: string }): Promise<RepoRecord>;
+    find(type: RepoType, namespace: string, name: string): Promise<RepoRecord | null>;
+    findById(id: string): Promise<RepoRecord | null>;
+    list(filter?: { type?: RepoType; namespace?: string }): Promise<RepoRecord[]>;
+    delete(id: string): Promise<void>;
+  };
+  packs: {
+    listLive(repoId: string): Promise<PackRecord[]>;
+  };
+  refs: {
+    list(repoId: string): Promise<RefRecord[]>;
+    get(repoId: string, name: string): Promise<RefRecord | null>;
+  };
+  /**
+   * The single commit point of a push or API commit: registers the pack (already durable in the
+   * BlobStore), then applies the ref updates by compare-and-swap. With atomic, the pack row and all
+   * refs change in one transaction or nothing changes (every ref then fails with the first reason).
+   * Without atomic, the pack row commits first, then each ref in its own CAS.
+   * Results come back in input order. Reasons are git's words: 'failed to update ref' (CAS lost),
+   * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
+   */
+  commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+/**
+ * The data-access contract the rest of packhub uses. Only src/db imports TypeORM; callers see these
+ * plain types and the Db facade (src/db/db.ts).
+ */
+export type RepoType = 'model' | 'dataset' | 'space';
+export type TokenScope = 'read' | 'write';
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  email: string | null;
+  isAdmin: boolean;
+  passwordHash: string | null;
+  createdAt: Date;
+}
+
+export interface TokenRecord {
+  id: number;
+  userId: number;
+  name: string;
+  scope: TokenScope;
+  /** Hex SHA-256 of the secret; the secret itself is never stored. */
+  tokenHash: string;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface RepoRecord {
+  /** Immutable id: storage keys use it, so renames never move data. */
+  id: string;
+  type: RepoType;
+  namespace: string;
+  name: string;
+  private: boolean;
+  defaultBranch: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface PackRecord {
+  repoId: string;
+  /** Pack checksum (40 hex); storage keys are repos/<repoId>/packs/pack-<name>.{pack,idx}. */
+  name: string;
+  objectCount: number;
+  sizeBytes: number;
+  source: 'receive' | 'insert' | 'compact';
+  createdAt: Date;
+}
+
+export interface RefRecord {
+  name: string;
+  oid: string;
+  /** For annotated tags: the oid the tag finally points at (peeled). */
+  peeled: string | null;
+}
+
+/** oldOid null = create (must not exist); newOid null = delete. */
+export interface RefUpdate {
+  name: string;
+  oldOid: string | null;
+  newOid: string | null;
+  peeled?: string | null;
+}
+
+export type RefUpdateResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
