@@ -1,0 +1,80 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import type { Config } from './core/config.js';
+import { AppError } from './core/errors.js';
+import type { Logger } from './core/logger.js';
+import type { Db } from './db/db.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { createAuthenticate } from './auth/passport.js';
+import { createGitRouter } from './git/http.js';
+import type { PushCheck } from './git/receive-pack.js';
+import { GitStore } from './git/store/git-store.js';
+import { errorHandler } from './http/error-handler.js';
+import { createRepoService } from './repos/repo-service.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  db: Db;
+  blobs: BlobStore;
+  log: Logger;
+}
+
+export interface App {
+  app: Express;
+  store: GitStore;
+}
+
+/** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
+export function createApp(deps: AppDeps): App {
+  const { config, db, blobs, log } = deps;
+  const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
+  const repos = createRepoService(db);
+  const pushChecks: PushCheck[] = [];
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ requestId: id, method: req.method, url: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms) }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await Promise.all([db.ping(), blobs.ping()]);
+      res.json({ status: 'ready' });
+    } catch (err) {
+      log.warn({ err }, 'not ready');
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+
+  app.use(createAuthenticate(db));
+  app.use(
+    createGitRouter({
+      repos,
+      store,
+      tmpDir: path.join(config.cacheDir, 'tmp'),
+      maxPushBytes: config.maxPushBytes,
+      pushChecks,
+      log: log.child({ module: 'git' }),
+    }),
+  );
+
+  app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(log));
+  return { app, store };
+}

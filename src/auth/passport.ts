@@ -1,0 +1,41 @@
+import type { RequestHandler } from 'express';
+import { Passport } from 'passport';
+import { BasicStrategy } from 'passport-http';
+import { AppError } from '../core/errors.js';
+import type { Db } from '../db/db.js';
+import { authenticateToken, type Principal } from './principal.js';
+
+/**
+ * Authentication for every surface: HTTP Basic `username:token` (git, git-lfs) and
+ * `Authorization: Bearer <token>` (HF clients). No header means anonymous; a header with bad
+ * credentials is a 401, never silently anonymous.
+ */
+export function createAuthenticate(db: Db): RequestHandler {
+  const passport = new Passport();
+  passport.use(
+    new BasicStrategy((username, secret, done) => {
+      authenticateToken(db, username, secret).then((p) => done(null, p ?? false), done);
+    }),
+  );
+  return (req, res, next) => {
+    res.locals.principal = null;
+    const header = req.headers.authorization;
+    if (!header) return next();
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer) {
+      authenticateToken(db, null, bearer[1]!).then((p) => {
+        if (!p) return next(new AppError('unauthenticated', 'InvalidToken', 'Invalid credentials: the token is unknown or expired'));
+        res.locals.principal = p;
+        next();
+      }, next);
+      return;
+    }
+    if (!/^Basic\s/i.test(header)) return next(new AppError('unauthenticated', 'Unauthenticated', 'unsupported Authorization scheme'));
+    passport.authenticate('basic', { session: false }, (err: unknown, principal: Principal | false) => {
+      if (err) return next(err);
+      if (!principal) return next(new AppError('unauthenticated', 'InvalidToken', 'Invalid username or token'));
+      res.locals.principal = principal;
+      next();
+    })(req, res, next);
+  };
+}

@@ -1,0 +1,243 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import { AppError, GitFormatError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { RefUpdate, RefUpdateResult } from '../db/types.js';
+import { ZERO_OID } from './objects/types.js';
+import { parseCommit } from './objects/commit.js';
+import { parseTree } from './objects/tree.js';
+import { parseTag } from './objects/tag.js';
+import { indexPack } from './pack/index-pack.js';
+import { PackIndex } from './pack/idx.js';
+import { PackFile } from './pack/pack-file.js';
+import { FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
+import { SidebandWriter, type Sink } from './protocol/sideband.js';
+import { isValidRefName } from './refname.js';
+import { LoadedPack } from './store/pack-cache.js';
+import { RepoObjects } from './store/repo-objects.js';
+import type { GitStore, StoredPack } from './store/git-store.js';
+
+export interface PushCommand {
+  oldOid: string;
+  newOid: string;
+  ref: string;
+}
+
+/** What a push hands to policy checks (LFS pointers, locks) before any ref moves. */
+export interface PushContext {
+  repoId: string;
+  commands: PushCommand[];
+  /** Objects of the repository plus the received pack. */
+  objects: RepoObjects;
+  /** Oids of the objects the push brought. */
+  received: Set<string>;
+  pushOptions: string[];
+}
+
+/** A policy hook: returns a rejection reason per ref it refuses. */
+export type PushCheck = (ctx: PushContext) => Promise<Map<string, string>>;
+
+export interface ReceivePackDeps {
+  store: GitStore;
+  tmpDir: string;
+  maxPushBytes: number;
+  checks: PushCheck[];
+  log: Logger;
+}
+
+interface Request {
+  commands: PushCommand[];
+  caps: Set<string>;
+  pushOptions: string[];
+}
+
+async function readCommands(reader: PktReader): Promise<Request | null> {
+  const commands: PushCommand[] = [];
+  let caps = new Set<string>();
+  for (;;) {
+    const p = await reader.read();
+    if (p === null || p.kind === 'flush') break;
+    if (p.kind !== 'data') continue;
+    let line = pktText(p.data);
+    const nul = line.indexOf('\0');
+    if (nul >= 0) {
+      caps = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+      line = line.slice(0, nul);
+    }
+    if (line.startsWith('shallow ')) continue; // shallow pushes: the connectivity check decides
+    const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.+)$/.exec(line);
+    if (!m) throw new GitFormatError(`protocol error: bad push command '${line.slice(0, 200)}'`);
+    commands.push({ oldOid: m[1]!, newOid: m[2]!, ref: m[3]! });
+  }
+  if (commands.length === 0) return null;
+  const pushOptions: string[] = [];
+  if (caps.has('push-options')) {
+    for (;;) {
+      const p = await reader.read();
+      if (p === null || p.kind === 'flush') break;
+      if (p.kind === 'data') pushOptions.push(pktText(p.data));
+    }
+  }
+  return { commands, caps, pushOptions };
+}
+
+class SizeLimit extends Transform {
+  bytes = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) cb(new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${this.max} bytes`));
+    else cb(null, chunk);
+  }
+}
+
+/** Every object the pack brings must have what it names (I1: the live object set stays closed). */
+function checkConnectivity(objects: RepoObjects, pack: LoadedPack, received: Set<string>): void {
+  const present = (oid: string) => received.has(oid) || objects.has(oid);
+  const n = pack.index.count;
+  for (let i = 0; i < n; i++) {
+    const oid = pack.index.oidAt(i).toString('hex');
+    const offset = pack.index.offsetAt(i);
+    if (pack.file.objectType(offset) === 'blob') continue;
+    const obj = pack.file.readObject(offset);
+    if (obj.type === 'commit') {
+      const c = parseCommit(obj.data);
+      if (!present(c.tree)) throw new GitFormatError(`missing necessary objects: tree ${c.tree} of commit ${oid}`);
+      for (const p of c.parents) if (!present(p)) throw new GitFormatError(`missing necessary objects: parent ${p} of commit ${oid}`);
+    } else if (obj.type === 'tree') {
+      for (const e of parseTree(obj.data)) {
+        if (e.mode === '160000') continue;
+        if (!present(e.oid)) throw new GitFormatError(`missing necessary objects: ${e.oid} (${e.name}) in tree ${oid}`);
+      }
+    } else if (obj.type === 'tag') {
+      const t = parseTag(obj.data);
+      if (!present(t.object)) throw new GitFormatError(`missing necessary objects: ${t.object} named by tag ${oid}`);
+    }
+  }
+}
+
+/**
+ * git-receive-pack over stateless HTTP: commands, then the pack streamed to a temp file, indexed
+ * (thin packs completed, objects fsck'd), connectivity-checked, made durable, and only then the refs
+ * swapped by compare-and-swap. The report says per ref what happened; nothing is claimed that was not done.
+ */
+export async function receivePack(
+  deps: ReceivePackDeps,
+  repoId: string,
+  body: AsyncIterable<Buffer>,
+  start: () => void,
+  sink: Sink,
+): Promise<void> {
+  const reader = new PktReader(body);
+  const req = await readCommands(reader);
+  start();
+  if (!req) return; // the '0000' probe before a chunked upload
+  const sideband = req.caps.has('side-band-64k');
+  const quiet = req.caps.has('quiet');
+  const atomic = req.caps.has('atomic');
+  const out = new SidebandWriter(sink, sideband);
+  const progress = async (msg: string) => {
+    if (!quiet) await out.progress(msg);
+  };
+
+  const results = new Map<string, string | null>(); // ref -> null ok / reason
+  let unpackStatus = 'ok';
+  const needsPack = req.commands.some((c) => c.newOid !== ZERO_OID);
+  let tmpPack: string | null = null;
+  let stored: StoredPack | null = null;
+  let newPackFile: PackFile | null = null;
+  const log = deps.log.child({ repoId });
+
+  try {
+    for (const c of req.commands) {
+      if (!isValidRefName(c.ref)) results.set(c.ref, 'funny refname');
+      else if (c.oldOid === ZERO_OID && c.newOid === ZERO_OID) results.set(c.ref, 'nothing to do');
+    }
+    const existing = await deps.store.objects(repoId);
+    let objects = existing;
+    const received = new Set<string>();
+    if (needsPack) {
+      await fsp.mkdir(deps.tmpDir, { recursive: true });
+      tmpPack = path.join(deps.tmpDir, `incoming-${crypto.randomUUID()}.pack`);
+      const limit = new SizeLimit(deps.maxPushBytes);
+      await pipeline(Readable.from(reader.rest()), limit, fs.createWriteStream(tmpPack));
+      if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
+      await progress(`Indexing ${limit.bytes} bytes\n`);
+      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true });
+      for (const o of indexed.objects) received.add(o.oid);
+      if (indexed.objects.length > 0) {
+        const index = PackIndex.fromBuffer(indexed.idx);
+        newPackFile = await PackFile.open(tmpPack, index);
+        const size = (await fsp.stat(tmpPack)).size;
+        const loaded = new LoadedPack(repoId, indexed.checksum, newPackFile, index, size);
+        checkConnectivity(existing, loaded, received);
+        objects = new RepoObjects([loaded, ...existing.packs]);
+        stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: size, idx: indexed.idx, packPath: tmpPack };
+      }
+    }
+
+    // Per-ref checks: the new object must exist; branches must point at commits.
+    for (const c of req.commands) {
+      if (results.has(c.ref) || c.newOid === ZERO_OID) continue;
+      const type = objects.type(c.newOid);
+      if (type === null) results.set(c.ref, 'missing necessary objects');
+      else if (c.ref.startsWith('refs/heads/') && type !== 'commit') results.set(c.ref, `branch must point to a commit, not a ${type}`);
+    }
+    const ctx: PushContext = { repoId, commands: req.commands.filter((c) => !results.has(c.ref)), objects, received, pushOptions: req.pushOptions };
+    for (const check of deps.checks) {
+      for (const [ref, reason] of await check(ctx)) if (!results.has(ref)) results.set(ref, reason);
+    }
+    const pending = req.commands.filter((c) => !results.has(c.ref));
+    if (atomic && pending.length !== req.commands.length) {
+      for (const c of pending) results.set(c.ref, 'atomic push failed');
+    } else if (pending.length > 0) {
+      if (stored) {
+        await progress('Storing pack\n');
+        await deps.store.storePack(repoId, stored);
+      }
+      const updates: RefUpdate[] = pending.map((c) => ({
+        name: c.ref,
+        oldOid: c.oldOid === ZERO_OID ? null : c.oldOid,
+        newOid: c.newOid === ZERO_OID ? null : c.newOid,
+        peeled: c.newOid === ZERO_OID ? null : peeledOf(objects, c.newOid),
+      }));
+      const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic);
+      for (const r of outcome) results.set(r.name, r.ok ? null : r.reason);
+    }
+  } catch (err) {
+    if (!(err instanceof AppError)) log.error({ err }, 'push failed');
+    else log.info({ err: err.message }, 'push rejected');
+    unpackStatus = err instanceof AppError ? err.message.replace(/\n/g, ' ') : 'internal error';
+    for (const c of req.commands) results.set(c.ref, err instanceof AppError && err.kind === 'too_large' ? 'pack too large' : 'unpacker error');
+  } finally {
+    newPackFile?.close();
+    if (tmpPack) await fsp.rm(tmpPack, { force: true });
+  }
+
+  const report: Buffer[] = [pktLine(`unpack ${unpackStatus}\n`)];
+  for (const c of req.commands) {
+    const reason = results.get(c.ref);
+    report.push(pktLine(reason ? `ng ${c.ref} ${reason}\n` : `ok ${c.ref}\n`));
+  }
+  report.push(FLUSH);
+  const bytes = Buffer.concat(report);
+  if (sideband) {
+    await out.data(bytes);
+    await out.flush();
+    await sink(FLUSH);
+  } else {
+    await sink(bytes);
+  }
+  log.info({ refs: req.commands.map((c) => ({ ref: c.ref, result: results.get(c.ref) ?? 'ok' })), unpack: unpackStatus }, 'push');
+}
+
+function peeledOf(objects: RepoObjects, oid: string): string | null {
+  const t = objects.type(oid);
+  return t === 'tag' ? objects.peel(oid).oid : null;
+}

@@ -1,0 +1,57 @@
+import type { Logger } from '../../core/logger.js';
+import type { Db, RefRecord, RefUpdate, RefUpdateResult } from '../../db/db.js';
+import type { BlobStore } from '../../storage/blob-store.js';
+import { PackCache, packKey } from './pack-cache.js';
+import { RepoObjects } from './repo-objects.js';
+
+export interface StoredPack {
+  name: string;
+  objectCount: number;
+  sizeBytes: number;
+  idx: Buffer;
+  packPath: string;
+}
+
+/**
+ * A repository's git data: objects in immutable packs in the BlobStore, refs in the db. The only
+ * way refs change is `commit`, after the pack it depends on is durable (the invariant that a ref
+ * never names an object that is not stored).
+ */
+export class GitStore {
+  readonly packs: PackCache;
+
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    cacheDir: string,
+    cacheMaxBytes: number,
+    private readonly log: Logger,
+  ) {
+    this.packs = new PackCache(blobs, cacheDir, cacheMaxBytes, log.child({ module: 'pack-cache' }));
+  }
+
+  async objects(repoId: string): Promise<RepoObjects> {
+    const live = await this.db.packs.listLive(repoId);
+    live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    const packs = await Promise.all(live.map((p) => this.packs.get(repoId, p.name)));
+    return new RepoObjects(packs);
+  }
+
+  refs(repoId: string): Promise<RefRecord[]> {
+    return this.db.refs.list(repoId);
+  }
+
+  /** Make a received (complete, indexed, validated) pack durable: pack first, then its index. */
+  async storePack(repoId: string, pack: StoredPack): Promise<void> {
+    await this.blobs.putFile(packKey(repoId, pack.name, 'pack'), pack.packPath);
+    const { Readable } = await import('node:stream');
+    await this.blobs.put(packKey(repoId, pack.name, 'idx'), Readable.from([pack.idx]), { size: pack.idx.length });
+    await this.packs.adopt(repoId, pack.name, pack.packPath, pack.idx);
+  }
+
+  /** Register the stored pack and swap refs (compare-and-swap in the db). */
+  commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
+    const record = pack ? { repoId, name: pack.name, objectCount: pack.objectCount, sizeBytes: pack.sizeBytes, source: 'receive' as const } : null;
+    return this.db.commitPush(repoId, record, updates, { atomic });
+  }
+}

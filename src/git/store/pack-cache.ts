@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../core/logger.js';
+import type { BlobStore } from '../../storage/blob-store.js';
+import { PackFile } from '../pack/pack-file.js';
+import { PackIndex } from '../pack/idx.js';
+
+export const packKey = (repoId: string, name: string, ext: 'pack' | 'idx') => `repos/${repoId}/packs/pack-${name}.${ext}`;
+
+/** An opened, immutable pack with its index and a lazily built offset → index-position map. */
+export class LoadedPack {
+  private byOffset?: { offsets: Float64Array; positions: Uint32Array };
+  lastUsed = Date.now();
+
+  constructor(
+    readonly repoId: string,
+    readonly name: string,
+    readonly file: PackFile,
+    readonly index: PackIndex,
+    readonly bytes: number,
+  ) {}
+
+  /** The oid stored at an entry offset (for copying OFS deltas, whose base is named by offset). */
+  oidAtOffset(offset: number): Buffer {
+    if (!this.byOffset) {
+      const n = this.index.count;
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      const offs = new Float64Array(n);
+      for (let i = 0; i < n; i++) offs[i] = this.index.offsetAt(i);
+      order.sort((a, b) => offs[a]! - offs[b]!);
+      const sorted = new Float64Array(n);
+      for (let i = 0; i < n; i++) sorted[i] = offs[order[i]!]!;
+      this.byOffset = { offsets: sorted, positions: order };
+    }
+    const { offsets, positions } = this.byOffset;
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = offsets[mid]!;
+      if (v === offset) return this.index.oidAt(positions[mid]!);
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    throw new Error(`no object at offset ${offset} in pack ${this.name}`);
+  }
+}
+
+/**
+ * Opens packs for reading. On the filesystem backend packs are read in place; on S3 they are
+ * downloaded once into a bounded local disk cache. Packs are immutable, so an opened pack is valid
+ * forever; the least recently used are closed (and their cached copies removed) past the limits.
+ */
+export class PackCache {
+  private readonly open = new Map<string, Promise<LoadedPack>>();
+  private cachedBytes = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly cacheDir: string,
+    private readonly maxBytes: number,
+    private readonly log: Logger,
+    private readonly maxOpen = 512,
+  ) {}
+
+  private key(repoId: string, name: string) {
+    return `${repoId}/${name}`;
+  }
+
+  private localFile(repoId: string, name: string, ext: 'pack' | 'idx') {
+    return path.join(this.cacheDir, 'packs', repoId, `pack-${name}.${ext}`);
+  }
+
+  get(repoId: string, name: string): Promise<LoadedPack> {
+    const k = this.key(repoId, name);
+    let p = this.open.get(k);
+    if (!p) {
+      p = this.load(repoId, name);
+      this.open.set(k, p);
+      p.catch(() => this.open.delete(k));
+      void p.then(() => this.evict());
+    }
+    return p.then((lp) => {
+      lp.lastUsed = Date.now();
+      return lp;
+    });
+  }
+
+  /** Register a pack whose files are already local (just received): avoids a download on S3. */
+  async adopt(repoId: string, name: string, packPath: string, idx: Buffer): Promise<void> {
+    if (this.store.localPath) return; // read in place from the store
+    const dest = this.localFile(repoId, name, 'pack');
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.writeFile(this.localFile(repoId, name, 'idx'), idx);
+    await fsp.copyFile(packPath, dest);
+  }
+
+  private async load(repoId: string, name: string): Promise<LoadedPack> {
+    let packPath: string;
+    let idxPath: string;
+    if (this.store.localPath) {
+      packPath = this.store.localPath(packKey(repoId, name, 'pack'));
+      idxPath = this.store.localPath(packKey(repoId, name, 'idx'));
+    } else {
+      packPath = this.localFile(repoId, name, 'pack');
+      idxPath = this.localFile(repoId, name, 'idx');
+      if (!fs.existsSync(idxPath)) await this.store.download(packKey(repoId, name, 'idx'), idxPath);
+      if (!fs.existsSync(packPath)) {
+        await this.store.download(packKey(repoId, name, 'pack'), packPath);
+        this.log.debug({ repoId, pack: name }, 'pack downloaded to cache');
+      }
+    }
+    const index = PackIndex.fromBuffer(await fsp.readFile(idxPath));
+    const file = await PackFile.open(packPath, index);
+    const bytes = (await fsp.stat(packPath)).size;
+    if (!this.store.localPath) this.cachedBytes += bytes;
+    return new LoadedPack(repoId, name, file, index, bytes);
+  }
+
+  private async evict(): Promise<void> {
+    if (this.open.size <= this.maxOpen && this.cachedBytes <= this.maxBytes) return;
+    const loaded: LoadedPack[] = [];
+    for (const p of this.open.values()) loaded.push(await p.catch(() => null as unknown as LoadedPack));
+    const byAge = loaded.filter(Boolean).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const lp of byAge) {
+      if (this.open.size <= this.maxOpen && this.cachedBytes <= this.maxBytes) break;
+      // Keep packs used in the last minute: a request may be reading them right now.
+      if (Date.now() - lp.lastUsed < 60_000) continue;
+      this.open.delete(this.key(lp.repoId, lp.name));
+      lp.file.close();
+      if (!this.store.localPath) {
+        this.cachedBytes -= lp.bytes;
+        await fsp.rm(this.localFile(lp.repoId, lp.name, 'pack'), { force: true });
+        await fsp.rm(this.localFile(lp.repoId, lp.name, 'idx'), { force: true });
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const p of this.open.values()) void p.then((lp) => lp.file.close()).catch(() => undefined);
+    this.open.clear();
+  }
+}

@@ -1,0 +1,89 @@
+import { GitFormatError } from '../../core/errors.js';
+import type { ObjectType } from '../objects/types.js';
+import { parseCommit, type Commit } from '../objects/commit.js';
+import { parseTree, type TreeEntry } from '../objects/tree.js';
+import { parseTag, type Tag } from '../objects/tag.js';
+import type { LoadedPack } from './pack-cache.js';
+
+export interface ObjectLocation {
+  pack: LoadedPack;
+  offset: number;
+}
+
+export class MissingObjectError extends GitFormatError {
+  constructor(readonly oid: string) {
+    super(`object ${oid} not found`);
+  }
+}
+
+/**
+ * The objects of one repository: the union of its live packs (newest first). Every read is a
+ * positional read in an immutable pack; nothing here mutates.
+ */
+export class RepoObjects {
+  constructor(readonly packs: LoadedPack[]) {}
+
+  locate(oid: string | Buffer): ObjectLocation | null {
+    for (const pack of this.packs) {
+      const offset = pack.index.find(oid);
+      if (offset >= 0) return { pack, offset };
+    }
+    return null;
+  }
+
+  has(oid: string | Buffer): boolean {
+    return this.locate(oid) !== null;
+  }
+
+  read(oid: string): { type: ObjectType; data: Buffer } {
+    const loc = this.locate(oid);
+    if (!loc) throw new MissingObjectError(oid);
+    return loc.pack.file.readObject(loc.offset);
+  }
+
+  tryRead(oid: string): { type: ObjectType; data: Buffer } | null {
+    const loc = this.locate(oid);
+    return loc ? loc.pack.file.readObject(loc.offset) : null;
+  }
+
+  type(oid: string): ObjectType | null {
+    const loc = this.locate(oid);
+    return loc ? loc.pack.file.objectType(loc.offset) : null;
+  }
+
+  size(oid: string): number {
+    const loc = this.locate(oid);
+    if (!loc) throw new MissingObjectError(oid);
+    return loc.pack.file.objectSize(loc.offset);
+  }
+
+  commit(oid: string): Commit {
+    const o = this.read(oid);
+    if (o.type !== 'commit') throw new GitFormatError(`object ${oid} is a ${o.type}, not a commit`);
+    return parseCommit(o.data);
+  }
+
+  tree(oid: string): TreeEntry[] {
+    const o = this.read(oid);
+    if (o.type !== 'tree') throw new GitFormatError(`object ${oid} is a ${o.type}, not a tree`);
+    return parseTree(o.data);
+  }
+
+  tag(oid: string): Tag {
+    const o = this.read(oid);
+    if (o.type !== 'tag') throw new GitFormatError(`object ${oid} is a ${o.type}, not a tag`);
+    return parseTag(o.data);
+  }
+
+  /** Follow annotated tags to the object they finally name. */
+  peel(oid: string): { oid: string; type: ObjectType } {
+    let cur = oid;
+    for (let i = 0; i < 64; i++) {
+      const t = this.type(cur);
+      if (t === null) throw new MissingObjectError(cur);
+      if (t !== 'tag') return { oid: cur, type: t };
+      cur = this.tag(cur).object;
+    }
+    throw new GitFormatError(`tag chain too deep at ${oid}`);
+  }
+}

@@ -1,0 +1,272 @@
+import { GitFormatError } from '../core/errors.js';
+import type { RefRecord } from '../db/types.js';
+import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
+import { SidebandWriter, type Sink } from './protocol/sideband.js';
+import { enumerateObjects, parseFilter, type EnumerateRequest } from './store/enumerate.js';
+import { writePack } from './store/pack-builder.js';
+import type { RepoObjects } from './store/repo-objects.js';
+
+export interface UploadPackRepo {
+  refs: RefRecord[];
+  head: { target: string; oid: string | null };
+  objects(): Promise<RepoObjects>;
+}
+
+const OID_RE = /^[0-9a-f]{40}$/;
+
+function oidArg(line: string, prefix: string): string {
+  const oid = line.slice(prefix.length, prefix.length + 40);
+  if (!OID_RE.test(oid)) throw new GitFormatError(`protocol error: bad object id in '${line}'`);
+  return oid;
+}
+
+function parseDepth(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new GitFormatError(`protocol error: invalid depth '${text}'`);
+  return n;
+}
+
+interface FetchArgs extends EnumerateRequest {
+  haves: string[];
+  done: boolean;
+  thin: boolean;
+  ofsDelta: boolean;
+  noProgress: boolean;
+  includeTag: boolean;
+  sideband: 'none' | 'small' | '64k';
+  multiAck: 0 | 1 | 2;
+  noDone: boolean;
+  sawFlushAfterWants: boolean;
+}
+
+/** Shared argument parsing for one fetch line (v0 and v2 spell these the same way). */
+function applyFetchLine(args: FetchArgs, line: string, deepenNotRefs: string[]): boolean {
+  if (line.startsWith('want ')) args.wants.push(oidArg(line, 'want '));
+  else if (line.startsWith('have ')) args.haves.push(oidArg(line, 'have '));
+  else if (line.startsWith('shallow ')) args.clientShallow.push(oidArg(line, 'shallow '));
+  else if (line.startsWith('deepen ')) args.depth = parseDepth(line.slice(7));
+  else if (line === 'deepen-relative') args.deepenRelative = true;
+  else if (line.startsWith('deepen-since ')) args.deepenSince = parseDepth(line.slice(13));
+  else if (line.startsWith('deepen-not ')) deepenNotRefs.push(line.slice(11));
+  else if (line.startsWith('filter ')) args.filter = parseFilter(line.slice(7));
+  else if (line === 'done') args.done = true;
+  else if (line === 'thin-pack') args.thin = true;
+  else if (line === 'ofs-delta') args.ofsDelta = true;
+  else if (line === 'no-progress') args.noProgress = true;
+  else if (line === 'include-tag') args.includeTag = true;
+  else return false;
+  return true;
+}
+
+function newArgs(): FetchArgs {
+  return {
+    wants: [],
+    haves: [],
+    commonHaves: [],
+    clientShallow: [],
+    done: false,
+    thin: false,
+    ofsDelta: false,
+    noProgress: false,
+    includeTag: false,
+    sideband: 'none',
+    multiAck: 0,
+    noDone: false,
+    sawFlushAfterWants: false,
+  };
+}
+
+function resolveDeepenNot(repo: UploadPackRepo, names: string[]): string[] {
+  return names.map((n) => {
+    const r = repo.refs.find((x) => x.name === n || x.name === `refs/heads/${n}` || x.name === `refs/tags/${n}`);
+    if (!r) throw new GitFormatError(`deepen-not is not a ref: ${n}`);
+    return r.peeled ?? r.oid;
+  });
+}
+
+function tagsForInclude(refs: RefRecord[]): string[] {
+  return refs.filter((r) => r.name.startsWith('refs/tags/') && r.peeled).map((r) => r.oid);
+}
+
+async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter): Promise<void> {
+  const plan = enumerateObjects(objects, args);
+  if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\n`);
+  await writePack(objects, plan.objects, (chunk) => out.data(chunk), {
+    ofsDelta: args.ofsDelta,
+    // A shallow client may lack bases below its boundary; never send it thin deltas.
+    thin: args.thin && !plan.deepening && args.clientShallow.length === 0,
+    clientHas: plan.clientHas,
+  });
+  await out.flush();
+  if (!args.noProgress) await out.progress(`Total ${plan.objects.length} (reused by packhub)\n`);
+}
+
+function commonOf(objects: RepoObjects, haves: string[]): string[] {
+  return haves.filter((h) => objects.has(h));
+}
+
+/** Protocol v2: one command per request (ls-refs or fetch). */
+export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<void> {
+  const reader = new PktReader(body);
+  let command: string | null = null;
+  for (;;) {
+    const p = await reader.read();
+    if (p === null || p.kind === 'flush') break;
+    if (p.kind === 'delim') break;
+    if (p.kind !== 'data') continue;
+    const line = pktText(p.data);
+    if (line.startsWith('command=')) command = line.slice(8);
+    else if (line.startsWith('object-format=') && line !== 'object-format=sha1') {
+      throw new GitFormatError(`unsupported object format '${line.slice(14)}'`);
+    }
+    // agent=, server-option=, session-id=: accepted and ignored.
+  }
+  if (command === null) return; // empty request (probe)
+  const argLines: string[] = [];
+  for (;;) {
+    const p = await reader.read();
+    if (p === null || p.kind === 'flush') break;
+    if (p.kind === 'data') argLines.push(pktText(p.data));
+  }
+  if (command === 'ls-refs') return lsRefs(repo, argLines, sink);
+  if (command === 'fetch') return fetchV2(repo, argLines, sink);
+  throw new GitFormatError(`unknown command '${command}'`);
+}
+
+async function lsRefs(repo: UploadPackRepo, args: string[], sink: Sink): Promise<void> {
+  const peel = args.includes('peel');
+  const symrefs = args.includes('symrefs');
+  const unborn = args.includes('unborn');
+  const prefixes = args.filter((a) => a.startsWith('ref-prefix ')).map((a) => a.slice(11));
+  const match = (name: string) => prefixes.length === 0 || prefixes.some((p) => name.startsWith(p));
+  const lines: Buffer[] = [];
+  if (match('HEAD')) {
+    if (repo.head.oid) lines.push(pktLine(`${repo.head.oid} HEAD${symrefs ? ` symref-target:${repo.head.target}` : ''}\n`));
+    else if (unborn) lines.push(pktLine(`unborn HEAD symref-target:${repo.head.target}\n`));
+  }
+  for (const r of [...repo.refs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (!match(r.name)) continue;
+    lines.push(pktLine(`${r.oid} ${r.name}${peel && r.peeled ? ` peeled:${r.peeled}` : ''}\n`));
+  }
+  lines.push(FLUSH);
+  await sink(Buffer.concat(lines));
+}
+
+async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Promise<void> {
+  const args = newArgs();
+  const deepenNot: string[] = [];
+  for (const line of argLines) {
+    if (!applyFetchLine(args, line, deepenNot)) {
+      if (line.startsWith('want-ref ') || line.startsWith('packfile-uris ') || line === 'sideband-all') {
+        throw new GitFormatError(`fetch argument not supported: ${line}`);
+      }
+      // wait-for-done and unknown arguments: ignored.
+    }
+  }
+  const objects = await repo.objects();
+  if (deepenNot.length) args.deepenNot = resolveDeepenNot(repo, deepenNot);
+  args.commonHaves = commonOf(objects, args.haves);
+  for (const w of args.wants) if (!objects.has(w)) throw new GitFormatError(`not our ref ${w}`);
+  if (args.includeTag) args.includeTags = tagsForInclude(repo.refs);
+
+  if (!args.done) {
+    const lines = [pktLine('acknowledgments\n')];
+    if (args.commonHaves.length === 0) lines.push(pktLine('NAK\n'));
+    for (const c of args.commonHaves) lines.push(pktLine(`ACK ${c}\n`));
+    lines.push(FLUSH);
+    await sink(Buffer.concat(lines));
+    return; // never 'ready': the client sends 'done' with the full set of common haves next
+  }
+  const plan = args.depth !== undefined || args.deepenSince !== undefined || deepenNot.length > 0;
+  const out = new SidebandWriter(sink, true);
+  if (plan) {
+    const preview = enumerateObjects(objects, { ...args, shallowOnly: true });
+    const lines = [pktLine('shallow-info\n')];
+    for (const s of preview.shallow) lines.push(pktLine(`shallow ${s}\n`));
+    for (const u of preview.unshallow) lines.push(pktLine(`unshallow ${u}\n`));
+    lines.push(DELIM);
+    await sink(Buffer.concat(lines));
+  }
+  await sink(pktLine('packfile\n'));
+  await sendPack(objects, args, out);
+  await sink(FLUSH);
+}
+
+/** Protocol v0 (stateless HTTP): wants, optional shallow/deepen, haves, flush or done. */
+export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<void> {
+  const reader = new PktReader(body);
+  const args = newArgs();
+  const deepenNot: string[] = [];
+  let first = true;
+  // Section 1: wants (+ capabilities on the first), shallow, deepen, filter; ends with a flush.
+  for (;;) {
+    const p = await reader.read();
+    if (p === null) return; // probe or empty body
+    if (p.kind !== 'data') break;
+    let line = pktText(p.data);
+    if (first && line.startsWith('want ')) {
+      const caps = line.slice(46).split(' ').filter(Boolean);
+      line = line.slice(0, 45);
+      args.multiAck = caps.includes('multi_ack_detailed') ? 2 : caps.includes('multi_ack') ? 1 : 0;
+      args.sideband = caps.includes('side-band-64k') ? '64k' : caps.includes('side-band') ? 'small' : 'none';
+      args.noDone = caps.includes('no-done');
+      args.thin = caps.includes('thin-pack');
+      args.ofsDelta = caps.includes('ofs-delta');
+      args.noProgress = caps.includes('no-progress');
+      args.includeTag = caps.includes('include-tag');
+      first = false;
+    }
+    if (!applyFetchLine(args, line, deepenNot)) throw new GitFormatError(`protocol error: unexpected '${line}'`);
+  }
+  if (args.wants.length === 0) return;
+  const objects = await repo.objects();
+  for (const w of args.wants) if (!objects.has(w)) throw new GitFormatError(`not our ref ${w}`);
+  if (deepenNot.length) args.deepenNot = resolveDeepenNot(repo, deepenNot);
+  if (args.includeTag) args.includeTags = tagsForInclude(repo.refs);
+  const deepening = args.depth !== undefined || args.deepenSince !== undefined || deepenNot.length > 0;
+  if (deepening) {
+    const preview = enumerateObjects(objects, { ...args, shallowOnly: true });
+    const lines: Buffer[] = [];
+    for (const s of preview.shallow) lines.push(pktLine(`shallow ${s}\n`));
+    for (const u of preview.unshallow) lines.push(pktLine(`unshallow ${u}\n`));
+    lines.push(FLUSH);
+    await sink(Buffer.concat(lines));
+  }
+  // Section 2: haves, ending in flush (another round follows) or done.
+  const common: string[] = [];
+  let lastCommon = '';
+  const out: Buffer[] = [];
+  for (;;) {
+    const p = await reader.read();
+    if (p === null) {
+      // End of a stateless request without 'done' (e.g. the first round of a shallow clone).
+      if (out.length) await sink(Buffer.concat(out));
+      return;
+    }
+    if (p.kind === 'flush') {
+      if (common.length === 0 || args.multiAck) out.push(pktLine('NAK\n'));
+      await sink(Buffer.concat(out));
+      return; // stateless: the client comes back with the next round
+    }
+    if (p.kind !== 'data') continue;
+    const line = pktText(p.data);
+    if (line === 'done') break;
+    if (!line.startsWith('have ')) throw new GitFormatError(`protocol error: unexpected '${line}'`);
+    const oid = oidArg(line, 'have ');
+    if (objects.has(oid)) {
+      common.push(oid);
+      lastCommon = oid;
+      if (args.multiAck === 2) out.push(pktLine(`ACK ${oid} common\n`));
+      else if (args.multiAck === 1) out.push(pktLine(`ACK ${oid} continue\n`));
+      else if (common.length === 1) out.push(pktLine(`ACK ${oid}\n`));
+    }
+  }
+  if (common.length > 0 && args.multiAck) out.push(pktLine(`ACK ${lastCommon}\n`));
+  else if (common.length === 0) out.push(pktLine('NAK\n'));
+  await sink(Buffer.concat(out));
+  args.commonHaves = common;
+  const sideband = new SidebandWriter(sink, args.sideband !== 'none');
+  if (args.sideband === 'none') args.noProgress = true;
+  await sendPack(objects, args, sideband);
+  if (args.sideband !== 'none') await sink(FLUSH);
+}

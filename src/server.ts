@@ -1,0 +1,46 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import 'reflect-metadata';
+import type { Config } from './core/config.js';
+import type { Logger } from './core/logger.js';
+import { openDb } from './db/typeorm-db.js';
+import { createBlobStore } from './storage/index.js';
+import { createApp } from './app.js';
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Opens the database (running migrations) and storage, then serves HTTP until closed. */
+export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
+  await fs.mkdir(config.dataDir, { recursive: true });
+  await fs.mkdir(config.cacheDir, { recursive: true });
+  // Temp files of interrupted pushes are garbage: nothing refers to them.
+  await fs.rm(`${config.cacheDir}/tmp`, { recursive: true, force: true });
+  const db = await openDb(config.database, log.child({ module: 'db' }));
+  const blobs = await createBlobStore(config.storage);
+  const { app, store } = createApp({ config, db, blobs, log });
+
+  const server = http.createServer(app);
+  // Large pushes and downloads take as long as they take; idle sockets still time out.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, host: config.host, database: config.database.kind, storage: config.storage.kind }, 'packhub listening');
+
+  return {
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.packs.closeAll();
+      await db.close();
+    },
+  };
+}
