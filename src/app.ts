@@ -12,11 +12,18 @@ import type { PushCheck } from './git/receive-pack.js';
 import { GitStore } from './git/store/git-store.js';
 import { errorHandler } from './http/error-handler.js';
 import { createRepoService } from './repos/repo-service.js';
+import { ContentStore } from './lfs/content-store.js';
+import { createLfsRouter } from './lfs/http.js';
+import { createLfsPushCheck } from './lfs/push-check.js';
+import type { LfsRecords } from './lfs/records.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
   db: Db;
   blobs: BlobStore;
+  lfs: LfsRecords;
+  /** Signs self-authorising transfer URLs; shared by every replica. */
+  secret: string;
   log: Logger;
 }
 
@@ -27,10 +34,11 @@ export interface App {
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
 export function createApp(deps: AppDeps): App {
-  const { config, db, blobs, log } = deps;
+  const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
   const repos = createRepoService(db);
-  const pushChecks: PushCheck[] = [];
+  const content = new ContentStore(blobs);
+  const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
 
   const app = express();
   app.disable('x-powered-by');
@@ -63,6 +71,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use(createAuthenticate(db));
+  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({
       repos,

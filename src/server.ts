@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +22,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await fs.rm(`${config.cacheDir}/tmp`, { recursive: true, force: true });
   const db = await openDb(config.database, log.child({ module: 'db' }));
   const blobs = await createBlobStore(config.storage);
-  const { app, store } = createApp({ config, db, blobs, log });
+  const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
+  const { app, store } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
 
   const server = http.createServer(app);
   // Large pushes and downloads take as long as they take; idle sockets still time out.

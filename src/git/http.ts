@@ -4,9 +4,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RepoType } from '../db/types.js';
-import { authorize } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
-import { repoRefFrom, TYPE_PREFIX, type RepoService } from '../repos/repo-service.js';
+import type { RepoService } from '../repos/repo-service.js';
+import { REPO_TYPES, principalOf, repoBase, resolveRepo } from '../http/repo-route.js';
 import { pktLine } from './protocol/pkt-line.js';
 import { advertiseRefsV0, advertiseV2, resolveHead } from './protocol/refs-advertisement.js';
 import { receivePack, type PushCheck } from './receive-pack.js';
@@ -53,22 +52,16 @@ function responseSink(res: Response) {
 export function createGitRouter(deps: GitHttpDeps): Router {
   const router = express.Router();
 
-  const repoFor = async (req: Request, res: Response, type: RepoType, action: 'read' | 'write') => {
-    res.locals.surface = 'git';
-    const params = req.params as Record<string, string>;
-    const ref = repoRefFrom(type, params.ns!, params.repo!);
-    const repo = await deps.repos.find(ref);
-    authorize(res.locals.principal as Principal | null, repo, action);
-    return repo;
-  };
+  const repoFor = (req: Request, res: Response, type: RepoType, action: 'read' | 'write') =>
+    resolveRepo(deps.repos, req, res, 'git', type, action);
 
   const uploadRepo = async (repoId: string, defaultBranch: string): Promise<UploadPackRepo> => {
     const refs = await deps.store.refs(repoId);
     return { refs, head: resolveHead(refs, defaultBranch), objects: () => deps.store.objects(repoId) };
   };
 
-  for (const type of ['model', 'dataset', 'space'] as RepoType[]) {
-    const base = TYPE_PREFIX[type] ? `/${TYPE_PREFIX[type]}/:ns/:repo` : '/:ns/:repo';
+  for (const type of REPO_TYPES) {
+    const base = repoBase(type);
 
     router.get(`${base}/info/refs`, async (req, res) => {
       res.locals.surface = 'git';
@@ -120,6 +113,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
         await receivePack(
           { store: deps.store, tmpDir: deps.tmpDir, maxPushBytes: deps.maxPushBytes, checks: deps.pushChecks, log: deps.log },
           repo.id,
+          principalOf(res)!.user.id,
           body,
           start,
           responseSink(res),

@@ -36,6 +36,8 @@ export interface PushContext {
   /** Oids of the objects the push brought. */
   received: Set<string>;
   pushOptions: string[];
+  /** The pushing user's id. */
+  pusherId: number;
 }
 
 /** A policy hook: returns a rejection reason per ref it refuses. */
@@ -130,6 +132,7 @@ function checkConnectivity(objects: RepoObjects, pack: LoadedPack, received: Set
 export async function receivePack(
   deps: ReceivePackDeps,
   repoId: string,
+  pusherId: number,
   body: AsyncIterable<Buffer>,
   start: () => void,
   sink: Sink,
@@ -189,7 +192,7 @@ export async function receivePack(
       if (type === null) results.set(c.ref, 'missing necessary objects');
       else if (c.ref.startsWith('refs/heads/') && type !== 'commit') results.set(c.ref, `branch must point to a commit, not a ${type}`);
     }
-    const ctx: PushContext = { repoId, commands: req.commands.filter((c) => !results.has(c.ref)), objects, received, pushOptions: req.pushOptions };
+    const ctx: PushContext = { repoId, commands: req.commands.filter((c) => !results.has(c.ref)), objects, received, pushOptions: req.pushOptions, pusherId };
     for (const check of deps.checks) {
       for (const [ref, reason] of await check(ctx)) if (!results.has(ref)) results.set(ref, reason);
     }

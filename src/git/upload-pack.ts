@@ -214,6 +214,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
       args.ofsDelta = caps.includes('ofs-delta');
       args.noProgress = caps.includes('no-progress');
       args.includeTag = caps.includes('include-tag');
+      args.deepenRelative = caps.includes('deepen-relative');
       first = false;
     }
     if (!applyFetchLine(args, line, deepenNot)) throw new GitFormatError(`protocol error: unexpected '${line}'`);

@@ -1,5 +1,6 @@
 import type { Db, RepoRecord, RepoType } from '../db/db.js';
 import { invalid } from '../core/errors.js';
+import { validateNamespace, validateRepoName } from '../core/names.js';
 
 /** Path prefixes of the repo types, as the Hub spells them (models have none). */
 export const TYPE_PREFIX: Record<RepoType, string> = { model: '', dataset: 'datasets', space: 'spaces' };
@@ -22,6 +23,13 @@ export function createRepoService(db: Db) {
   return {
     find(ref: RepoRef): Promise<RepoRecord | null> {
       return db.repos.find(ref.type, ref.namespace, ref.name);
+    },
+    /** A new, empty repository (no refs): the first push or API commit gives it history. */
+    create(input: RepoRef & { private?: boolean; defaultBranch?: string }): Promise<RepoRecord> {
+      validateNamespace(input.namespace);
+      validateRepoName(input.name);
+      if (RESERVED_NAMESPACES.has(input.namespace.toLowerCase())) throw invalid('ReservedName', `'${input.namespace}' is reserved and cannot be a namespace`);
+      return db.repos.create(input);
     },
   };
 }

@@ -1,0 +1,23 @@
+import type { Db, TokenScope, UserRecord } from '../db/db.js';
+import { hashToken } from './tokens.js';
+
+export interface Principal {
+  user: UserRecord;
+  scope: TokenScope;
+  tokenId: number;
+}
+
+/**
+ * The caller a token names, or null. With Basic auth the user name must be the token's owner;
+ * expired tokens fail.
+ */
+export async function authenticateToken(db: Db, username: string | null, secret: string): Promise<Principal | null> {
+  if (!secret || secret.length > 256) return null;
+  const token = await db.tokens.findByHash(hashToken(secret));
+  if (!token) return null;
+  if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
+  const user = await db.users.findById(token.userId);
+  if (!user || (username !== null && username !== user.name)) return null;
+  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) void db.tokens.touch(token.id).catch(() => undefined);
+  return { user, scope: token.scope, tokenId: token.id };
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from './core/config.js';
+import { AppError } from './core/errors.js';
+import { createLogger } from './core/logger.js';
+import { validateUserName } from './core/names.js';
+import type { RepoType } from './db/types.js';
+import { openDb } from './db/typeorm-db.js';
+import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
+import { createRepoService } from './repos/repo-service.js';
+
+const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
+
+usage:
+  packhub serve                                        run the hub (PACKHUB_* environment variables configure it)
+  packhub user create NAME [--admin] [--password P] [--email E]
+  packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
+                                                       prints the new token alone on the last line
+  packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space] [--default-branch main]
+`;
+
+class UsageError extends Error {}
+
+async function withDb<T>(config: Readonly<Config>, fn: (db: Awaited<ReturnType<typeof openDb>>) => Promise<T>): Promise<T> {
+  const db = await openDb(config.database, createLogger('warn', process.stderr));
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = loadConfig(process.env);
+
+  if (cmd === 'serve') {
+    const log = createLogger(config.logLevel);
+    const { startServer } = await import('./server.js');
+    const server = await startServer(config, log);
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+      setTimeout(() => process.exit(1), 30_000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return;
+  }
+
+  if (cmd === 'user' && sub === 'create') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { admin: { type: 'boolean' }, password: { type: 'string' }, email: { type: 'string' } } });
+    const name = positionals[0];
+    if (!name || positionals.length > 1) throw new UsageError('usage: packhub user create NAME [--admin] [--password P] [--email E]');
+    validateUserName(name);
+    const passwordHash = values.password ? await hashPassword(values.password) : null;
+    const user = await withDb(config, (db) => db.users.create({ name, email: values.email ?? null, isAdmin: !!values.admin, passwordHash }));
+    process.stdout.write(`created user ${user.name}${user.isAdmin ? ' (admin)' : ''}\n`);
+    return;
+  }
+
+  if (cmd === 'token' && sub === 'create') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { scope: { type: 'string', default: 'write' }, name: { type: 'string' }, 'expires-days': { type: 'string' } } });
+    const userName = positionals[0];
+    if (!userName || positionals.length > 1) throw new UsageError('usage: packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]');
+    if (values.scope !== 'read' && values.scope !== 'write') throw new UsageError(`--scope must be read or write, not '${values.scope}'`);
+    const days = values['expires-days'] === undefined ? null : Number(values['expires-days']);
+    if (days !== null && !(days > 0)) throw new UsageError('--expires-days must be a positive number');
+    const secret = generateToken();
+    await withDb(config, async (db) => {
+      const user = await db.users.findByName(userName);
+      if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${userName}`);
+      await db.tokens.create({
+        userId: user.id,
+        name: values.name ?? 'cli',
+        scope: values.scope as 'read' | 'write',
+        tokenHash: hashToken(secret),
+        expiresAt: days === null ? null : new Date(Date.now() + days * 86_400_000),
+      });
+    });
+    process.stdout.write(`created ${values.scope} token for ${userName}; it is shown only once:\n${secret}\n`);
+    return;
+  }
+
+  if (cmd === 'repo' && sub === 'create') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { private: { type: 'boolean' }, type: { type: 'string', default: 'model' }, 'default-branch': { type: 'string', default: 'main' } } });
+    const id = positionals[0];
+    const m = id ? /^([^/]+)\/([^/]+)$/.exec(id) : null;
+    if (!m || positionals.length > 1) throw new UsageError('usage: packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space]');
+    if (!['model', 'dataset', 'space'].includes(values.type!)) throw new UsageError(`--type must be model, dataset or space, not '${values.type}'`);
+    const repo = await withDb(config, (db) =>
+      createRepoService(db).create({ type: values.type as RepoType, namespace: m[1]!, name: m[2]!, private: !!values.private, defaultBranch: values['default-branch'] }),
+    );
+    const prefix = repo.type === 'model' ? '' : `${repo.type}s/`;
+    process.stdout.write(`created ${repo.private ? 'private ' : ''}${repo.type} repository ${repo.namespace}/${repo.name} (/${prefix}${repo.namespace}/${repo.name}.git)\n`);
+    return;
+  }
+
+  throw new UsageError(`unknown command '${argv.join(' ')}'\n\n${USAGE}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof AppError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+  } else if (err instanceof Error && err.message.startsWith('invalid configuration')) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

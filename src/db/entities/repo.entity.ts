@@ -1,0 +1,30 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+@Entity({ name: 'repositories' })
+@Index('uq_repositories_name', ['type', 'namespace', 'name'], { unique: true })
+export class RepoEntity {
+  /** Immutable: storage keys use it. */
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  type!: 'model' | 'dataset' | 'space';
+
+  @Column({ type: 'varchar', length: 96 })
+  namespace!: string;
+
+  @Column({ type: 'varchar', length: 96 })
+  name!: string;
+
+  @Column({ type: 'boolean', default: false })
+  private!: boolean;
+
+  @Column({ name: 'default_branch', type: 'varchar', length: 255, default: 'main' })
+  defaultBranch!: string;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,299 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { LfsLock, LfsRecords } from '../lfs/records.js';
+import { createDataSource } from './data-source.js';
+import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, TokenRecord, UserRecord } from './db.js';
+import { LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
+import { Mutex } from './mutex.js';
+
+const isUniqueViolation = (err: unknown) => {
+  const e = err as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = e.driverError?.code ?? e.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? '');
+};
+
+const toUser = (u: UserEntity): UserRecord => ({ ...u });
+const toToken = (t: TokenEntity): TokenRecord => ({ ...t });
+const toRepo = (r: RepoEntity): RepoRecord => ({ ...r });
+
+class RefRejected extends Error {
+  constructor(
+    readonly ref: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface OpenedDb extends Db {
+  lfs: LfsRecords;
+  settings: { getOrCreate(key: string, make: () => string): Promise<string> };
+  dataSource: DataSource;
+}
+
+/** Open the database, run pending migrations, and return the Db facade over it. */
+export async function openDb(database: Config['database'], log: Logger): Promise<OpenedDb> {
+  if (database.kind === 'sqlite') fs.mkdirSync(path.dirname(database.file), { recursive: true });
+  if (database.kind === 'postgres') await ensureSchema(database.url);
+  const ds = createDataSource(database);
+  await ds.initialize();
+  const applied = await ds.runMigrations({ transaction: 'each' });
+  if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
+  const sqlite = database.kind === 'sqlite';
+  const mutex = new Mutex();
+  /** Every write transaction goes through here: serialized on SQLite, concurrent on PostgreSQL. */
+  const tx = <T>(fn: (m: EntityManager) => Promise<T>): Promise<T> => (sqlite ? mutex.run(() => ds.transaction(fn)) : ds.transaction(fn));
+  const write = <T>(fn: () => Promise<T>): Promise<T> => (sqlite ? mutex.run(fn) : fn());
+
+  /** One CAS step inside a transaction; throws RefRejected. */
+  const applyRef = async (m: EntityManager, repoId: string, u: RefUpdate) => {
+    const refs = m.getRepository(RefEntity);
+    if (u.oldOid === null) {
+      if (u.newOid === null) return;
+      // D/F conflicts: refs/heads/a blocks refs/heads/a/b and the other way round.
+      const parts = u.name.split('/');
+      const prefixes = parts.slice(2, -1).map((_, i) => parts.slice(0, i + 3).join('/'));
+      if (prefixes.length && (await refs.count({ where: { repoId, name: In(prefixes) } })) > 0) {
+        throw new RefRejected(u.name, `cannot lock ref '${u.name}': a ref named after one of its parent directories exists`);
+      }
+      const below = await m
+        .createQueryBuilder(RefEntity, 'r')
+        .where("r.repo_id = :repoId AND r.name LIKE :p ESCAPE '\\'", { repoId, p: `${u.name.replace(/[%_]/g, (c) => `\\${c}`)}/%` })
+        .getCount();
+      if (below > 0) throw new RefRejected(u.name, `cannot lock ref '${u.name}': reference is in the way (a directory of refs exists there)`);
+      try {
+        await m.createQueryBuilder().insert().into(RefEntity).values({ repoId, name: u.name, oid: u.newOid, peeled: u.peeled ?? null }).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new RefRejected(u.name, 'reference already exists');
+        throw err;
+      }
+      return;
+    }
+    if (u.newOid === null) {
+      const r = await m.createQueryBuilder().delete().from(RefEntity).where('repo_id = :repoId AND name = :name AND oid = :old', { repoId, name: u.name, old: u.oldOid }).execute();
+      if (!r.affected) throw new RefRejected(u.name, 'failed to update ref');
+      return;
+    }
+    const r = await m
+      .createQueryBuilder()
+      .update(RefEntity)
+      .set({ oid: u.newOid, peeled: u.peeled ?? null })
+      .where('repo_id = :repoId AND name = :name AND oid = :old', { repoId, name: u.name, old: u.oldOid })
+      .execute();
+    if (!r.affected) throw new RefRejected(u.name, 'failed to update ref');
+  };
+
+  const insertPack = async (m: EntityManager, pack: Omit<PackRecord, 'createdAt'>) => {
+    await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live' }).orIgnore().execute();
+  };
+
+  const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
+    const owners = locks.length ? await ds.getRepository(UserEntity).findBy({ id: In([...new Set(locks.map((l) => l.ownerId))]) }) : [];
+    const names = new Map(owners.map((u) => [u.id, u.name]));
+    return locks.map((l) => ({ ...l, ownerName: names.get(l.ownerId) ?? `user-${l.ownerId}` }));
+  };
+
+  const db: OpenedDb = {
+    kind: database.kind,
+    dataSource: ds,
+    users: {
+      async create(input) {
+        try {
+          const u = await write(() => ds.getRepository(UserEntity).save(ds.getRepository(UserEntity).create({ name: input.name, email: input.email ?? null, isAdmin: !!input.isAdmin, passwordHash: input.passwordHash ?? null })));
+          return toUser(u);
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new AppError('conflict', 'UserExists', `user ${input.name} already exists`);
+          throw err;
+        }
+      },
+      async findByName(name) {
+        const u = await ds.getRepository(UserEntity).findOneBy({ name });
+        return u ? toUser(u) : null;
+      },
+      async findById(id) {
+        const u = await ds.getRepository(UserEntity).findOneBy({ id });
+        return u ? toUser(u) : null;
+      },
+    },
+    tokens: {
+      async create(input) {
+        const t = await write(() => ds.getRepository(TokenEntity).save(ds.getRepository(TokenEntity).create({ ...input, expiresAt: input.expiresAt ?? null, lastUsedAt: null })));
+        return toToken(t);
+      },
+      async findByHash(tokenHash) {
+        const t = await ds.getRepository(TokenEntity).findOneBy({ tokenHash });
+        return t ? toToken(t) : null;
+      },
+      async listForUser(userId) {
+        return (await ds.getRepository(TokenEntity).find({ where: { userId }, order: { id: 'ASC' } })).map(toToken);
+      },
+      async touch(id) {
+        await write(() => ds.getRepository(TokenEntity).update({ id }, { lastUsedAt: new Date() }));
+      },
+      async delete(id) {
+        await write(() => ds.getRepository(TokenEntity).delete({ id }));
+      },
+    },
+    repos: {
+      async create(input) {
+        try {
+          const r = await write(() =>
+            ds.getRepository(RepoEntity).save(
+              ds.getRepository(RepoEntity).create({ id: crypto.randomUUID(), type: input.type, namespace: input.namespace, name: input.name, private: !!input.private, defaultBranch: input.defaultBranch ?? 'main' }),
+            ),
+          );
+          return toRepo(r);
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new AppError('conflict', 'RepoExists', `${input.type} repository ${input.namespace}/${input.name} already exists`);
+          throw err;
+        }
+      },
+      async find(type, namespace, name) {
+        const r = await ds.getRepository(RepoEntity).findOneBy({ type, namespace, name });
+        return r ? toRepo(r) : null;
+      },
+      async findById(id) {
+        const r = await ds.getRepository(RepoEntity).findOneBy({ id });
+        return r ? toRepo(r) : null;
+      },
+      async list(filter = {}) {
+        return (await ds.getRepository(RepoEntity).find({ where: { ...filter }, order: { namespace: 'ASC', name: 'ASC' } })).map(toRepo);
+      },
+      async delete(id) {
+        await tx(async (m) => {
+          await m.delete(RefEntity, { repoId: id });
+          await m.delete(PackEntity, { repoId: id });
+          await m.delete(RepoLfsObjectEntity, { repoId: id });
+          await m.delete(LfsLockEntity, { repoId: id });
+          await m.delete(RepoEntity, { id });
+        });
+      },
+    },
+    packs: {
+      async listLive(repoId) {
+        return (await ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } })).map((p) => ({ ...p }));
+      },
+    },
+    refs: {
+      async list(repoId) {
+        return (await ds.getRepository(RefEntity).find({ where: { repoId }, order: { name: 'ASC' } })).map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled }));
+      },
+      async get(repoId, name) {
+        const r = await ds.getRepository(RefEntity).findOneBy({ repoId, name });
+        return r ? { name: r.name, oid: r.oid, peeled: r.peeled } : null;
+      },
+    },
+    async commitPush(repoId, pack, updates, opts) {
+      if (opts.atomic) {
+        try {
+          await tx(async (m) => {
+            if (pack) await insertPack(m, pack);
+            for (const u of updates) await applyRef(m, repoId, u);
+          });
+          return updates.map((u) => ({ name: u.name, ok: true as const }));
+        } catch (err) {
+          if (!(err instanceof RefRejected)) throw err;
+          return updates.map((u): RefUpdateResult => ({ name: u.name, ok: false, reason: u.name === err.ref ? err.reason : 'atomic transaction failed' }));
+        }
+      }
+      if (pack) await tx((m) => insertPack(m, pack));
+      const results: RefUpdateResult[] = [];
+      for (const u of updates) {
+        try {
+          await tx((m) => applyRef(m, repoId, u));
+          results.push({ name: u.name, ok: true });
+        } catch (err) {
+          if (!(err instanceof RefRejected)) throw err;
+          results.push({ name: u.name, ok: false, reason: err.reason });
+        }
+      }
+      return results;
+    },
+    lfs: {
+      async objectSize(oid) {
+        const o = await ds.getRepository(LfsObjectEntity).findOneBy({ oid });
+        return o ? o.size : null;
+      },
+      async recordObject(oid, size) {
+        await write(() => ds.createQueryBuilder().insert().into(LfsObjectEntity).values({ oid, size }).orIgnore().execute());
+      },
+      async link(repoId, oid) {
+        await write(() => ds.createQueryBuilder().insert().into(RepoLfsObjectEntity).values({ repoId, oid }).orIgnore().execute());
+      },
+      async linked(repoId, oids) {
+        const out = new Set<string>();
+        for (let i = 0; i < oids.length; i += 500) {
+          const rows = await ds.getRepository(RepoLfsObjectEntity).findBy({ repoId, oid: In(oids.slice(i, i + 500)) });
+          for (const r of rows) out.add(r.oid);
+        }
+        return out;
+      },
+      locks: {
+        async create(input) {
+          try {
+            const l = await write(() => ds.getRepository(LfsLockEntity).save(ds.getRepository(LfsLockEntity).create({ id: crypto.randomUUID(), ...input })));
+            return (await lockJoin([l]))[0]!;
+          } catch (err) {
+            if (!isUniqueViolation(err)) throw err;
+            const existing = await ds.getRepository(LfsLockEntity).findOneBy({ repoId: input.repoId, path: input.path });
+            throw new AppError('conflict', 'LockExists', `${input.path} is already locked`, { details: { lock: existing ? (await lockJoin([existing]))[0] : undefined } });
+          }
+        },
+        async list(repoId, filter) {
+          const qb = ds.getRepository(LfsLockEntity).createQueryBuilder('l').where('l.repo_id = :repoId', { repoId });
+          if (filter.path) qb.andWhere('l.path = :path', { path: filter.path });
+          if (filter.id) qb.andWhere('l.id = :id', { id: filter.id });
+          if (filter.cursor) qb.andWhere('l.id > :cursor', { cursor: filter.cursor });
+          const rows = await qb.orderBy('l.id', 'ASC').take(filter.limit + 1).getMany();
+          const page = rows.slice(0, filter.limit);
+          return { locks: await lockJoin(page), nextCursor: rows.length > filter.limit ? page[page.length - 1]!.id : null };
+        },
+        async get(repoId, id) {
+          const l = await ds.getRepository(LfsLockEntity).findOneBy({ repoId, id });
+          return l ? (await lockJoin([l]))[0]! : null;
+        },
+        async delete(repoId, id) {
+          await write(() => ds.getRepository(LfsLockEntity).delete({ repoId, id }));
+        },
+      },
+    },
+    settings: {
+      async getOrCreate(key, make) {
+        const repo = ds.getRepository(SettingEntity);
+        const found = await repo.findOneBy({ key });
+        if (found) return found.value;
+        await write(() => ds.createQueryBuilder().insert().into(SettingEntity).values({ key, value: make() }).orIgnore().execute());
+        return (await repo.findOneByOrFail({ key })).value;
+      },
+    },
+    async ping() {
+      await ds.query('SELECT 1');
+    },
+    async close() {
+      if (ds.isInitialized) await ds.destroy();
+    },
+  };
+  return db;
+}
+
+/** Create the schema named in `?schema=` before TypeORM connects (its migrations table lives there). */
+async function ensureSchema(url: string): Promise<void> {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema');
+  if (!schema) return;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  u.searchParams.delete('schema');
+  const pg = await import('pg');
+  const client = new pg.default.Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } finally {
+    await client.end();
+  }
+}

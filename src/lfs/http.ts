@@ -1,0 +1,243 @@
+import crypto from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import express, { type Request, type Response, type Router } from 'express';
+import { AppError } from '../core/errors.js';
+import { VerifyingStream } from '../core/hashing-stream.js';
+import type { Logger } from '../core/logger.js';
+import type { RepoRecord } from '../db/types.js';
+import { can } from '../auth/permissions.js';
+import { REPO_TYPES, baseUrl, principalOf, repoBase, resolveRepo } from '../http/repo-route.js';
+import type { RepoService } from '../repos/repo-service.js';
+import { objectError, parseBatchRequest, type BatchObject } from './batch.js';
+import { ContentStore, lfsKey } from './content-store.js';
+import type { LfsLock, LfsRecords } from './records.js';
+import { signGrant, verifyGrant, type Grant } from './signed-url.js';
+import { isValidOid } from './pointer.js';
+
+export interface LfsHttpDeps {
+  repos: RepoService;
+  records: LfsRecords;
+  content: ContentStore;
+  secret: string;
+  publicUrl?: string;
+  log: Logger;
+}
+
+const LFS_JSON = 'application/vnd.git-lfs+json';
+const EXPIRES_IN = 3600;
+
+const lockJson = (l: LfsLock) => ({ id: l.id, path: l.path, locked_at: l.lockedAt.toISOString(), owner: { name: l.ownerName } });
+
+/** Hash-verify an object already in storage (objects uploaded straight to S3 by presigned URL). */
+async function verifyStored(content: ContentStore, oid: string, size: number): Promise<boolean> {
+  const stored = await content.size(oid);
+  if (stored !== size) return false;
+  try {
+    await pipeline(await content.open(oid), new VerifyingStream(oid, size), new Writable({ write: (_c, _e, cb) => cb() }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createLfsRouter(deps: LfsHttpDeps): Router {
+  const router = express.Router();
+  const json = express.json({ type: [LFS_JSON, 'application/json'], limit: '16mb' });
+  const grantUrl = (req: Request, g: Omit<Grant, 'exp'>) =>
+    `${baseUrl(req, deps.publicUrl)}/lfs/objects/${g.oid}?t=${signGrant(deps.secret, { ...g, exp: Math.floor(Date.now() / 1000) + EXPIRES_IN })}`;
+  const send = (res: Response, status: number, body: unknown) => res.status(status).type(LFS_JSON).send(JSON.stringify(body));
+
+  for (const type of REPO_TYPES) {
+    const base = `${repoBase(type)}/info/lfs`;
+
+    router.post(`${base}/objects/batch`, json, async (req, res) => {
+      res.locals.surface = 'lfs';
+      const parsed = parseBatchRequest(req.body);
+      if (typeof parsed === 'string') throw new AppError('unprocessable', 'InvalidBatch', parsed);
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' ? 'write' : 'read');
+      const valid = parsed.objects.filter((o) => !objectError(o.oid, o.size));
+      const linked = await deps.records.linked(repo.id, [...new Set(valid.map((o) => o.oid))]);
+      const objects: BatchObject[] = [];
+      for (const { oid, size } of parsed.objects) {
+        const bad = objectError(oid, size);
+        if (bad) {
+          objects.push(bad);
+          continue;
+        }
+        if (parsed.operation === 'upload') {
+          // Objects linked to this repo are done; anything else must be uploaded (and proven)
+          // even when the hub holds the bytes for another repo: knowing an oid grants nothing.
+          if (linked.has(oid) && (await deps.records.objectSize(oid)) === size) {
+            objects.push({ oid, size });
+            continue;
+          }
+          const grant = { op: 'upload' as const, repoId: repo.id, oid, size };
+          const upload = deps.content.blobs.presignPut
+            ? { href: await deps.content.blobs.presignPut(lfsKey(oid), EXPIRES_IN, { size, sha256: oid }), expires_in: EXPIRES_IN }
+            : { href: grantUrl(req, grant), expires_in: EXPIRES_IN };
+          const verify = { href: `${grantUrl(req, grant).replace('/lfs/objects/', '/lfs/verify/')}`, expires_in: EXPIRES_IN };
+          objects.push({ oid, size, authenticated: true, actions: { upload, verify } });
+        } else {
+          const stored = linked.has(oid) ? await deps.records.objectSize(oid) : null;
+          if (stored === null) {
+            objects.push({ oid, size, error: { code: 404, message: 'Object does not exist' } });
+            continue;
+          }
+          const href = deps.content.blobs.presignGet
+            ? await deps.content.blobs.presignGet(lfsKey(oid), EXPIRES_IN)
+            : grantUrl(req, { op: 'download', repoId: repo.id, oid, size: stored });
+          objects.push({ oid, size: stored, authenticated: true, actions: { download: { href, expires_in: EXPIRES_IN } } });
+        }
+      }
+      send(res, 200, { transfer: 'basic', objects, hash_algo: 'sha256' });
+    });
+
+    router.post(`${base}/locks`, json, async (req, res) => {
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, 'write');
+      const path = typeof req.body?.path === 'string' ? req.body.path : '';
+      if (!path || path.includes('\0')) throw new AppError('unprocessable', 'InvalidPath', 'path is required');
+      try {
+        const lock = await deps.records.locks.create({ repoId: repo.id, path, ownerId: principalOf(res)!.user.id, ref: req.body?.ref?.name ?? null });
+        send(res, 201, { lock: lockJson(lock) });
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'LockExists') {
+          send(res, 409, { lock: lockJson(err.details!.lock as LfsLock), message: 'already created lock' });
+          return;
+        }
+        throw err;
+      }
+    });
+
+    router.get(`${base}/locks`, async (req, res) => {
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, 'read');
+      const q = req.query as Record<string, string | undefined>;
+      const limit = Math.min(Math.max(Number(q.limit) || 100, 1), 1000);
+      const page = await deps.records.locks.list(repo.id, { path: q.path, id: q.id, cursor: q.cursor, limit });
+      send(res, 200, { locks: page.locks.map(lockJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
+    });
+
+    router.post(`${base}/locks/verify`, json, async (req, res) => {
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, 'write');
+      const me = principalOf(res)!.user.id;
+      const limit = Math.min(Math.max(Number(req.body?.limit) || 100, 1), 1000);
+      const page = await deps.records.locks.list(repo.id, { cursor: req.body?.cursor, limit });
+      send(res, 200, {
+        ours: page.locks.filter((l) => l.ownerId === me).map(lockJson),
+        theirs: page.locks.filter((l) => l.ownerId !== me).map(lockJson),
+        ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+      });
+    });
+
+    router.post(`${base}/locks/:id/unlock`, json, async (req, res) => {
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, 'write');
+      const principal = principalOf(res)!;
+      const lock = await deps.records.locks.get(repo.id, String(req.params.id));
+      if (!lock) throw new AppError('not_found', 'LockNotFound', 'unable to find lock');
+      if (lock.ownerId !== principal.user.id) {
+        if (!req.body?.force) throw new AppError('forbidden', 'LockOwnedByOther', `lock is owned by ${lock.ownerName}; use --force to remove it`);
+        if (!can(principal, repo, 'admin')) throw new AppError('forbidden', 'Forbidden', 'only repository admins may force-unlock');
+      }
+      await deps.records.locks.delete(repo.id, lock.id);
+      send(res, 200, { lock: lockJson(lock) });
+    });
+  }
+
+  // Transfers addressed by a signed grant in the URL: no hub token needed (HF clients send none).
+  const grantFrom = (req: Request, res: Response, op: Grant['op']): Grant => {
+    res.locals.surface = 'lfs';
+    const g = verifyGrant(deps.secret, String(req.query.t ?? ''));
+    if (!g || g.op !== op || g.oid !== req.params.oid) throw new AppError('forbidden', 'InvalidGrant', 'this transfer URL is invalid or expired; request a new batch');
+    return g;
+  };
+
+  router.put('/lfs/objects/:oid', async (req, res) => {
+    const g = grantFrom(req, res, 'upload');
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) !== g.size) {
+      throw new AppError('invalid', 'SizeMismatch', `Content-Length ${declared} does not match the object size ${g.size}`);
+    }
+    if ((await deps.records.objectSize(g.oid)) === g.size) {
+      // Stored already (from another repo): the uploader still has to prove it has the bytes.
+      await pipeline(req, new VerifyingStream(g.oid, g.size), new Writable({ write: (_c, _e, cb) => cb() }));
+    } else {
+      await deps.content.receive(g.oid, g.size, req);
+      await deps.records.recordObject(g.oid, g.size);
+    }
+    await deps.records.link(g.repoId, g.oid);
+    res.status(200).end();
+  });
+
+  router.post('/lfs/verify/:oid', json, async (req, res) => {
+    const g = grantFrom(req, res, 'upload');
+    const size = Number(req.body?.size ?? g.size);
+    if (req.body?.oid && req.body.oid !== g.oid) throw new AppError('unprocessable', 'OidMismatch', 'oid does not match the verify URL');
+    if (size !== g.size) throw new AppError('unprocessable', 'SizeMismatch', 'size does not match the uploaded object');
+    let known = (await deps.records.objectSize(g.oid)) === g.size;
+    if (!known) {
+      // Uploaded straight to object storage: check size and hash before trusting it.
+      known = await verifyStored(deps.content, g.oid, g.size);
+      if (!known) {
+        await deps.content.blobs.delete(lfsKey(g.oid)).catch(() => undefined);
+        throw new AppError('not_found', 'ObjectNotStored', `object ${g.oid} was not stored with size ${g.size} and matching SHA-256`);
+      }
+      await deps.records.recordObject(g.oid, g.size);
+    }
+    await deps.records.link(g.repoId, g.oid);
+    send(res, 200, { message: 'verified' });
+  });
+
+  router.get('/lfs/objects/:oid', async (req, res) => {
+    const g = grantFrom(req, res, 'download');
+    await serveObject(deps.content, req, res, g.oid, g.size);
+  });
+
+  return router;
+}
+
+/** Stream a stored LFS object, honouring a single `Range: bytes=a-b` (206). */
+export async function serveObject(content: ContentStore, req: Request, res: Response, oid: string, size: number): Promise<void> {
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('ETag', `"${oid}"`);
+  res.type('application/octet-stream');
+  const range = parseRange(req.headers.range, size);
+  if (range === 'unsatisfiable') {
+    res.status(416).setHeader('Content-Range', `bytes */${size}`);
+    res.end();
+    return;
+  }
+  if (range) {
+    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    res.setHeader('Content-Length', String(range.end - range.start + 1));
+  } else {
+    res.status(200).setHeader('Content-Length', String(size));
+  }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const body = await content.open(oid, range ?? undefined);
+  await pipeline(body, res);
+}
+
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // multi-range or malformed: serve the whole body
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+export const newLockId = () => crypto.randomUUID();
+export { isValidOid };

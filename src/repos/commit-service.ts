@@ -1,0 +1,198 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import { AppError, conflict, notFound } from '../core/errors.js';
+import { normalizeRepoPath } from '../core/paths.js';
+import type { RepoRecord } from '../db/types.js';
+import { hashObject } from '../git/objects/hash.js';
+import { serializeCommit } from '../git/objects/commit.js';
+import { serializeTree, type TreeEntry } from '../git/objects/tree.js';
+import { TYPE_CODE, type ObjectType } from '../git/objects/types.js';
+import { indexPack } from '../git/pack/index-pack.js';
+import { PackWriter } from '../git/pack/pack-writer.js';
+import type { GitStore } from '../git/store/git-store.js';
+import type { RepoObjects } from '../git/store/repo-objects.js';
+
+export type CommitChange =
+  | { kind: 'put'; path: string; content: Buffer; mode?: '100644' | '100755' }
+  | { kind: 'delete'; path: string }
+  | { kind: 'deleteFolder'; path: string }
+  | { kind: 'copy'; from: string; to: string };
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface CommitRequest {
+  /** Full ref name the commit goes to, e.g. refs/heads/main. */
+  ref: string;
+  changes: CommitChange[];
+  message: string;
+  author: Identity;
+  /** When given, the ref must still point here (optimistic concurrency, HF `parentCommit`). */
+  expectedHead?: string;
+  /** Start a new ref (refs/pr/N, a new branch) from this commit instead of the ref's own head. */
+  startFrom?: string | null;
+  /** Allow a commit that changes nothing. */
+  allowEmpty?: boolean;
+}
+
+type Node = { kind: 'tree'; oid: string | null; children: Map<string, Node> | null } | { kind: 'file'; oid: string; mode: string };
+
+/**
+ * The single write path of the API and the UI: changes -> blobs, trees and one commit in a small
+ * pack -> stored -> the ref moved by compare-and-swap. What the API writes, git reads.
+ */
+export class CommitService {
+  constructor(
+    private readonly store: GitStore,
+    private readonly tmpDir: string,
+  ) {}
+
+  async commit(repo: RepoRecord, req: CommitRequest): Promise<{ commitOid: string; parent: string | null }> {
+    const refs = await this.store.refs(repo.id);
+    const current = refs.find((r) => r.name === req.ref)?.oid ?? null;
+    if (req.expectedHead && current && req.expectedHead !== current) {
+      throw new AppError('precondition', 'ParentCommitMismatch', `A commit has happened since ${req.expectedHead}: the head of ${req.ref} is ${current}. Pull and retry.`);
+    }
+    const parent = req.startFrom !== undefined && !current ? req.startFrom : current;
+    const objects = await this.store.objects(repo.id);
+    const newObjects = new Map<string, { type: ObjectType; data: Buffer }>();
+    const rootTree = parent ? objects.commit(parent).tree : null;
+    const root: Node = { kind: 'tree', oid: rootTree, children: null };
+
+    for (const change of req.changes) this.apply(objects, root, change, newObjects);
+    const treeOid = this.writeTree(root, newObjects);
+    if (!req.allowEmpty && treeOid === rootTree) throw new AppError('invalid', 'EmptyCommit', 'No files have been modified since last commit');
+
+    const now = Math.floor(Date.now() / 1000);
+    const ident = { name: req.author.name, email: req.author.email, timestamp: now, timezone: '+0000' };
+    const commitData = serializeCommit({ tree: treeOid, parents: parent ? [parent] : [], author: ident, committer: ident, message: req.message.endsWith('\n') ? req.message : `${req.message}\n` } as Parameters<typeof serializeCommit>[0]);
+    const commitOid = hashObject('commit', commitData);
+    newObjects.set(commitOid, { type: 'commit', data: commitData });
+
+    const toWrite = [...newObjects].filter(([oid]) => !objects.has(oid));
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const packPath = path.join(this.tmpDir, `insert-${crypto.randomUUID()}.pack`);
+    try {
+      const out = fs.createWriteStream(packPath);
+      const writer = new PackWriter(async (chunk) => {
+        if (!out.write(chunk)) await once(out, 'drain');
+      });
+      await writer.begin(toWrite.length);
+      for (const [, o] of toWrite) await writer.writeWhole(TYPE_CODE[o.type], o.data);
+      await writer.finish();
+      out.end();
+      await once(out, 'close');
+      const indexed = await indexPack(packPath, { fsck: true });
+      const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
+      await this.store.storePack(repo.id, stored);
+      const [result] = await this.store.commit(repo.id, stored, [{ name: req.ref, oldOid: current, newOid: commitOid, peeled: null }], true);
+      if (!result!.ok) throw conflict('ConcurrentCommit', `${req.ref} moved while committing (${result!.reason}); retry`);
+    } finally {
+      await fsp.rm(packPath, { force: true });
+    }
+    return { commitOid, parent };
+  }
+
+  private children(objects: RepoObjects, node: Extract<Node, { kind: 'tree' }>): Map<string, Node> {
+    if (!node.children) {
+      node.children = new Map();
+      if (node.oid) {
+        for (const e of objects.tree(node.oid)) {
+          node.children.set(e.name, e.mode === '40000' ? { kind: 'tree', oid: e.oid, children: null } : { kind: 'file', oid: e.oid, mode: e.mode });
+        }
+      }
+    }
+    return node.children;
+  }
+
+  /** Find a node by path; with `create`, make the directories on the way. */
+  private lookup(objects: RepoObjects, root: Node, p: string): { parent: Extract<Node, { kind: 'tree' }>; name: string } | null {
+    const parts = p.split('/');
+    let node = root as Extract<Node, { kind: 'tree' }>;
+    for (const part of parts.slice(0, -1)) {
+      const next = this.children(objects, node).get(part);
+      if (!next || next.kind !== 'tree') return null;
+      node = next;
+    }
+    return { parent: node, name: parts[parts.length - 1]! };
+  }
+
+  private apply(objects: RepoObjects, root: Node, change: CommitChange, out: Map<string, { type: ObjectType; data: Buffer }>): void {
+    if (change.kind === 'put' || change.kind === 'copy') {
+      const target = normalizeRepoPath(change.kind === 'put' ? change.path : change.to);
+      let oid: string;
+      let mode: string;
+      if (change.kind === 'put') {
+        oid = hashObject('blob', change.content);
+        out.set(oid, { type: 'blob', data: change.content });
+        mode = change.mode ?? '100644';
+      } else {
+        const src = this.lookup(objects, root, normalizeRepoPath(change.from));
+        const node = src && this.children(objects, src.parent).get(src.name);
+        if (!node || node.kind !== 'file') throw notFound('EntryNotFound', `copy source ${change.from} does not exist`);
+        oid = node.oid;
+        mode = node.mode;
+      }
+      const parts = target.split('/');
+      let node = root as Extract<Node, { kind: 'tree' }>;
+      for (const part of parts.slice(0, -1)) {
+        const kids = this.children(objects, node);
+        let next = kids.get(part);
+        if (next && next.kind === 'file') throw new AppError('invalid', 'PathConflict', `cannot create ${target}: ${part} is a file`);
+        if (!next) {
+          next = { kind: 'tree', oid: null, children: new Map() };
+          kids.set(part, next);
+        }
+        node.oid = null; // modified: re-serialized later
+        node = next;
+      }
+      const kids = this.children(objects, node);
+      if (kids.get(parts[parts.length - 1]!)?.kind === 'tree') throw new AppError('invalid', 'PathConflict', `cannot write ${target}: it is a directory`);
+      kids.set(parts[parts.length - 1]!, { kind: 'file', oid, mode });
+      node.oid = null;
+      return;
+    }
+    const p = normalizeRepoPath(change.path.replace(/\/+$/, ''));
+    const parts = p.split('/');
+    const chain: Extract<Node, { kind: 'tree' }>[] = [root as Extract<Node, { kind: 'tree' }>];
+    for (const part of parts.slice(0, -1)) {
+      const next = this.children(objects, chain[chain.length - 1]!).get(part);
+      if (!next || next.kind !== 'tree') throw notFound('EntryNotFound', `${change.path} does not exist`);
+      chain.push(next);
+    }
+    const parent = chain[chain.length - 1]!;
+    const kids = this.children(objects, parent);
+    const existing = kids.get(parts[parts.length - 1]!);
+    if (!existing) throw notFound('EntryNotFound', `${change.path} does not exist`);
+    if (change.kind === 'delete' && existing.kind === 'tree') throw new AppError('invalid', 'IsADirectory', `${change.path} is a folder: delete it as a folder`);
+    if (change.kind === 'deleteFolder' && existing.kind !== 'tree') throw new AppError('invalid', 'NotADirectory', `${change.path} is a file, not a folder`);
+    kids.delete(parts[parts.length - 1]!);
+    for (const n of chain) n.oid = null;
+  }
+
+  /** Serialize modified trees bottom-up; unmodified subtrees keep their oid. Empty trees vanish. */
+  private writeTree(node: Extract<Node, { kind: 'tree' }>, out: Map<string, { type: ObjectType; data: Buffer }>): string {
+    // Every change clears the oid of the trees on its path, so a tree with an oid is unchanged.
+    if (node.oid) return node.oid;
+    const entries: TreeEntry[] = [];
+    for (const [name, child] of node.children ?? new Map<string, Node>()) {
+      if (child.kind === 'file') entries.push({ mode: child.mode, name, oid: child.oid });
+      else {
+        const sub = this.writeTree(child, out);
+        if (sub !== EMPTY_TREE) entries.push({ mode: '40000', name, oid: sub });
+      }
+    }
+    const data = serializeTree(entries);
+    const oid = hashObject('tree', data);
+    node.oid = oid;
+    out.set(oid, { type: 'tree', data });
+    return oid;
+  }
+}
+
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbce4904';
