@@ -6,7 +6,7 @@ import { run, type RunResult } from './run.js';
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-git-home-'));
 fs.writeFileSync(
   path.join(home, '.gitconfig'),
-  `[user]\n\tname = Packhub Test\n\temail = test@packhub.invalid\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n[protocol]\n\tversion = 2\n`,
+  `[user]\n\tname = Packhub Test\n\temail = test@packhub.invalid\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n[protocol]\n\tversion = 2\n[filter "lfs"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n\tprocess = git-lfs filter-process\n\trequired = true\n`,
 );
 
 /** The environment every git (and git-lfs) run gets: isolated config, no prompts, no helpers. */
