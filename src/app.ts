@@ -71,7 +71,15 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use(createAuthenticate(db));
-  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, log: log.child({ module: 'lfs' }) }));
+  if (!config.allowAnonymousRead) {
+    // Transfer URLs carry their own grant; everything else needs credentials.
+    app.use((req, res, next) => {
+      if (res.locals.principal || req.path.startsWith('/lfs/')) return next();
+      res.locals.surface = req.path.includes('/info/lfs/') ? 'lfs' : 'git';
+      next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
+    });
+  }
+  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({
       repos,

@@ -28,7 +28,9 @@ for (const backend of backends()) {
     const files = new Map<string, Buffer>();
 
     before(async () => {
-      hub = await startHub({ backend });
+      // On S3, objects of 10 MiB and more go through the server as multipart uploads (the 20 MiB
+      // files below); smaller ones use one presigned PUT straight to the bucket.
+      hub = await startHub({ backend, env: { PACKHUB_LFS_PROXY_UPLOAD_BYTES: '10MiB' } });
       alice = await hub.user('alice');
       bob = await hub.user('bob', { admin: false });
       await hub.repo('alice/weights');
@@ -91,6 +93,10 @@ for (const backend of backends()) {
       const oid = sha256(good);
       const r = await batch(`${hub.url}/alice/weights.git`, { operation: 'upload', objects: [{ oid, size: good.length }], transfers: ['basic'] }, basic(alice));
       const upload = r.json.objects[0].actions.upload;
+      // Small objects: straight to the bucket on S3, through the hub on the filesystem.
+      assert.equal((upload.href as string).startsWith(`${hub.url}/lfs/objects/`), backend === 'fs', upload.href);
+      const large = await batch(`${hub.url}/alice/weights.git`, { operation: 'upload', objects: [{ oid: 'e'.repeat(64), size: 30 << 20 }] }, basic(alice));
+      assert.ok((large.json.objects[0].actions.upload.href as string).startsWith(`${hub.url}/lfs/objects/`), 'large uploads go through the hub');
       const verify = r.json.objects[0].actions.verify;
       const wrongBytes = crypto.randomBytes(100_000);
       const put1 = await fetch(upload.href, { method: 'PUT', headers: upload.header ?? {}, body: wrongBytes });

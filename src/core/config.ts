@@ -40,6 +40,7 @@ const envSchema = z.object({
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
+  PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
 });
 
 export interface S3Config {
@@ -64,6 +65,8 @@ export interface Config {
   cacheMaxBytes: number;
   maxPushBytes: number;
   allowAnonymousRead: boolean;
+  /** LFS uploads of this size and more go through the server (multipart to S3) instead of one presigned PUT. */
+  lfsProxyUploadBytes: number;
   logLevel: string;
 }
 
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
+    lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }

@@ -21,6 +21,8 @@ export interface LfsHttpDeps {
   content: ContentStore;
   secret: string;
   publicUrl?: string;
+  /** Objects this large are uploaded through the server (S3 multipart); a single presigned PUT stops at 5 GiB. */
+  proxyUploadBytes: number;
   log: Logger;
 }
 
@@ -73,7 +75,7 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
             continue;
           }
           const grant = { op: 'upload' as const, repoId: repo.id, oid, size };
-          const upload = deps.content.blobs.presignPut
+          const upload = deps.content.blobs.presignPut && size < deps.proxyUploadBytes
             ? { href: await deps.content.blobs.presignPut(lfsKey(oid), EXPIRES_IN, { size, sha256: oid }), expires_in: EXPIRES_IN }
             : { href: grantUrl(req, grant), expires_in: EXPIRES_IN };
           const verify = { href: `${grantUrl(req, grant).replace('/lfs/objects/', '/lfs/verify/')}`, expires_in: EXPIRES_IN };

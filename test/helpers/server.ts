@@ -61,7 +61,7 @@ export interface Hub {
 const TSX = ['--import', 'tsx'];
 
 /** Start a real packhub server process on an ephemeral port. */
-export async function startHub(opts: { backend: Backend }): Promise<Hub> {
+export async function startHub(opts: { backend: Backend; env?: NodeJS.ProcessEnv }): Promise<Hub> {
   const dataDir = tmpDir(`hub-${opts.backend}`);
   const logFile = path.join(dataDir, 'server.log');
   const env: NodeJS.ProcessEnv = {
@@ -70,6 +70,7 @@ export async function startHub(opts: { backend: Backend }): Promise<Hub> {
     PACKHUB_HOST: '127.0.0.1',
     PACKHUB_DATA_DIR: dataDir,
     PACKHUB_LOG_LEVEL: 'info',
+    ...opts.env,
   };
   let schema: string | null = null;
   if (opts.backend === 's3') {
