@@ -56,6 +56,8 @@ export interface Hub {
   restart(): Promise<void>;
   stop(): Promise<void>;
   logTail(lines?: number): string;
+  /** The server process id (for RSS readings in benchmarks). */
+  readonly pid: number;
 }
 
 const TSX = ['--import', 'tsx'];
@@ -173,6 +175,9 @@ export async function startHub(opts: { backend: Backend; env?: NodeJS.ProcessEnv
     },
     logTail(lines = 40) {
       return tail(logFile, lines);
+    },
+    get pid() {
+      return (child as ChildProcess | null)?.pid ?? 0;
     },
   };
   return hub;
