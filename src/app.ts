@@ -13,7 +13,9 @@ import { GitStore } from './git/store/git-store.js';
 import { errorHandler } from './http/error-handler.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
-import { createLfsRouter } from './lfs/http.js';
+import { createLfsRouter, verifyStored } from './lfs/http.js';
+import { createHfRouter } from './hf/http.js';
+import { CommitService } from './repos/commit-service.js';
 import { createLfsPushCheck } from './lfs/push-check.js';
 import type { LfsRecords } from './lfs/records.js';
 
@@ -79,6 +81,34 @@ export function createApp(deps: AppDeps): App {
       next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
     });
   }
+  const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'));
+  app.use(
+    createHfRouter({
+      db,
+      repos,
+      store,
+      commits,
+      content,
+      lfs,
+      publicUrl: config.publicUrl,
+      lfsThreshold: config.lfsThreshold,
+      log: log.child({ module: 'hf' }),
+      async verifyUploaded(repoId, oid, size) {
+        const known = await lfs.objectSize(oid);
+        const linked = (await lfs.linked(repoId, [oid])).has(oid);
+        if (linked && known !== null && (size === null || size === known)) return known;
+        // Uploaded straight to object storage (no verify call from the client): check it now.
+        const stored = await content.size(oid);
+        const expected = size ?? stored;
+        if (stored === null || expected === null || stored !== expected || !(known === stored || (await verifyStored(content, oid, stored)))) {
+          throw new AppError('invalid', 'LfsObjectMissing', `LFS object ${oid} was not uploaded (or does not match its size and hash); upload it through the batch API first`);
+        }
+        await lfs.recordObject(oid, stored);
+        await lfs.link(repoId, oid);
+        return stored;
+      },
+    }),
+  );
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({

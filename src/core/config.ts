@@ -41,6 +41,7 @@ const envSchema = z.object({
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
+  PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
 });
 
 export interface S3Config {
@@ -67,6 +68,8 @@ export interface Config {
   allowAnonymousRead: boolean;
   /** LFS uploads of this size and more go through the server (multipart to S3) instead of one presigned PUT. */
   lfsProxyUploadBytes: number;
+  /** Files of this size and more that arrive through the API are stored in LFS. */
+  lfsThreshold: number;
   logLevel: string;
 }
 
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
+    lfsThreshold: e.PACKHUB_LFS_THRESHOLD,
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }

@@ -36,6 +36,8 @@ export interface Db {
     find(type: RepoType, namespace: string, name: string): Promise<RepoRecord | null>;
     findById(id: string): Promise<RepoRecord | null>;
     list(filter?: { type?: RepoType; namespace?: string }): Promise<RepoRecord[]>;
+    /** Change visibility, default branch or name (the id, and so the stored data, never moves). */
+    update(id: string, patch: Partial<Pick<RepoRecord, 'private' | 'defaultBranch' | 'namespace' | 'name'>>): Promise<RepoRecord>;
     delete(id: string): Promise<void>;
   };
   packs: {

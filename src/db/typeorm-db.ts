@@ -164,6 +164,15 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       async list(filter = {}) {
         return (await ds.getRepository(RepoEntity).find({ where: { ...filter }, order: { namespace: 'ASC', name: 'ASC' } })).map(toRepo);
       },
+      async update(id, patch) {
+        try {
+          await write(() => ds.getRepository(RepoEntity).update({ id }, patch));
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new AppError('conflict', 'RepoExists', `a repository called ${patch.namespace}/${patch.name} already exists`);
+          throw err;
+        }
+        return toRepo(await ds.getRepository(RepoEntity).findOneByOrFail({ id }));
+      },
       async delete(id) {
         await tx(async (m) => {
           await m.delete(RefEntity, { repoId: id });

@@ -32,7 +32,7 @@ const EXPIRES_IN = 3600;
 const lockJson = (l: LfsLock) => ({ id: l.id, path: l.path, locked_at: l.lockedAt.toISOString(), owner: { name: l.ownerName } });
 
 /** Hash-verify an object already in storage (objects uploaded straight to S3 by presigned URL). */
-async function verifyStored(content: ContentStore, oid: string, size: number): Promise<boolean> {
+export async function verifyStored(content: ContentStore, oid: string, size: number): Promise<boolean> {
   const stored = await content.size(oid);
   if (stored !== size) return false;
   try {

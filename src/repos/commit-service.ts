@@ -5,7 +5,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { AppError, conflict, notFound } from '../core/errors.js';
 import { normalizeRepoPath } from '../core/paths.js';
-import type { RepoRecord } from '../db/types.js';
+import type { RefUpdate, RefUpdateResult, RepoRecord } from '../db/types.js';
 import { hashObject } from '../git/objects/hash.js';
 import { serializeCommit } from '../git/objects/commit.js';
 import { serializeTree, type TreeEntry } from '../git/objects/tree.js';
@@ -56,7 +56,7 @@ export class CommitService {
     const refs = await this.store.refs(repo.id);
     const current = refs.find((r) => r.name === req.ref)?.oid ?? null;
     if (req.expectedHead && current && req.expectedHead !== current) {
-      throw new AppError('precondition', 'ParentCommitMismatch', `A commit has happened since ${req.expectedHead}: the head of ${req.ref} is ${current}. Pull and retry.`);
+      throw new AppError('precondition', 'ParentCommitMismatch', 'The branch was updated since you opened this page. Please refresh and try again.');
     }
     const parent = req.startFrom !== undefined && !current ? req.startFrom : current;
     const objects = await this.store.objects(repo.id);
@@ -70,11 +70,27 @@ export class CommitService {
 
     const now = Math.floor(Date.now() / 1000);
     const ident = { name: req.author.name, email: req.author.email, timestamp: now, timezone: '+0000' };
-    const commitData = serializeCommit({ tree: treeOid, parents: parent ? [parent] : [], author: ident, committer: ident, message: req.message.endsWith('\n') ? req.message : `${req.message}\n` } as Parameters<typeof serializeCommit>[0]);
+    const commitData = serializeCommit({ tree: treeOid, parents: parent ? [parent] : [], author: ident, committer: ident, message: req.message.endsWith('\n') ? req.message : `${req.message}\n` });
     const commitOid = hashObject('commit', commitData);
     newObjects.set(commitOid, { type: 'commit', data: commitData });
 
-    const toWrite = [...newObjects].filter(([oid]) => !objects.has(oid));
+    const [result] = await this.writeObjects(repo, [...newObjects.values()], [{ name: req.ref, oldOid: current, newOid: commitOid, peeled: null }]);
+    if (!result!.ok) throw conflict('ConcurrentCommit', `${req.ref} moved while committing (${result!.reason}); retry`);
+    return { commitOid, parent };
+  }
+
+  /**
+   * Store objects as one small pack (skipping those the repository has), then apply the ref
+   * updates atomically by compare-and-swap.
+   */
+  async writeObjects(repo: RepoRecord, objectsToStore: { type: ObjectType; data: Buffer }[], updates: RefUpdate[]): Promise<RefUpdateResult[]> {
+    const objects = await this.store.objects(repo.id);
+    const unique = new Map<string, { type: ObjectType; data: Buffer }>();
+    for (const o of objectsToStore) {
+      const oid = hashObject(o.type, o.data);
+      if (!objects.has(oid)) unique.set(oid, o);
+    }
+    if (unique.size === 0) return this.store.commit(repo.id, null, updates, true);
     await fsp.mkdir(this.tmpDir, { recursive: true });
     const packPath = path.join(this.tmpDir, `insert-${crypto.randomUUID()}.pack`);
     try {
@@ -82,20 +98,18 @@ export class CommitService {
       const writer = new PackWriter(async (chunk) => {
         if (!out.write(chunk)) await once(out, 'drain');
       });
-      await writer.begin(toWrite.length);
-      for (const [, o] of toWrite) await writer.writeWhole(TYPE_CODE[o.type], o.data);
+      await writer.begin(unique.size);
+      for (const o of unique.values()) await writer.writeWhole(TYPE_CODE[o.type], o.data);
       await writer.finish();
       out.end();
       await once(out, 'close');
       const indexed = await indexPack(packPath, { fsck: true });
       const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
       await this.store.storePack(repo.id, stored);
-      const [result] = await this.store.commit(repo.id, stored, [{ name: req.ref, oldOid: current, newOid: commitOid, peeled: null }], true);
-      if (!result!.ok) throw conflict('ConcurrentCommit', `${req.ref} moved while committing (${result!.reason}); retry`);
+      return await this.store.commit(repo.id, stored, updates, true);
     } finally {
       await fsp.rm(packPath, { force: true });
     }
-    return { commitOid, parent };
   }
 
   private children(objects: RepoObjects, node: Extract<Node, { kind: 'tree' }>): Map<string, Node> {

@@ -1,0 +1,657 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { AppError, invalid, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { normalizeRepoPath } from '../core/paths.js';
+import type { Db, RepoRecord, RepoType } from '../db/db.js';
+import { can, type RepoAction } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { isValidRefName } from '../git/refname.js';
+import { serializeTag } from '../git/objects/tag.js';
+import { hashObject } from '../git/objects/hash.js';
+import type { GitStore } from '../git/store/git-store.js';
+import type { RepoObjects } from '../git/store/repo-objects.js';
+import { baseUrl, principalOf } from '../http/repo-route.js';
+import type { ContentStore } from '../lfs/content-store.js';
+import { serveObject } from '../lfs/http.js';
+import { formatPointer, isValidOid, parsePointer } from '../lfs/pointer.js';
+import type { LfsRecords } from '../lfs/records.js';
+import type { CommitChange, CommitService } from '../repos/commit-service.js';
+import { resolveRevision, revisionNotFound } from '../repos/revisions.js';
+import type { RepoService } from '../repos/repo-service.js';
+import { defaultGitattributes, globMatch, isLfsPath, lfsPatterns } from './gitattributes.js';
+import { ndjsonLines } from './ndjson.js';
+import { hfRepoId, iso, repoInfoJson, typePrefix } from './repo-json.js';
+import { describeEntry, entryAt, lastCommitOf, listTree, type HfEntry } from './tree.js';
+
+export interface HfDeps {
+  db: Db;
+  repos: RepoService;
+  store: GitStore;
+  commits: CommitService;
+  content: ContentStore;
+  lfs: LfsRecords;
+  publicUrl?: string;
+  /** Files of this size and more that arrive inline are stored in LFS (default 1 MiB). */
+  lfsThreshold: number;
+  /** Verify an object uploaded straight to object storage and link it (commit-time check). */
+  verifyUploaded(repoId: string, oid: string, size: number | null): Promise<number>;
+  log: Logger;
+}
+
+const PLURAL: Record<string, RepoType> = { models: 'model', datasets: 'dataset', spaces: 'space' };
+const truthy = (v: unknown) => v === 'true' || v === 'True' || v === '1' || v === true;
+const repoNotFound = (principal: Principal | null) =>
+  new AppError(principal ? 'not_found' : 'unauthenticated', 'RepoNotFound', 'Repository Not Found');
+
+function listParam(req: Request, name: string): string[] {
+  const q = req.query as Record<string, unknown>;
+  const vals = [q[name], q[`${name}[]`]].flat().filter((v): v is string => typeof v === 'string');
+  return vals;
+}
+
+/** Split a raw (still percent-encoded) path tail into a revision and a file path. */
+function splitRevPath(segments: string[]): { rev: string; path: string } {
+  if (segments.length === 0) throw invalid('BadRequest', 'revision missing');
+  const dec = segments.map((s) => decodeURIComponent(s));
+  let n = 1;
+  if (dec[0] === 'refs' && (dec[1] === 'pr' || dec[1] === 'convert') && dec.length >= 3) n = 3;
+  return { rev: dec.slice(0, n).join('/'), path: dec.slice(n).join('/') };
+}
+
+function rawTail(req: Request, prefixSegments: number): string[] {
+  const raw = req.originalUrl.split('?')[0]!.split('/').slice(1);
+  return raw.slice(prefixSegments).filter((s, i, all) => s !== '' || i < all.length - 1);
+}
+
+export function createHfRouter(deps: HfDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '32mb' });
+  const form = express.urlencoded({ extended: false, limit: '32mb' });
+  router.use('/api', (_req, res, next) => {
+    res.locals.surface = 'hf';
+    next();
+  });
+
+  const base = (req: Request) => baseUrl(req, deps.publicUrl);
+  const repoUrl = (req: Request, repo: RepoRecord) => `${base(req)}/${typePrefix(repo)}${hfRepoId(repo)}`;
+  const author = (p: Principal) => ({ name: p.user.name, email: p.user.email ?? `${p.user.name}@users.noreply.packhub` });
+
+  async function loadRepo(res: Response, type: RepoType, ns: string, name: string, action: RepoAction): Promise<RepoRecord> {
+    res.locals.surface = 'hf';
+    const principal = principalOf(res);
+    const repo = await deps.repos.find({ type, namespace: ns, name });
+    if (!repo || !can(principal, repo, 'read')) throw repoNotFound(principal);
+    if (action !== 'read' && !can(principal, repo, action)) {
+      if (!principal) throw new AppError('unauthenticated', 'Unauthenticated', 'Authentication required');
+      throw new AppError('forbidden', 'Forbidden', principal.scope !== 'write' ? 'this token is read-only' : `You don't have the rights to write to ${hfRepoId(repo)}`);
+    }
+    return repo;
+  }
+
+  async function resolveAt(repo: RepoRecord, rev: string) {
+    const [refs, objects] = await Promise.all([deps.store.refs(repo.id), deps.store.objects(repo.id)]);
+    const { oid } = resolveRevision(refs, objects, rev, repo.defaultBranch);
+    return { oid, refs, objects };
+  }
+
+  // ---- accounts ----------------------------------------------------------------------------
+  router.get('/api/whoami-v2', (req, res) => {
+    res.locals.surface = 'hf';
+    const p = principalOf(res);
+    if (!p) throw new AppError('unauthenticated', 'Unauthenticated', 'Invalid credentials in Authorization header');
+    res.json({
+      type: 'user',
+      id: String(p.user.id),
+      name: p.user.name,
+      fullname: p.user.name,
+      email: p.user.email,
+      emailVerified: !!p.user.email,
+      isPro: false,
+      canPay: false,
+      orgs: [],
+      auth: { type: 'access_token', accessToken: { displayName: `token-${p.tokenId}`, role: p.scope, createdAt: iso(p.user.createdAt) } },
+    });
+  });
+
+  router.post('/api/validate-yaml', json, (_req, res) => {
+    res.json({ errors: [], warnings: [] });
+  });
+
+  // ---- repo create / delete / move ------------------------------------------------------------
+  router.post('/api/repos/create', json, async (req, res) => {
+    res.locals.surface = 'hf';
+    const p = principalOf(res);
+    if (!p) throw new AppError('unauthenticated', 'Unauthenticated', 'You must be authenticated to create a repository');
+    if (p.scope !== 'write') throw new AppError('forbidden', 'Forbidden', 'this token is read-only');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const type = (typeof body.type === 'string' ? body.type : 'model') as RepoType;
+    if (!['model', 'dataset', 'space'].includes(type)) throw invalid('BadRequest', `invalid repo type ${String(body.type)}`);
+    let name = typeof body.name === 'string' ? body.name : '';
+    let namespace = typeof body.organization === 'string' && body.organization ? body.organization : p.user.name;
+    if (name.includes('/')) [namespace, name] = name.split('/', 2) as [string, string];
+    if (namespace !== p.user.name && !p.user.isAdmin) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to create a repository under ${namespace}`);
+    const isPrivate = body.visibility === 'private' || body.private === true;
+    let repo: RepoRecord;
+    try {
+      repo = await deps.repos.create({ type, namespace, name, private: isPrivate });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'RepoExists') {
+        const existing = (await deps.repos.find({ type, namespace, name }))!;
+        res.status(409).setHeader('X-Error-Code', 'RepoExists');
+        res.setHeader('X-Error-Message', `You already created this ${type} repo`);
+        res.json({ error: `You already created this ${type} repo`, url: repoUrl(req, existing) });
+        return;
+      }
+      throw err;
+    }
+    const changes: CommitChange[] = [{ kind: 'put', path: '.gitattributes', content: Buffer.from(defaultGitattributes(type)) }];
+    for (const f of Array.isArray(body.files) ? (body.files as { path?: string; content?: string; encoding?: string }[]) : []) {
+      if (typeof f.path !== 'string' || typeof f.content !== 'string') continue;
+      changes.push({ kind: 'put', path: f.path, content: Buffer.from(f.content, f.encoding === 'base64' ? 'base64' : 'utf8') });
+    }
+    try {
+      await deps.commits.commit(repo, { ref: `refs/heads/${repo.defaultBranch}`, changes, message: 'initial commit', author: author(p) });
+    } catch (err) {
+      await deps.db.repos.delete(repo.id);
+      throw err;
+    }
+    res.json({ url: repoUrl(req, repo), name: hfRepoId(repo), id: repo.id.replace(/-/g, '').slice(0, 24) });
+  });
+
+  const repoFromBody = async (req: Request, res: Response, action: RepoAction) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const p = principalOf(res);
+    const type = (typeof body.type === 'string' ? body.type : 'model') as RepoType;
+    let name = String(body.name ?? '');
+    let ns = typeof body.organization === 'string' && body.organization ? body.organization : (p?.user.name ?? '');
+    if (name.includes('/')) [ns, name] = name.split('/', 2) as [string, string];
+    return loadRepo(res, type, ns, name, action);
+  };
+
+  router.delete('/api/repos/delete', json, async (req, res) => {
+    const repo = await repoFromBody(req, res, 'admin');
+    await deps.db.repos.delete(repo.id);
+    res.json({ deleted: hfRepoId(repo) });
+  });
+
+  router.post('/api/repos/move', json, async (req, res) => {
+    res.locals.surface = 'hf';
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const type = (typeof body.type === 'string' ? body.type : 'model') as RepoType;
+    const [fromNs, fromName] = String(body.fromRepo ?? '').split('/');
+    const [toNs, toName] = String(body.toRepo ?? '').split('/');
+    if (!fromNs || !fromName || !toNs || !toName) throw invalid('BadRequest', 'fromRepo and toRepo must be namespace/name');
+    const repo = await loadRepo(res, type, fromNs, fromName, 'admin');
+    const p = principalOf(res)!;
+    if (toNs !== p.user.name && !p.user.isAdmin) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to move a repository to ${toNs}`);
+    if (await deps.repos.find({ type, namespace: toNs, name: toName })) throw new AppError('conflict', 'RepoExists', `A ${type} repository called ${toNs}/${toName} already exists`);
+    await deps.db.repos.update(repo.id, { namespace: toNs, name: toName });
+    res.json({ url: `${base(req)}/${typePrefix(repo)}${toNs}/${toName}` });
+  });
+
+  // ---- listing -------------------------------------------------------------------------------
+  router.get('/api/:plural', async (req, res) => {
+    res.locals.surface = 'hf';
+    const type = PLURAL[String(req.params.plural)];
+    if (!type) throw notFound('NotFound', `no route for ${req.path}`);
+    const q = req.query as Record<string, string | undefined>;
+    const principal = principalOf(res);
+    const search = (q.search ?? '').toLowerCase();
+    const authorFilter = q.author;
+    const filters = listParam(req, 'filter');
+    let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
+    if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
+    const items: Record<string, unknown>[] = [];
+    for (const r of repos) {
+      const refs = await deps.store.refs(r.id);
+      const objects = await deps.store.objects(r.id);
+      let sha: string | null = null;
+      try {
+        sha = resolveRevision(refs, objects, 'HEAD', r.defaultBranch).oid;
+      } catch {
+        sha = null;
+      }
+      const info = repoInfoJson(r, objects, sha, { blobs: false, expand: [] });
+      if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
+      if (!truthy(q.full)) delete info.siblings;
+      items.push(info);
+    }
+    const sort = q.sort ?? 'createdAt';
+    const dir = q.direction === '1' ? 1 : -1;
+    if (['lastModified', 'createdAt', 'id'].includes(sort)) items.sort((a, b) => (String(a[sort]) < String(b[sort]) ? -dir : String(a[sort]) > String(b[sort]) ? dir : 0));
+    const limit = Math.min(Math.max(Number(q.limit) || 1000, 1), 1000);
+    const offset = Math.max(Number(q.cursor) || 0, 0);
+    const page = items.slice(offset, offset + limit);
+    if (offset + limit < items.length) {
+      const next = new URL(`${base(req)}${req.originalUrl}`);
+      next.searchParams.set('cursor', String(offset + limit));
+      res.setHeader('Link', `<${next.toString()}>; rel="next"`);
+    }
+    res.json(page);
+  });
+
+  // ---- per-repo API --------------------------------------------------------------------------
+  router.all('/api/:plural/:ns{/:name}{/*rest}', json, form, async (req, res) => {
+    const type = PLURAL[String(req.params.plural)];
+    if (!type) throw notFound('NotFound', `no route for ${req.path}`);
+    const ns = String(req.params.ns);
+    if (req.params.name === undefined) throw repoNotFound(principalOf(res));
+    const name = String(req.params.name);
+    const tail = rawTail(req, 4);
+    const op = tail[0] ?? '';
+    const rest = tail.slice(1);
+    const method = req.method;
+
+    if (op === '' && method === 'GET') return repoInfo(req, res, await loadRepo(res, type, ns, name, 'read'), 'HEAD');
+    if (op === 'revision' && method === 'GET') return repoInfo(req, res, await loadRepo(res, type, ns, name, 'read'), splitRevPath(rest).rev);
+    if (op === 'tree' && method === 'GET') return tree(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'paths-info' && method === 'POST') return pathsInfo(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'preupload' && method === 'POST') return preupload(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'commit' && method === 'POST') return commit(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'commits' && method === 'GET') return commits(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'refs' && method === 'GET') return refsList(req, res, await loadRepo(res, type, ns, name, 'read'));
+    if (op === 'branch' && (method === 'POST' || method === 'DELETE')) return branch(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'tag' && (method === 'POST' || method === 'DELETE')) return tag(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'settings' && method === 'PUT') return settings(req, res, await loadRepo(res, type, ns, name, 'admin'));
+    if (op === 'auth-check' && method === 'GET') {
+      await loadRepo(res, type, ns, name, rest[0] === 'write' ? 'write' : 'read');
+      res.json({ ok: true });
+      return;
+    }
+    // The repo must exist for the caller before anything else is said about the route.
+    await loadRepo(res, type, ns, name, 'read');
+    throw notFound('NotFound', `${method} ${req.path} is not supported by packhub`);
+  });
+
+  async function repoInfo(req: Request, res: Response, repo: RepoRecord, rev: string) {
+    const refs = await deps.store.refs(repo.id);
+    const objects = await deps.store.objects(repo.id);
+    let sha: string | null = null;
+    if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+    const expand = listParam(req, 'expand');
+    res.json(repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand }));
+  }
+
+  function withLastCommit(objects: RepoObjects, commitOid: string, entries: HfEntry[]): HfEntry[] {
+    return entries.map((e) => ({ ...e, lastCommit: lastCommitOf(objects, commitOid, e.path) }));
+  }
+
+  async function tree(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const { rev, path } = splitRevPath(rest);
+    const { oid, objects } = await resolveAt(repo, rev);
+    const q = req.query as Record<string, unknown>;
+    const normalized = path.replace(/\/+$/, '');
+    let entries = listTree(objects, oid, normalized, truthy(q.recursive));
+    const expand = truthy(q.expand);
+    const limit = Math.min(Math.max(Number(q.limit) || (expand ? 50 : 1000), 1), 10_000);
+    const offset = Math.max(Number(q.cursor) || 0, 0);
+    const total = entries.length;
+    entries = entries.slice(offset, offset + limit);
+    if (expand) entries = withLastCommit(objects, oid, entries);
+    if (offset + limit < total) {
+      const next = new URL(`${base(req)}${req.originalUrl}`);
+      next.searchParams.set('cursor', String(offset + limit));
+      res.setHeader('Link', `<${next.toString()}>; rel="next"`);
+    }
+    res.json(entries);
+  }
+
+  async function pathsInfo(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const { rev } = splitRevPath(rest);
+    const { oid, objects } = await resolveAt(repo, rev);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const paths = [body.paths].flat().filter((p): p is string => typeof p === 'string');
+    const out: HfEntry[] = [];
+    for (const p of paths) {
+      const clean = p.replace(/^\/+|\/+$/g, '');
+      const e = entryAt(objects, oid, clean);
+      if (e) out.push(describeEntry(objects, clean, e));
+    }
+    res.json(truthy(body.expand) ? withLastCommit(objects, oid, out) : out);
+  }
+
+  async function preupload(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const { rev } = splitRevPath(rest);
+    const refs = await deps.store.refs(repo.id);
+    const objects = await deps.store.objects(repo.id);
+    let head: string | null = null;
+    try {
+      head = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+    } catch (err) {
+      if (refs.length > 0) throw err;
+    }
+    const body = (req.body ?? {}) as { files?: { path?: string; size?: number; sample?: string }[]; gitAttributes?: string; gitIgnore?: string };
+    if (!Array.isArray(body.files)) throw invalid('BadRequest', 'files must be an array');
+    const readAt = (p: string) => {
+      if (!head) return '';
+      const e = entryAt(objects, head, p);
+      return e && e.mode !== '40000' ? objects.read(e.oid).data.toString('utf8') : '';
+    };
+    const patterns = lfsPatterns(`${readAt('.gitattributes')}\n${body.gitAttributes ?? ''}`);
+    const ignore = `${readAt('.gitignore')}\n${body.gitIgnore ?? ''}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const files = body.files.map((f) => {
+      const path = normalizeRepoPath(String(f.path ?? ''));
+      const size = Number(f.size ?? 0);
+      const lfs = size > 0 && (size >= deps.lfsThreshold || isLfsPath(patterns, path));
+      let oid: string | null = null;
+      if (head) {
+        const e = entryAt(objects, head, path);
+        if (e && e.mode !== '40000') {
+          const d = describeEntry(objects, path, e);
+          oid = lfs ? (d.lfs?.oid ?? null) : d.lfs ? null : d.oid;
+        }
+      }
+      const shouldIgnore = ignore.some((pat) => globMatch(pat.replace(/\/$/, ''), path) || globMatch(`${pat.replace(/\/$/, '')}/**`, path));
+      return { path, uploadMode: lfs ? 'lfs' : 'regular', shouldIgnore, oid };
+    });
+    res.json({ files, commitOid: head });
+  }
+
+  async function commit(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const { rev } = splitRevPath(rest);
+    const p = principalOf(res)!;
+    const createPr = truthy((req.query as Record<string, unknown>).create_pr);
+    const refs = await deps.store.refs(repo.id);
+    const objects = await deps.store.objects(repo.id);
+    let ref = rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
+    const exists = refs.some((r) => r.name === ref);
+    if (!exists && !(refs.length === 0 && ref === `refs/heads/${repo.defaultBranch}`) && !createPr) {
+      // Committing to a commit id or tag is not possible; a missing branch is a missing revision.
+      throw revisionNotFound(rev);
+    }
+    const changes: CommitChange[] = [];
+    const lfsAdds: string[] = [];
+    type Header = { summary?: string; description?: string; parentCommit?: string };
+    let header = null as Header | null;
+    const body = req.headers['content-encoding'] === 'gzip' ? req.pipe((await import('node:zlib')).createGunzip()) : req;
+    for await (const line of ndjsonLines(body as AsyncIterable<Buffer>, 2 * 1024 ** 3)) {
+      const { key, value } = (line ?? {}) as { key?: string; value?: Record<string, unknown> };
+      if (!value || typeof value !== 'object') throw invalid('BadRequest', `commit line '${key}' has no value`);
+      if (key === 'header') {
+        header = value as Header;
+        continue;
+      }
+      if (!header) throw invalid('BadRequest', 'the first line of a commit must be its header');
+      const path = normalizeRepoPath(String(value.path ?? ''));
+      if (key === 'file') {
+        const content = Buffer.from(String(value.content ?? ''), value.encoding === 'base64' ? 'base64' : 'utf8');
+        if (content.length >= deps.lfsThreshold) {
+          // Large inline files go to LFS and are committed as pointers.
+          const crypto = await import('node:crypto');
+          const { Readable } = await import('node:stream');
+          const oid = crypto.createHash('sha256').update(content).digest('hex');
+          if ((await deps.lfs.objectSize(oid)) !== content.length) {
+            await deps.content.receive(oid, content.length, Readable.from([content]));
+            await deps.lfs.recordObject(oid, content.length);
+          }
+          await deps.lfs.link(repo.id, oid);
+          changes.push({ kind: 'put', path, content: formatPointer({ oid, size: content.length }) });
+          lfsAdds.push(path);
+        } else changes.push({ kind: 'put', path, content });
+      } else if (key === 'lfsFile') {
+        const oid = String(value.oid ?? '');
+        if (!isValidOid(oid)) throw invalid('BadRequest', `invalid LFS oid for ${path}`);
+        const size = await deps.verifyUploaded(repo.id, oid, typeof value.size === 'number' ? value.size : null);
+        changes.push({ kind: 'put', path, content: formatPointer({ oid, size }) });
+        lfsAdds.push(path);
+      } else if (key === 'deletedFile') {
+        const e = entryAt(objects, await headOf(), path);
+        if (!e) throw notFound('EntryNotFound', `A file with this name doesn't exist: ${path}`);
+        changes.push({ kind: e.mode === '40000' ? 'deleteFolder' : 'delete', path });
+      } else if (key === 'deletedFolder') {
+        changes.push({ kind: 'deleteFolder', path });
+      } else if (key === 'copyFile') {
+        const from = normalizeRepoPath(String(value.srcPath ?? value.from ?? ''));
+        changes.push({ kind: 'copy', from, to: normalizeRepoPath(String(value.destPath ?? value.path ?? '')) });
+      } else {
+        throw invalid('BadRequest', `unknown commit operation '${key}'`);
+      }
+    }
+    if (!header || typeof header.summary !== 'string') throw invalid('BadRequest', 'the commit header needs a summary');
+
+    async function headOf(): Promise<string> {
+      const r = refs.find((x) => x.name === ref);
+      if (r) return r.oid;
+      const base = refs.find((x) => x.name === (rev.startsWith('refs/') ? rev : `refs/heads/${rev}`));
+      if (base) return base.oid;
+      throw revisionNotFound(rev);
+    }
+
+    let startFrom: string | null | undefined;
+    let prNum: number | null = null;
+    if (createPr) {
+      const nums = refs.filter((r) => r.name.startsWith('refs/pr/')).map((r) => Number(r.name.slice(8)));
+      prNum = (nums.length ? Math.max(...nums) : 0) + 1;
+      startFrom = header.parentCommit ?? resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+      ref = `refs/pr/${prNum}`;
+    }
+    // Track paths committed as LFS pointers in .gitattributes, as the Hub does.
+    const current = exists ? await headOf() : startFrom ?? null;
+    const attrsEntry = current ? entryAt(objects, current, '.gitattributes') : null;
+    const attrsText = attrsEntry ? objects.read(attrsEntry.oid).data.toString('utf8') : '';
+    const patterns = lfsPatterns(attrsText);
+    const untracked = lfsAdds.filter((path) => !isLfsPath(patterns, path));
+    if (untracked.length && !changes.some((c) => c.kind === 'put' && c.path === '.gitattributes')) {
+      const add = untracked.map((path) => `${path.replace(/ /g, '[[:space:]]')} filter=lfs diff=lfs merge=lfs -text\n`).join('');
+      changes.push({ kind: 'put', path: '.gitattributes', content: Buffer.from(`${attrsText}${attrsText && !attrsText.endsWith('\n') ? '\n' : ''}${add}`) });
+    }
+    const message = header.description ? `${header.summary}\n\n${header.description}` : header.summary;
+    const result = await deps.commits.commit(repo, {
+      ref,
+      changes,
+      message,
+      author: author(p),
+      expectedHead: !createPr ? header.parentCommit : undefined,
+      startFrom,
+      allowEmpty: true,
+    });
+    const url = repoUrl(req, repo);
+    res.json({
+      success: true,
+      commitOid: result.commitOid,
+      commitUrl: `${url}/commit/${result.commitOid}`,
+      hookOutput: '',
+      ...(prNum ? { pullRequestUrl: `${url}/discussions/${prNum}` } : {}),
+    });
+  }
+
+  async function commits(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const { rev } = splitRevPath(rest);
+    const { oid, objects } = await resolveAt(repo, rev);
+    // git log order: newest first by committer date, each commit once.
+    const seen = new Set<string>([oid]);
+    const queue = [{ oid, c: objects.commit(oid) }];
+    const ordered: { oid: string; c: ReturnType<RepoObjects['commit']> }[] = [];
+    while (queue.length) {
+      queue.sort((a, b) => b.c.committer.timestamp - a.c.committer.timestamp);
+      const cur = queue.shift()!;
+      ordered.push(cur);
+      for (const p of cur.c.parents) {
+        if (!seen.has(p) && objects.has(p)) {
+          seen.add(p);
+          queue.push({ oid: p, c: objects.commit(p) });
+        }
+      }
+    }
+    const q = req.query as Record<string, unknown>;
+    const limit = Math.min(Math.max(Number(q.limit) || 50, 1), 1000);
+    const page = Math.max(Number(q.p) || 0, 0);
+    const slice = ordered.slice(page * limit, page * limit + limit);
+    res.setHeader('X-Total-Count', String(ordered.length));
+    if ((page + 1) * limit < ordered.length) {
+      const next = new URL(`${base(req)}${req.originalUrl}`);
+      next.searchParams.set('p', String(page + 1));
+      res.setHeader('Link', `<${next.toString()}>; rel="next"`);
+    }
+    const formatted = listParam(req, 'expand').includes('formatted');
+    res.json(
+      slice.map(({ oid: id, c }) => {
+        const [title = '', ...body] = c.message.replace(/\n$/, '').split('\n');
+        const message = body.join('\n').replace(/^\n+/, '');
+        return {
+          id,
+          title,
+          message,
+          authors: [{ user: c.author.name, avatar: null }],
+          date: iso(new Date(c.committer.timestamp * 1000)),
+          ...(formatted ? { formatted: { title: escapeHtml(title), message: escapeHtml(message) } } : {}),
+        };
+      }),
+    );
+  }
+
+  async function refsList(req: Request, res: Response, repo: RepoRecord) {
+    const refs = await deps.store.refs(repo.id);
+    const pick = (prefix: string) =>
+      refs.filter((r) => r.name.startsWith(prefix)).map((r) => ({ name: r.name.slice(prefix.length), ref: r.name, targetCommit: r.peeled ?? r.oid }));
+    res.json({
+      branches: pick('refs/heads/'),
+      converts: pick('refs/convert/'),
+      tags: pick('refs/tags/'),
+      ...(truthy((req.query as Record<string, unknown>).include_prs) ? { pullRequests: pick('refs/pr/') } : {}),
+    });
+  }
+
+  async function branch(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const name = rest.map((s) => decodeURIComponent(s)).join('/');
+    const ref = `refs/heads/${name}`;
+    if (!isValidRefName(ref)) throw invalid('BadRequest', `Invalid branch name: ${name}`);
+    const refs = await deps.store.refs(repo.id);
+    const existing = refs.find((r) => r.name === ref);
+    if (req.method === 'DELETE') {
+      if (name === repo.defaultBranch) throw new AppError('forbidden', 'Forbidden', `Cannot delete refs/heads/${name}`);
+      if (!existing) throw revisionNotFound(name);
+      const [r] = await deps.store.commit(repo.id, null, [{ name: ref, oldOid: existing.oid, newOid: null }], true);
+      if (!r!.ok) throw new AppError('conflict', 'ConcurrentUpdate', r!.reason);
+      res.json({ deleted: ref });
+      return;
+    }
+    const body = (req.body ?? {}) as { startingPoint?: string; overwrite?: boolean; emptyBranch?: boolean };
+    if (existing && !body.overwrite) throw new AppError('conflict', 'RefExists', `Reference ${ref} already exists`);
+    const objects = await deps.store.objects(repo.id);
+    const target = resolveRevision(refs, objects, body.startingPoint ?? 'HEAD', repo.defaultBranch).oid;
+    const [r] = await deps.store.commit(repo.id, null, [{ name: ref, oldOid: existing?.oid ?? null, newOid: target }], true);
+    if (!r!.ok) throw new AppError('conflict', 'RefExists', `Reference ${ref} could not be created: ${r!.reason}`);
+    res.json({ ref, targetCommit: target });
+  }
+
+  async function tag(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const refs = await deps.store.refs(repo.id);
+    if (req.method === 'DELETE') {
+      const name = rest.map((s) => decodeURIComponent(s)).join('/');
+      const existing = refs.find((r) => r.name === `refs/tags/${name}`);
+      if (!existing) throw revisionNotFound(name);
+      const [r] = await deps.store.commit(repo.id, null, [{ name: existing.name, oldOid: existing.oid, newOid: null }], true);
+      if (!r!.ok) throw new AppError('conflict', 'ConcurrentUpdate', r!.reason);
+      res.json({ deleted: existing.name });
+      return;
+    }
+    const { rev } = splitRevPath(rest);
+    const body = (req.body ?? {}) as { tag?: string; message?: string };
+    const name = String(body.tag ?? '');
+    const ref = `refs/tags/${name}`;
+    if (!name || !isValidRefName(ref)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
+    if (refs.some((r) => r.name === ref)) throw new AppError('conflict', 'RefExists', `Tag ${name} already exists`);
+    const objects = await deps.store.objects(repo.id);
+    const target = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+    const p = principalOf(res)!;
+    let oid = target;
+    const toStore = [];
+    if (body.message) {
+      const data = serializeTag({
+        object: target,
+        type: 'commit',
+        tag: name,
+        tagger: { ...author(p), timestamp: Math.floor(Date.now() / 1000), timezone: '+0000' },
+        message: body.message.endsWith('\n') ? body.message : `${body.message}\n`,
+      });
+      oid = hashObject('tag', data);
+      toStore.push({ type: 'tag' as const, data });
+    }
+    const [r] = await deps.commits.writeObjects(repo, toStore, [{ name: ref, oldOid: null, newOid: oid, peeled: oid === target ? null : target }]);
+    if (!r!.ok) throw new AppError('conflict', 'RefExists', `Tag ${name} could not be created: ${r!.reason}`);
+    res.json({ ref, targetCommit: target });
+  }
+
+  async function settings(req: Request, res: Response, repo: RepoRecord) {
+    const body = (req.body ?? {}) as { private?: boolean; visibility?: string };
+    const patch: { private?: boolean } = {};
+    if (typeof body.private === 'boolean') patch.private = body.private;
+    if (body.visibility === 'private' || body.visibility === 'public') patch.private = body.visibility === 'private';
+    const updated = Object.keys(patch).length ? await deps.db.repos.update(repo.id, patch) : repo;
+    res.json({ private: updated.private, gated: false });
+  }
+
+  // ---- downloads -------------------------------------------------------------------------------
+  for (const [prefix, type] of [['', 'model'], ['/datasets', 'dataset'], ['/spaces', 'space']] as [string, RepoType][]) {
+    for (const kind of ['resolve', 'raw'] as const) {
+      router.get(`${prefix}/:ns/:name/${kind}/*rest`, (req, res) => download(req, res, type, kind, prefix ? 4 : 3));
+      router.head(`${prefix}/:ns/:name/${kind}/*rest`, (req, res) => download(req, res, type, kind, prefix ? 4 : 3));
+    }
+  }
+
+  async function download(req: Request, res: Response, type: RepoType, kind: 'resolve' | 'raw', skip: number) {
+    res.locals.surface = 'hf';
+    const repo = await loadRepo(res, type, String(req.params.ns), String(req.params.name), 'read');
+    const { rev, path } = splitRevPath(rawTail(req, skip));
+    const { oid: commitOid, objects } = await resolveAt(repo, rev);
+    res.setHeader('X-Repo-Commit', commitOid);
+    const clean = path.replace(/^\/+/, '');
+    const e = clean ? entryAt(objects, commitOid, clean) : null;
+    if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
+    const blob = objects.read(e.oid).data;
+    const pointer = kind === 'resolve' && blob.length < 1024 ? parsePointer(blob) : null;
+    res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
+    if (pointer) {
+      res.setHeader('X-Linked-Etag', `"${pointer.oid}"`);
+      res.setHeader('X-Linked-Size', String(pointer.size));
+      const linked = await deps.lfs.linked(repo.id, [pointer.oid]);
+      if (!linked.has(pointer.oid)) throw notFound('EntryNotFound', `the LFS object of ${clean} is not stored on this hub`);
+      if (deps.content.blobs.presignGet) {
+        res.setHeader('ETag', `"${pointer.oid}"`);
+        res.redirect(302, await deps.content.blobs.presignGet(`lfs/${pointer.oid.slice(0, 2)}/${pointer.oid.slice(2, 4)}/${pointer.oid}`, 3600));
+        return;
+      }
+      await serveObject(deps.content, req, res, pointer.oid, pointer.size);
+      return;
+    }
+    res.setHeader('ETag', `"${e.oid}"`);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.type('application/octet-stream');
+    const range = parseSimpleRange(req.headers.range, blob.length);
+    if (range === 'unsatisfiable') {
+      res.status(416).setHeader('Content-Range', `bytes */${blob.length}`);
+      res.end();
+      return;
+    }
+    const body = range ? blob.subarray(range.start, range.end + 1) : blob;
+    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${blob.length}`);
+    res.setHeader('Content-Length', String(body.length));
+    if (req.method === 'HEAD') res.end();
+    else res.end(body);
+  }
+
+  return router;
+}
+
+function parseSimpleRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return size === 0 && start === 0 ? null : 'unsatisfiable';
+  return { start, end };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

@@ -1,0 +1,70 @@
+import { parse as parseYaml } from 'yaml';
+import type { RepoRecord } from '../db/types.js';
+import type { RepoObjects } from '../git/store/repo-objects.js';
+import { describeEntry, entryAt, listTree } from './tree.js';
+
+export const hfRepoId = (repo: RepoRecord) => `${repo.namespace}/${repo.name}`;
+/** A stable 24-hex id (HF uses Mongo ObjectIds) derived from the immutable repo id. */
+export const mongoId = (repo: RepoRecord) => repo.id.replace(/-/g, '').slice(0, 24);
+export const typePrefix = (repo: RepoRecord) => (repo.type === 'model' ? '' : `${repo.type}s/`);
+export const iso = (d: Date) => d.toISOString();
+
+/** README.md YAML front matter, as the Hub's cardData. */
+export function cardData(objects: RepoObjects, commit: string): Record<string, unknown> | undefined {
+  const e = entryAt(objects, commit, 'README.md');
+  if (!e || e.mode === '40000') return undefined;
+  const text = objects.read(e.oid).data.toString('utf8');
+  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
+  if (!m) return undefined;
+  try {
+    const data = parseYaml(m[1]!) as unknown;
+    return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface InfoOptions {
+  blobs: boolean;
+  expand: string[];
+}
+
+/** Repo info as model_info / dataset_info / space_info read it. */
+export function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: string | null, opts: InfoOptions): Record<string, unknown> {
+  const commit = sha ? objects.commit(sha) : null;
+  const card = sha ? cardData(objects, sha) : undefined;
+  const tags = Array.isArray(card?.tags) ? (card!.tags as unknown[]).filter((t) => typeof t === 'string') : [];
+  const siblings = sha
+    ? listTree(objects, sha, '', true)
+        .filter((e) => e.type === 'file')
+        .map((e) => {
+          if (!opts.blobs) return { rfilename: e.path };
+          const d = describeEntry(objects, e.path, entryAt(objects, sha, e.path)!);
+          return { rfilename: e.path, blobId: d.oid, size: d.size, ...(d.lfs ? { lfs: { sha256: d.lfs.oid, size: d.lfs.size, pointerSize: d.lfs.pointerSize } } : {}) };
+        })
+    : [];
+  const full: Record<string, unknown> = {
+    _id: mongoId(repo),
+    id: hfRepoId(repo),
+    author: repo.namespace,
+    sha,
+    createdAt: iso(repo.createdAt),
+    lastModified: commit ? iso(new Date(commit.committer.timestamp * 1000)) : iso(repo.updatedAt),
+    private: repo.private,
+    gated: false,
+    disabled: false,
+    downloads: 0,
+    likes: 0,
+    tags,
+    siblings,
+    usedStorage: 0,
+    ...(card ? { cardData: card } : {}),
+  };
+  if (repo.type === 'model') Object.assign(full, { modelId: hfRepoId(repo), pipeline_tag: card?.pipeline_tag ?? null, library_name: card?.library_name ?? null });
+  if (repo.type === 'dataset') Object.assign(full, { description: typeof card?.description === 'string' ? card.description : '', citation: '' });
+  if (repo.type === 'space') Object.assign(full, { sdk: typeof card?.sdk === 'string' ? card.sdk : 'static' });
+  if (opts.expand.length === 0) return full;
+  const out: Record<string, unknown> = { _id: full._id, id: full.id };
+  for (const k of opts.expand) if (k in full) out[k] = full[k];
+  return out;
+}
