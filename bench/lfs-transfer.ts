@@ -61,7 +61,7 @@ try {
   const put = await fetch(up.upload!.href, {
     method: 'PUT',
     headers: { ...(up.upload!.header ?? {}), 'Content-Length': String(size) },
-    body: Readable.toWeb(fs.createReadStream(file, { highWaterMark: 1 << 20 })) as unknown as BodyInit,
+    body: Readable.toWeb(fs.createReadStream(file, { highWaterMark: 1 << 20 })) as unknown as RequestInit['body'],
     duplex: 'half',
   } as RequestInit);
   if (!put.ok) throw new Error(`upload failed: ${put.status} ${await put.text()}`);
