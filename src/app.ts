@@ -72,6 +72,12 @@ export function createApp(deps: AppDeps): App {
     }
   });
 
+  // Which clients' error format applies, decided before anything can fail (authentication included).
+  app.use((req, res, next) => {
+    const p = req.path;
+    res.locals.surface = p.startsWith('/api/') || /\/(resolve|raw)\//.test(p) ? 'hf' : p.includes('/info/lfs/') || p.startsWith('/lfs/') ? 'lfs' : /\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(p) ? 'git' : 'ui';
+    next();
+  });
   app.use(createAuthenticate(db));
   if (!config.allowAnonymousRead) {
     // Transfer URLs carry their own grant; everything else needs credentials.

@@ -24,7 +24,7 @@ export function createAuthenticate(db: Db): RequestHandler {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer) {
       authenticateToken(db, null, bearer[1]!).then((p) => {
-        if (!p) return next(new AppError('unauthenticated', 'InvalidToken', 'Invalid credentials: the token is unknown or expired'));
+        if (!p) return next(new AppError('unauthenticated', 'InvalidToken', 'Invalid credentials in Authorization header'));
         res.locals.principal = p;
         next();
       }, next);

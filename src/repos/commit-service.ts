@@ -52,7 +52,24 @@ export class CommitService {
     private readonly tmpDir: string,
   ) {}
 
+  /**
+   * Commit on top of the ref's current head. With `expectedHead`, a head that moved is a 412;
+   * without it, a commit that loses a race is rebuilt on the new head and tried again.
+   */
   async commit(repo: RepoRecord, req: CommitRequest): Promise<{ commitOid: string; parent: string | null }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.commitOnce(repo, req);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'ConcurrentCommit') throw err;
+        if (req.expectedHead) throw new AppError('precondition', 'ParentCommitMismatch', 'The branch was updated since you opened this page. Please refresh and try again.');
+        if (attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  private async commitOnce(repo: RepoRecord, req: CommitRequest): Promise<{ commitOid: string; parent: string | null }> {
     const refs = await this.store.refs(repo.id);
     const current = refs.find((r) => r.name === req.ref)?.oid ?? null;
     if (req.expectedHead && current && req.expectedHead !== current) {
