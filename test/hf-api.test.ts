@@ -142,6 +142,20 @@ for (const backend of backends()) {
       assert.deepEqual(refs.pullRequests.map((p) => p.ref), ['refs/pr/1']);
     });
 
+    it('compare lists changed files; super-squash leaves one commit with the same tree', async () => {
+      await api('/api/models/alice/api/branch/squashme', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ startingPoint: 'main' }) });
+      const base = ((await (await api('/api/models/alice/api/revision/squashme')).json()) as { sha: string }).sha;
+      await commit([{ key: 'header', value: { summary: 'on squashme' } }, file('sq/new.txt', 'n\n'), { key: 'deletedFile', value: { path: 'free/0.txt' } }], 'squashme');
+      const cmp = (await (await api(`/api/models/alice/api/compare/${base}..squashme`)).json()) as { files: { path: string; status: string }[] };
+      assert.deepEqual(cmp.files.map((f) => `${f.status} ${f.path}`), ['deleted free/0.txt', 'added sq/new.txt']);
+      const treeBefore = (await (await api('/api/models/alice/api/tree/squashme?recursive=true')).json()) as { path: string; oid: string }[];
+      const sq = await api('/api/models/alice/api/super-squash/squashme', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'squashed' }) });
+      assert.equal(sq.status, 200);
+      const history = (await (await api('/api/models/alice/api/commits/squashme')).json()) as { title: string }[];
+      assert.deepEqual(history.map((c) => c.title), ['squashed']);
+      assert.deepEqual(await (await api('/api/models/alice/api/tree/squashme?recursive=true')).json(), treeBefore);
+    });
+
     it('a git push with LFS is read through resolve, tree and commits with matching ids', async () => {
       const dir = path.join(tmpDir('hf-git'), 'c');
       await git(['clone', '--quiet', `${h.authUrl(alice)}/alice/api.git`, dir]);

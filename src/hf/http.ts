@@ -21,7 +21,8 @@ import type { RepoService } from '../repos/repo-service.js';
 import { defaultGitattributes, globMatch, isLfsPath, lfsPatterns } from './gitattributes.js';
 import { ndjsonLines } from './ndjson.js';
 import { hfRepoId, iso, repoInfoJson, typePrefix } from './repo-json.js';
-import { describeEntry, entryAt, lastCommitOf, listTree, type HfEntry } from './tree.js';
+import { describeEntry, diffTrees, entryAt, lastCommitOf, listTree, type HfEntry } from './tree.js';
+import { serializeCommit } from '../git/objects/commit.js';
 
 export interface HfDeps {
   db: Db;
@@ -252,6 +253,8 @@ export function createHfRouter(deps: HfDeps): Router {
     if (op === 'refs' && method === 'GET') return refsList(req, res, await loadRepo(res, type, ns, name, 'read'));
     if (op === 'branch' && (method === 'POST' || method === 'DELETE')) return branch(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
     if (op === 'tag' && (method === 'POST' || method === 'DELETE')) return tag(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'super-squash' && method === 'POST') return superSquash(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'compare' && method === 'GET') return compare(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
     if (op === 'settings' && method === 'PUT') return settings(req, res, await loadRepo(res, type, ns, name, 'admin'));
     if (op === 'auth-check' && method === 'GET') {
       await loadRepo(res, type, ns, name, rest[0] === 'write' ? 'write' : 'read');
@@ -574,6 +577,37 @@ export function createHfRouter(deps: HfDeps): Router {
     const [r] = await deps.commits.writeObjects(repo, toStore, [{ name: ref, oldOid: null, newOid: oid, peeled: oid === target ? null : target }]);
     if (!r!.ok) throw new AppError('conflict', 'RefExists', `Tag ${name} could not be created: ${r!.reason}`);
     res.json({ ref, targetCommit: target });
+  }
+
+  /** Replace a branch's history with one commit holding its current tree. */
+  async function superSquash(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const branchName = rest.map((x) => decodeURIComponent(x)).join('/') || repo.defaultBranch;
+    const ref = `refs/heads/${branchName}`;
+    const refs = await deps.store.refs(repo.id);
+    const current = refs.find((r) => r.name === ref);
+    if (!current) throw revisionNotFound(branchName);
+    const objects = await deps.store.objects(repo.id);
+    const tree = objects.commit(current.oid).tree;
+    const p = principalOf(res)!;
+    const ident = { ...author(p), timestamp: Math.floor(Date.now() / 1000), timezone: '+0000' };
+    const message = String((req.body as { message?: string } | undefined)?.message ?? 'Super-squash branch');
+    const data = serializeCommit({ tree, parents: [], author: ident, committer: ident, message: message.endsWith('\n') ? message : `${message}\n` });
+    const oid = hashObject('commit', data);
+    const [r] = await deps.commits.writeObjects(repo, [{ type: 'commit', data }], [{ name: ref, oldOid: current.oid, newOid: oid }]);
+    if (!r!.ok) throw new AppError('precondition', 'ParentCommitMismatch', 'The branch was updated since you opened this page. Please refresh and try again.');
+    res.json({ commitId: oid });
+  }
+
+  /** `compare/<base>..<head>`: the files that differ, as JSON. */
+  async function compare(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
+    const spec = rest.map((x) => decodeURIComponent(x)).join('/');
+    const m = /^(.+?)\.\.(.+)$/.exec(spec);
+    if (!m) throw invalid('BadRequest', 'compare needs <base>..<head>');
+    const refs = await deps.store.refs(repo.id);
+    const objects = await deps.store.objects(repo.id);
+    const a = resolveRevision(refs, objects, m[1]!, repo.defaultBranch).oid;
+    const b = resolveRevision(refs, objects, m[2]!, repo.defaultBranch).oid;
+    res.json({ base: a, head: b, files: diffTrees(objects, objects.commit(a).tree, objects.commit(b).tree) });
   }
 
   async function settings(req: Request, res: Response, repo: RepoRecord) {

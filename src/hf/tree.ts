@@ -86,3 +86,31 @@ export function lastCommitOf(objects: RepoObjects, commitOid: string, path: stri
   const c = objects.commit(cur);
   return { id: cur, title: c.message.split('\n')[0] ?? '', date: isoDate(c.committer.timestamp) };
 }
+
+export interface FileChange {
+  path: string;
+  status: 'added' | 'modified' | 'deleted';
+  oldOid: string | null;
+  newOid: string | null;
+}
+
+/** Files that differ between two trees (recursing only into subtrees that differ). */
+export function diffTrees(objects: RepoObjects, a: string | null, b: string | null, prefix = '', out: FileChange[] = []): FileChange[] {
+  if (a === b) return out;
+  const left = new Map((a ? objects.tree(a) : []).map((e) => [e.name, e]));
+  const right = new Map((b ? objects.tree(b) : []).map((e) => [e.name, e]));
+  const names = [...new Set([...left.keys(), ...right.keys()])].sort();
+  for (const name of names) {
+    const l = left.get(name);
+    const r = right.get(name);
+    if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
+    const p = `${prefix}${name}`;
+    const lt = l?.mode === '40000' ? l.oid : null;
+    const rt = r?.mode === '40000' ? r.oid : null;
+    if (lt || rt) diffTrees(objects, lt, rt, `${p}/`, out);
+    const lf = l && l.mode !== '40000' ? l : null;
+    const rf = r && r.mode !== '40000' ? r : null;
+    if (lf || rf) out.push({ path: p, status: !lf ? 'added' : !rf ? 'deleted' : 'modified', oldOid: lf?.oid ?? null, newOid: rf?.oid ?? null });
+  }
+  return out;
+}
