@@ -11,6 +11,7 @@ import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { GitStore } from './git/store/git-store.js';
 import { errorHandler } from './http/error-handler.js';
+import { createMetrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter, verifyStored } from './lfs/http.js';
@@ -59,6 +60,11 @@ export function createApp(deps: AppDeps): App {
     next();
   });
 
+  const metrics = createMetrics();
+  app.use(metrics.middleware);
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -123,6 +129,7 @@ export function createApp(deps: AppDeps): App {
       tmpDir: path.join(config.cacheDir, 'tmp'),
       maxPushBytes: config.maxPushBytes,
       pushChecks,
+      metrics,
       log: log.child({ module: 'git' }),
     }),
   );

@@ -40,7 +40,10 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   return {
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting; in-flight transfers finish; idle keep-alive sockets go now.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
       store.packs.closeAll();
       await db.close();
     },

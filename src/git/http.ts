@@ -11,6 +11,7 @@ import { advertiseRefsV0, advertiseV2, resolveHead } from './protocol/refs-adver
 import { receivePack, type PushCheck } from './receive-pack.js';
 import { uploadPackV0, uploadPackV2, type UploadPackRepo } from './upload-pack.js';
 import type { GitStore } from './store/git-store.js';
+import type { Metrics } from '../http/metrics.js';
 
 export interface GitHttpDeps {
   repos: RepoService;
@@ -18,6 +19,7 @@ export interface GitHttpDeps {
   tmpDir: string;
   maxPushBytes: number;
   pushChecks: PushCheck[];
+  metrics: Metrics;
   log: Logger;
 }
 
@@ -89,7 +91,8 @@ export function createGitRouter(deps: GitHttpDeps): Router {
       res.status(200).set(NO_CACHE).type('application/x-git-upload-pack-result');
       const sink = responseSink(res);
       try {
-        await (wantsV2(req) ? uploadPackV2(view, body, sink) : uploadPackV0(view, body, sink));
+        const sent = await (wantsV2(req) ? uploadPackV2(view, body, sink) : uploadPackV0(view, body, sink));
+        if (sent) deps.metrics.fetches.inc({ kind: sent });
       } catch (err) {
         if (!(err instanceof AppError) || err.kind === 'internal') deps.log.error({ err }, 'upload-pack failed');
         // The protocol's own error channel: git prints it as 'remote error: ...'.
@@ -110,7 +113,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
         res.status(200).set(NO_CACHE).type('application/x-git-receive-pack-result');
       };
       try {
-        await receivePack(
+        const outcome = await receivePack(
           { store: deps.store, tmpDir: deps.tmpDir, maxPushBytes: deps.maxPushBytes, checks: deps.pushChecks, log: deps.log },
           repo.id,
           principalOf(res)!.user.id,
@@ -118,6 +121,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
           start,
           responseSink(res),
         );
+        if (outcome) deps.metrics.pushes.inc({ result: outcome });
       } catch (err) {
         if (!started) throw err;
         deps.log.error({ err }, 'receive-pack failed');

@@ -136,11 +136,11 @@ export async function receivePack(
   body: AsyncIterable<Buffer>,
   start: () => void,
   sink: Sink,
-): Promise<void> {
+): Promise<'ok' | 'rejected' | null> {
   const reader = new PktReader(body);
   const req = await readCommands(reader);
   start();
-  if (!req) return; // the '0000' probe before a chunked upload
+  if (!req) return null; // the '0000' probe before a chunked upload
   const sideband = req.caps.has('side-band-64k');
   const quiet = req.caps.has('quiet');
   const atomic = req.caps.has('atomic');
@@ -238,6 +238,7 @@ export async function receivePack(
     await sink(bytes);
   }
   log.info({ refs: req.commands.map((c) => ({ ref: c.ref, result: results.get(c.ref) ?? 'ok' })), unpack: unpackStatus }, 'push');
+  return [...results.values()].every((r) => r === null) && unpackStatus === 'ok' ? 'ok' : 'rejected';
 }
 
 function peeledOf(objects: RepoObjects, oid: string): string | null {

@@ -88,7 +88,10 @@ function tagsForInclude(refs: RefRecord[]): string[] {
   return refs.filter((r) => r.name.startsWith('refs/tags/') && r.peeled).map((r) => r.oid);
 }
 
-async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter): Promise<void> {
+/** What kind of transfer a pack answered: a clone (no haves) or a fetch. */
+export type FetchKind = 'clone' | 'fetch';
+
+async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter): Promise<FetchKind> {
   const plan = enumerateObjects(objects, args);
   if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\n`);
   await writePack(objects, plan.objects, (chunk) => out.data(chunk), {
@@ -99,6 +102,7 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   });
   await out.flush();
   if (!args.noProgress) await out.progress(`Total ${plan.objects.length} (reused by packhub)\n`);
+  return args.commonHaves.length === 0 ? 'clone' : 'fetch';
 }
 
 function commonOf(objects: RepoObjects, haves: string[]): string[] {
@@ -106,7 +110,7 @@ function commonOf(objects: RepoObjects, haves: string[]): string[] {
 }
 
 /** Protocol v2: one command per request (ls-refs or fetch). */
-export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<void> {
+export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
   const reader = new PktReader(body);
   let command: string | null = null;
   for (;;) {
@@ -121,14 +125,17 @@ export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buf
     }
     // agent=, server-option=, session-id=: accepted and ignored.
   }
-  if (command === null) return; // empty request (probe)
+  if (command === null) return null; // empty request (probe)
   const argLines: string[] = [];
   for (;;) {
     const p = await reader.read();
     if (p === null || p.kind === 'flush') break;
     if (p.kind === 'data') argLines.push(pktText(p.data));
   }
-  if (command === 'ls-refs') return lsRefs(repo, argLines, sink);
+  if (command === 'ls-refs') {
+    await lsRefs(repo, argLines, sink);
+    return null;
+  }
   if (command === 'fetch') return fetchV2(repo, argLines, sink);
   throw new GitFormatError(`unknown command '${command}'`);
 }
@@ -152,7 +159,7 @@ async function lsRefs(repo: UploadPackRepo, args: string[], sink: Sink): Promise
   await sink(Buffer.concat(lines));
 }
 
-async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Promise<void> {
+async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Promise<FetchKind | null> {
   const args = newArgs();
   const deepenNot: string[] = [];
   for (const line of argLines) {
@@ -175,7 +182,7 @@ async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Pr
     for (const c of args.commonHaves) lines.push(pktLine(`ACK ${c}\n`));
     lines.push(FLUSH);
     await sink(Buffer.concat(lines));
-    return; // never 'ready': the client sends 'done' with the full set of common haves next
+    return null; // never 'ready': the client sends 'done' with the full set of common haves next
   }
   const plan = args.depth !== undefined || args.deepenSince !== undefined || deepenNot.length > 0;
   const out = new SidebandWriter(sink, true);
@@ -188,12 +195,13 @@ async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Pr
     await sink(Buffer.concat(lines));
   }
   await sink(pktLine('packfile\n'));
-  await sendPack(objects, args, out);
+  const kind = await sendPack(objects, args, out);
   await sink(FLUSH);
+  return kind;
 }
 
 /** Protocol v0 (stateless HTTP): wants, optional shallow/deepen, haves, flush or done. */
-export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<void> {
+export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
   const reader = new PktReader(body);
   const args = newArgs();
   const deepenNot: string[] = [];
@@ -201,7 +209,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
   // Section 1: wants (+ capabilities on the first), shallow, deepen, filter; ends with a flush.
   for (;;) {
     const p = await reader.read();
-    if (p === null) return; // probe or empty body
+    if (p === null) return null; // probe or empty body
     if (p.kind !== 'data') break;
     let line = pktText(p.data);
     if (first && line.startsWith('want ')) {
@@ -219,7 +227,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
     }
     if (!applyFetchLine(args, line, deepenNot)) throw new GitFormatError(`protocol error: unexpected '${line}'`);
   }
-  if (args.wants.length === 0) return;
+  if (args.wants.length === 0) return null;
   const objects = await repo.objects();
   for (const w of args.wants) if (!objects.has(w)) throw new GitFormatError(`not our ref ${w}`);
   if (deepenNot.length) args.deepenNot = resolveDeepenNot(repo, deepenNot);
@@ -242,12 +250,12 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
     if (p === null) {
       // End of a stateless request without 'done' (e.g. the first round of a shallow clone).
       if (out.length) await sink(Buffer.concat(out));
-      return;
+      return null;
     }
     if (p.kind === 'flush') {
       if (common.length === 0 || args.multiAck) out.push(pktLine('NAK\n'));
       await sink(Buffer.concat(out));
-      return; // stateless: the client comes back with the next round
+      return null; // stateless: the client comes back with the next round
     }
     if (p.kind !== 'data') continue;
     const line = pktText(p.data);
@@ -268,6 +276,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
   args.commonHaves = common;
   const sideband = new SidebandWriter(sink, args.sideband !== 'none');
   if (args.sideband === 'none') args.noProgress = true;
-  await sendPack(objects, args, sideband);
+  const kind = await sendPack(objects, args, sideband);
   if (args.sideband !== 'none') await sink(FLUSH);
+  return kind;
 }

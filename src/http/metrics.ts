@@ -1,0 +1,44 @@
+import type { RequestHandler } from 'express';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  middleware: RequestHandler;
+  pushes: Counter<'result'>;
+  fetches: Counter<'kind'>;
+}
+
+/** Prometheus metrics: requests, latencies, bytes in and out, pushes and clones/fetches. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'packhub_' });
+  const requests = new Counter({ name: 'packhub_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'surface', 'status'] as const, registers: [registry] });
+  const latency = new Histogram({
+    name: 'packhub_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'surface'] as const,
+    buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300],
+    registers: [registry],
+  });
+  const bytesIn = new Counter({ name: 'packhub_http_received_bytes_total', help: 'Request body bytes received', labelNames: ['surface'] as const, registers: [registry] });
+  const bytesOut = new Counter({ name: 'packhub_http_sent_bytes_total', help: 'Response bytes sent', labelNames: ['surface'] as const, registers: [registry] });
+  const pushes = new Counter({ name: 'packhub_git_pushes_total', help: 'git pushes', labelNames: ['result'] as const, registers: [registry] });
+  const fetches = new Counter({ name: 'packhub_git_fetches_total', help: 'git upload-pack requests that sent a pack (clones and fetches)', labelNames: ['kind'] as const, registers: [registry] });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = latency.startTimer();
+    // Socket counters include headers and are exact for streamed bodies of any size.
+    const socket = req.socket;
+    const read0 = socket.bytesRead;
+    const written0 = socket.bytesWritten;
+    res.on('close', () => {
+      const surface = String(res.locals.surface ?? 'ui');
+      end({ method: req.method, surface });
+      requests.inc({ method: req.method, surface, status: String(res.statusCode) });
+      bytesIn.inc({ surface }, Math.max(0, socket.bytesRead - read0));
+      bytesOut.inc({ surface }, Math.max(0, socket.bytesWritten - written0));
+    });
+    next();
+  };
+  return { registry, middleware, pushes, fetches };
+}
