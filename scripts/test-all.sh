@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that installs what the tests need on a fresh Debian 12 machine (as root) and
-# runs them all: system packages (git, git-lfs), PostgreSQL if it is stopped, npm packages, a
+# runs them all: system packages (git, git-lfs, nginx, docker-compose for validating the compose
+# file), PostgreSQL if it is stopped, npm packages, a
 # type check, then every test in both configurations (filesystem + SQLite, S3 + PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ need=()
 command -v git >/dev/null || need+=(git)
 command -v git-lfs >/dev/null || need+=(git-lfs)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v nginx >/dev/null || need+=(nginx)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

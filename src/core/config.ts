@@ -30,6 +30,7 @@ const envSchema = z.object({
   PACKHUB_DATABASE_URL: z.string().optional(),
   PACKHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PACKHUB_S3_ENDPOINT: z.string().url().optional(),
+  PACKHUB_S3_PUBLIC_ENDPOINT: z.string().url().optional(),
   PACKHUB_S3_BUCKET: z.string().min(3).optional(),
   PACKHUB_S3_ACCESS_KEY_ID: z.string().optional(),
   PACKHUB_S3_SECRET_ACCESS_KEY: z.string().optional(),
@@ -46,6 +47,8 @@ const envSchema = z.object({
 
 export interface S3Config {
   endpoint?: string;
+  /** Endpoint that clients reach, for presigned URLs (when it differs from the server's own). */
+  publicEndpoint?: string;
   bucket: string;
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       kind: 's3',
       s3: {
         endpoint: e.PACKHUB_S3_ENDPOINT,
+        publicEndpoint: e.PACKHUB_S3_PUBLIC_ENDPOINT,
         bucket: e.PACKHUB_S3_BUCKET,
         accessKeyId: e.PACKHUB_S3_ACCESS_KEY_ID,
         secretAccessKey: e.PACKHUB_S3_SECRET_ACCESS_KEY,

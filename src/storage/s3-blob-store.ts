@@ -36,10 +36,17 @@ function translate(err: unknown, key: string): never {
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
   readonly client: S3Client;
+  /** Signs URLs for clients: same bucket, possibly another address (a proxy or a published port). */
+  private readonly presigner: S3Client;
 
   constructor(private readonly cfg: S3Config) {
-    this.client = new S3Client({
-      endpoint: cfg.endpoint,
+    this.client = S3BlobStore.makeClient(cfg, cfg.endpoint);
+    this.presigner = cfg.publicEndpoint ? S3BlobStore.makeClient(cfg, cfg.publicEndpoint) : this.client;
+  }
+
+  private static makeClient(cfg: S3Config, endpoint: string | undefined): S3Client {
+    return new S3Client({
+      endpoint,
       region: cfg.region,
       forcePathStyle: cfg.forcePathStyle,
       credentials: cfg.accessKeyId && cfg.secretAccessKey ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } : undefined,
@@ -159,12 +166,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }), { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }), { expiresIn: expiresInSeconds });
   }
 
   presignPut(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<string> {
     return getSignedUrl(
-      this.client,
+      this.presigner,
       new PutObjectCommand({
         Bucket: this.cfg.bucket,
         Key: this.k(key),
