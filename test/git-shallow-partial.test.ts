@@ -58,6 +58,19 @@ for (const backend of backends()) {
       });
     }
 
+    it('clone --shallow-since and --shallow-exclude', async () => {
+      const since = path.join(tmpDir('since'), 'c');
+      // Commit i on main has committer time 1700000000 + i: 200..239 are on or after the cut.
+      await git(['clone', '--quiet', '--shallow-since=1700000200', '--single-branch', url, since]);
+      assert.equal(await count(since), 40);
+      await git(['fsck', '--full', '--strict'], { cwd: since });
+      const exclude = path.join(tmpDir('exclude'), 'c');
+      // release forks from change 100: excluding it leaves changes 101..239 of main.
+      await git(['clone', '--quiet', '--shallow-exclude=release', '--single-branch', url, exclude]);
+      assert.equal(await count(exclude), 139);
+      await git(['fsck', '--full', '--strict'], { cwd: exclude });
+    });
+
     it('clone --filter=blob:limit=1k leaves out exactly the blobs of 1 KiB and more', async () => {
       const dir = path.join(tmpDir('limit'), 'c');
       await git(['clone', '--quiet', '--filter=blob:limit=1k', '--no-checkout', url, dir]);

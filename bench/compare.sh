@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# packhub vs C git's own smart HTTP server (git http-backend behind nginx + fcgiwrap), side by side
+# on this machine: builds the three reference repos (wide, deep, fat), seeds both servers with them,
+# times clones, fetches and pushes alternately (A B A B ...), and prints medians, the ratio
+# packhub / reference per test, and packhub's peak RSS.
+#
+#   bash bench/compare.sh            (RUNS=5 REPOS="wide deep fat" TESTS=... as in baseline.sh)
+#
+# The client-side harness is ../shared/bench/baseline.sh (override with BASELINE=path).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+BASELINE="${BASELINE:-$ROOT/../shared/bench/baseline.sh}"
+[[ -f "$BASELINE" ]] || { echo "baseline harness not found at $BASELINE" >&2; exit 1; }
+export BENCH_DIR="${BENCH_DIR:-$ROOT/bench/work}"
+export PORT="${PORT:-8181}"
+export REPOS="${REPOS:-wide deep fat}"
+export TESTS="${TESTS:-clone_full clone_bare clone_depth1 clone_blobless fetch_incr push_empty}"
+RUNS="${RUNS:-5}"
+PH_PORT="${PH_PORT:-8191}"
+RESULTS="$BENCH_DIR/compare-$(date +%Y%m%d-%H%M%S).tsv"
+export RESULTS
+
+for pkg in nginx fcgiwrap; do
+  command -v "$pkg" >/dev/null || [[ -x "/usr/sbin/$pkg" ]] || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx fcgiwrap >/dev/null; }
+done
+[[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error
+npx tsc -p tsconfig.json
+
+mkdir -p "$BENCH_DIR"
+bash "$BASELINE" build
+bash "$BASELINE" serve
+
+PH_DATA="$BENCH_DIR/packhub-data"
+rm -rf "$PH_DATA"
+export PACKHUB_DATA_DIR="$PH_DATA" PACKHUB_PORT="$PH_PORT" PACKHUB_HOST=127.0.0.1 PACKHUB_LOG_LEVEL=warn
+node dist/cli.js user create bench >/dev/null
+TOKEN="$(node dist/cli.js token create bench --scope write | tail -1)"
+node dist/cli.js serve > "$BENCH_DIR/packhub.log" 2>&1 &
+PH_PID=$!
+cleanup() { kill "$PH_PID" 2>/dev/null || true; bash "$BASELINE" stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PH_PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+REF="http://127.0.0.1:$PORT"
+PH="http://bench:$TOKEN@127.0.0.1:$PH_PORT/bench"
+export CREATE_CMD="PACKHUB_DATA_DIR=$PH_DATA node $ROOT/dist/cli.js repo create bench/{name}"
+bash "$BASELINE" seed "$PH" >/dev/null
+
+# Alternate the servers run by run, so drifts of the machine hit both alike.
+for i in $(seq "$RUNS"); do
+  RUNS=1 CREATE_CMD= bash "$BASELINE" bench "$REF" reference > /dev/null
+  RUNS=1 bash "$BASELINE" bench "$PH" packhub > /dev/null
+  echo "round $i of $RUNS done" >&2
+done
+RSS_KB=$(awk '/VmHWM/{print $2}' "/proc/$PH_PID/status")
+
+echo
+echo "## packhub vs git http-backend  ($(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(git --version), RUNS=$RUNS)"
+awk -F'\t' -v runs="$RUNS" '
+  NR > 1 { key = $4 "\t" $5; v[$2, key, ++n[$2, key]] = $7; keys[key] = 1; order[key] = order[key] ? order[key] : NR }
+  function median(label, key,   m, i, a, j, t) {
+    m = n[label, key]; for (i = 1; i <= m; i++) a[i] = v[label, key, i]
+    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+  }
+  END {
+    printf "%-6s %-16s %12s %12s %8s\n", "repo", "test", "reference s", "packhub s", "ratio"
+    PROCINFO["sorted_in"] = "@val_num_asc"
+    for (key in order) {
+      split(key, k, "\t"); r = median("reference", key); p = median("packhub", key)
+      printf "%-6s %-16s %12.3f %12.3f %8.2f\n", k[1], k[2], r, p, (r > 0 ? p / r : 0)
+    }
+  }' "$RESULTS"
+echo "packhub peak RSS: $((RSS_KB / 1024)) MiB"
+echo "every run: $RESULTS"
