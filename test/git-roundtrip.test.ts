@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { git, localRefs, remoteRefs, tmpDir } from './helpers/git.js';
+import { git, gitResult, localRefs, remoteRefs, tmpDir } from './helpers/git.js';
 import { buildRichRepo } from './helpers/repo-builder.js';
 import { backends, startHub, type Hub } from './helpers/server.js';
 
@@ -53,6 +53,23 @@ for (const backend of backends()) {
         assert.equal(await git(['rev-parse', 'HEAD:data/blob.bin'], { cwd: work }), await git(['rev-parse', 'HEAD:data/blob.bin'], { cwd: src }));
       });
     }
+
+    it('a full clone of a repository held in one pack streams the stored pack verbatim, every time', async () => {
+      await hub.repo('alice/onepack');
+      const url = `${hub.authUrl(alice)}/alice/onepack.git`;
+      await git(['push', '--quiet', url, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*'], { cwd: src });
+      for (const version of ['2', '2', '0']) {
+        const dir = path.join(tmpDir('onepack'), 'c');
+        const r = await gitResult(['-c', `protocol.version=${version}`, 'clone', '--progress', '--mirror', `${hub.url}/alice/onepack.git`, dir]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /Sending the stored pack|Total \d+ \(reused by packhub\)/);
+        await git(['fsck', '--full', '--strict'], { cwd: dir });
+        assert.deepEqual(Object.fromEntries(await localRefs(dir)), Object.fromEntries(await localRefs(src)));
+      }
+      // The second and later clones take the stored pack without walking the history.
+      const again = await gitResult(['clone', '--progress', '--bare', `${hub.url}/alice/onepack.git`, path.join(tmpDir('onepack2'), 'c')]);
+      assert.match(again.stderr, /remote: Sending the stored pack: \d+ objects/);
+    });
 
     it('incremental fetch (v2 and v0) transfers only the new objects', async () => {
       const clones: [string, string][] = [];

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { GitFormatError } from '../core/errors.js';
 import type { RefRecord } from '../db/types.js';
 import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
@@ -91,8 +92,42 @@ function tagsForInclude(refs: RefRecord[]): string[] {
 /** What kind of transfer a pack answered: a clone (no haves) or a fetch. */
 export type FetchKind = 'clone' | 'fetch';
 
+/** Stream a stored pack file as it is: header, entries and trailer are already what the client needs. */
+async function streamPackFile(packPath: string, out: SidebandWriter): Promise<void> {
+  const fh = await fs.promises.open(packPath, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      await out.data(Buffer.from(buf.subarray(0, bytesRead)));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter): Promise<FetchKind> {
+  // Full clone of a repository held in one pack: once a clone with these wants was found to need
+  // exactly that pack, later ones stream it verbatim without walking anything.
+  const single = objects.packs.length === 1 ? objects.packs[0]! : null;
+  const plain = !!single && args.commonHaves.length === 0 && !args.filter && args.depth === undefined && args.deepenSince === undefined && !args.deepenNot?.length && args.clientShallow.length === 0 && args.ofsDelta;
+  const key = plain ? `${[...new Set(args.wants)].sort().join(',')}|${args.includeTag ? (args.includeTags ?? []).join(',') : '-'}` : '';
+  if (plain && single!.fullCloneKey === key) {
+    if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
+    await streamPackFile(single!.file.path, out);
+    await out.flush();
+    return 'clone';
+  }
   const plan = enumerateObjects(objects, args);
+  if (plain && plan.objects.length === single!.index.count) {
+    single!.fullCloneKey = key;
+    if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
+    await streamPackFile(single!.file.path, out);
+    await out.flush();
+    return 'clone';
+  }
   if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\n`);
   await writePack(objects, plan.objects, (chunk) => out.data(chunk), {
     ofsDelta: args.ofsDelta,

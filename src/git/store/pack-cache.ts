@@ -12,6 +12,22 @@ export const packKey = (repoId: string, name: string, ext: 'pack' | 'idx') => `r
 export class LoadedPack {
   private byOffset?: { offsets: Float64Array; positions: Uint32Array };
   lastUsed = Date.now();
+  /**
+   * Parsed commits and trees by offset, kept across requests (packs are immutable): walks of hot
+   * repositories stop re-parsing the same objects. Bounded; the oldest entries go first.
+   */
+  readonly parsed = new Map<number, unknown>();
+  /** Set when a full clone was found to need exactly this pack: the wants that proved it. */
+  fullCloneKey: string | null = null;
+
+  remember<T>(offset: number, value: T): T {
+    if (this.parsed.size >= 200_000) {
+      const drop = this.parsed.keys();
+      for (let i = 0; i < 20_000; i++) this.parsed.delete(drop.next().value as number);
+    }
+    this.parsed.set(offset, value);
+    return value;
+  }
 
   constructor(
     readonly repoId: string,

@@ -57,16 +57,25 @@ export class RepoObjects {
     return loc.pack.file.objectSize(loc.offset);
   }
 
+  /** Parsed commits and trees are cached on their (immutable) pack; callers must not mutate them. */
   commit(oid: string): Commit {
-    const o = this.read(oid);
+    const loc = this.locate(oid);
+    if (!loc) throw new MissingObjectError(oid);
+    const hit = loc.pack.parsed.get(loc.offset) as Commit | TreeEntry[] | undefined;
+    if (hit && !Array.isArray(hit)) return hit;
+    const o = loc.pack.file.readObject(loc.offset);
     if (o.type !== 'commit') throw new GitFormatError(`object ${oid} is a ${o.type}, not a commit`);
-    return parseCommit(o.data);
+    return loc.pack.remember(loc.offset, parseCommit(o.data));
   }
 
   tree(oid: string): TreeEntry[] {
-    const o = this.read(oid);
+    const loc = this.locate(oid);
+    if (!loc) throw new MissingObjectError(oid);
+    const hit = loc.pack.parsed.get(loc.offset) as Commit | TreeEntry[] | undefined;
+    if (hit && Array.isArray(hit)) return hit;
+    const o = loc.pack.file.readObject(loc.offset);
     if (o.type !== 'tree') throw new GitFormatError(`object ${oid} is a ${o.type}, not a tree`);
-    return parseTree(o.data);
+    return loc.pack.remember(loc.offset, parseTree(o.data));
   }
 
   tag(oid: string): Tag {
