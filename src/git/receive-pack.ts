@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { AppError, GitFormatError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RefUpdate, RefUpdateResult } from '../db/types.js';
-import { ZERO_OID } from './objects/types.js';
+import { ZERO_OID, type ObjectType } from './objects/types.js';
 import { parseCommit } from './objects/commit.js';
 import { parseTree } from './objects/tree.js';
 import { parseTag } from './objects/tag.js';
@@ -99,27 +99,27 @@ class SizeLimit extends Transform {
   }
 }
 
-/** Every object the pack brings must have what it names (I1: the live object set stays closed). */
-function checkConnectivity(objects: RepoObjects, pack: LoadedPack, received: Set<string>): void {
-  const present = (oid: string) => received.has(oid) || objects.has(oid);
-  const n = pack.index.count;
-  for (let i = 0; i < n; i++) {
-    const oid = pack.index.oidAt(i).toString('hex');
-    const offset = pack.index.offsetAt(i);
-    if (pack.file.objectType(offset) === 'blob') continue;
-    const obj = pack.file.readObject(offset);
-    if (obj.type === 'commit') {
-      const c = parseCommit(obj.data);
-      if (!present(c.tree)) throw new GitFormatError(`missing necessary objects: tree ${c.tree} of commit ${oid}`);
-      for (const p of c.parents) if (!present(p)) throw new GitFormatError(`missing necessary objects: parent ${p} of commit ${oid}`);
-    } else if (obj.type === 'tree') {
-      for (const e of parseTree(obj.data)) {
-        if (e.mode === '160000') continue;
-        if (!present(e.oid)) throw new GitFormatError(`missing necessary objects: ${e.oid} (${e.name}) in tree ${oid}`);
-      }
-    } else if (obj.type === 'tag') {
-      const t = parseTag(obj.data);
-      if (!present(t.object)) throw new GitFormatError(`missing necessary objects: ${t.object} named by tag ${oid}`);
+/** Collects what the received objects name, as index-pack hands them over (no second read). */
+class Connectivity {
+  private readonly named = new Map<string, string>(); // oid -> what names it
+
+  see = (oid: string, type: ObjectType, data: Buffer): void => {
+    if (type === 'commit') {
+      const c = parseCommit(data);
+      this.named.set(c.tree, `tree ${c.tree} of commit ${oid}`);
+      for (const p of c.parents) this.named.set(p, `parent ${p} of commit ${oid}`);
+    } else if (type === 'tree') {
+      for (const e of parseTree(data)) if (e.mode !== '160000') this.named.set(e.oid, `${e.oid} (${e.name}) in tree ${oid}`);
+    } else if (type === 'tag') {
+      const t = parseTag(data);
+      this.named.set(t.object, `${t.object} named by tag ${oid}`);
+    }
+  };
+
+  /** Every object the pack brings must have what it names (I1: the live object set stays closed). */
+  check(received: Set<string>, existing: RepoObjects): void {
+    for (const [oid, what] of this.named) {
+      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${what}`);
     }
   }
 }
@@ -172,14 +172,15 @@ export async function receivePack(
       await pipeline(Readable.from(reader.rest()), limit, fs.createWriteStream(tmpPack));
       if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
       await progress(`Indexing ${limit.bytes} bytes\n`);
-      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true });
+      const connectivity = new Connectivity();
+      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject: connectivity.see });
       for (const o of indexed.objects) received.add(o.oid);
       if (indexed.objects.length > 0) {
+        connectivity.check(received, existing);
         const index = PackIndex.fromBuffer(indexed.idx);
         newPackFile = await PackFile.open(tmpPack, index);
         const size = (await fsp.stat(tmpPack)).size;
         const loaded = new LoadedPack(repoId, indexed.checksum, newPackFile, index, size);
-        checkConnectivity(existing, loaded, received);
         objects = new RepoObjects([loaded, ...existing.packs]);
         stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: size, idx: indexed.idx, packPath: tmpPack };
       }

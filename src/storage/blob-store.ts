@@ -28,8 +28,11 @@ export interface BlobStore {
   readonly kind: 'fs' | 's3';
   /** Store a stream. Writes are atomic: readers never see a partial object. */
   put(key: string, body: Readable, opts?: { size?: number; contentType?: string }): Promise<void>;
-  /** Store a local file (multipart upload for large files on S3). */
-  putFile(key: string, filePath: string, opts?: { contentType?: string }): Promise<void>;
+  /**
+   * Store a local file (multipart upload for large files on S3). With `move`, the caller gives the
+   * file up: a local backend may rename it into place instead of copying.
+   */
+  putFile(key: string, filePath: string, opts?: { contentType?: string; move?: boolean }): Promise<void>;
   /** Read an object or a byte range of it. Throws not_found 'BlobNotFound' when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Copy an object into a local file (atomically: temp file + rename). */

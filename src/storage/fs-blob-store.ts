@@ -40,7 +40,20 @@ export class FsBlobStore implements BlobStore {
     await this.writeAtomically(key, (tmp) => pipeline(body, fs.createWriteStream(tmp)));
   }
 
-  async putFile(key: string, filePath: string): Promise<void> {
+  async putFile(key: string, filePath: string, opts: { move?: boolean } = {}): Promise<void> {
+    if (opts.move) {
+      const dest = this.localPath(key);
+      await fsp.mkdir(path.dirname(dest), { recursive: true });
+      const fh = await fsp.open(filePath, 'r');
+      await fh.sync();
+      await fh.close();
+      try {
+        await fsp.rename(filePath, dest);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err; // another filesystem: copy
+      }
+    }
     await this.writeAtomically(key, (tmp) => fsp.copyFile(filePath, tmp));
   }
 

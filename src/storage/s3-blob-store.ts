@@ -91,7 +91,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async putFile(key: string, filePath: string, opts: { contentType?: string } = {}): Promise<void> {
+  async putFile(key: string, filePath: string, opts: { contentType?: string; move?: boolean } = {}): Promise<void> {
     const size = (await fsp.stat(filePath)).size;
     if (size < PART_SIZE) {
       try {

@@ -33,6 +33,8 @@ export interface IndexPackOptions {
   lookupExternal?: (oid: string) => { type: ObjectType; data: Buffer } | null;
   fsck?: boolean;
   maxObjects?: number;
+  /** Sees every object once, while its content is at hand (for connectivity checks). */
+  onObject?: (oid: string, type: ObjectType, data: Buffer) => void;
 }
 
 interface Entry {
@@ -112,6 +114,7 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
       e.type = TYPE_NAME[h.typeCode]!;
       e.oid = hashObject(e.type, data);
       if (opts.fsck) fsckObject(e.type, data);
+      opts.onObject?.(e.oid, e.type, data);
     }
     byOffset.set(pos, entries.length);
     entries.push(e);
@@ -151,6 +154,7 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
         e.type = base.type;
         e.oid = hashObject(e.type, data);
         if (opts.fsck) fsckObject(e.type, data);
+        opts.onObject?.(e.oid, e.type, data);
         stack.push({ type: e.type, data, oid: e.oid, offset: e.offset });
       }
     }

@@ -16,22 +16,25 @@ export interface EntryInfo {
   baseOid?: string;
 }
 
-/** A bounded LRU of resolved objects (delta bases are read again and again). */
+/**
+ * One bounded LRU of resolved objects for every open pack of the process (delta bases are read
+ * again and again); a per-pack cache would grow with the number of packs.
+ */
 class ObjectCache {
-  private readonly map = new Map<number, { type: ObjectType; data: Buffer }>();
+  private readonly map = new Map<string, { type: ObjectType; data: Buffer }>();
   private bytes = 0;
   constructor(private readonly max: number) {}
-  get(offset: number) {
-    const v = this.map.get(offset);
+  get(key: string) {
+    const v = this.map.get(key);
     if (v) {
-      this.map.delete(offset);
-      this.map.set(offset, v);
+      this.map.delete(key);
+      this.map.set(key, v);
     }
     return v;
   }
-  set(offset: number, v: { type: ObjectType; data: Buffer }) {
-    if (v.data.length > this.max / 4 || this.map.has(offset)) return;
-    this.map.set(offset, v);
+  set(key: string, v: { type: ObjectType; data: Buffer }) {
+    if (v.data.length > this.max / 8 || this.map.has(key)) return;
+    this.map.set(key, v);
     this.bytes += v.data.length;
     for (const [k, old] of this.map) {
       if (this.bytes <= this.max) break;
@@ -41,12 +44,15 @@ class ObjectCache {
   }
 }
 
+const sharedCache = new ObjectCache(64 * 1024 * 1024);
+let nextPackId = 0;
+
 /**
  * Random access to an immutable pack file through its index: positional reads, one zlib stream
  * per entry, delta chains resolved iteratively with a bounded cache of bases.
  */
 export class PackFile {
-  private readonly cache = new ObjectCache(32 * 1024 * 1024);
+  private readonly cacheId = `${nextPackId++}:`;
   private sortedOffsets?: Float64Array;
 
   private constructor(
@@ -139,14 +145,14 @@ export class PackFile {
   }
 
   readObject(offset: number): { type: ObjectType; data: Buffer } {
-    const cached = this.cache.get(offset);
+    const cached = sharedCache.get(this.cacheId + offset);
     if (cached) return cached;
     const chain: { offset: number; info: EntryInfo }[] = [];
     let cur = offset;
     let base: { type: ObjectType; data: Buffer } | undefined;
     for (let depth = 0; ; depth++) {
       if (depth > 10_000) throw new GitFormatError(`delta chain too long at offset ${offset}`);
-      const hit = cur !== offset ? this.cache.get(cur) : undefined;
+      const hit = cur !== offset ? sharedCache.get(this.cacheId + cur) : undefined;
       if (hit) {
         base = hit;
         break;
@@ -154,7 +160,7 @@ export class PackFile {
       const info = this.entryAt(cur);
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) {
         base = { type: TYPE_NAME[info.typeCode]!, data: this.inflateEntry(info, cur) };
-        if (chain.length > 0) this.cache.set(cur, base);
+        if (chain.length > 0) sharedCache.set(this.cacheId + cur, base);
         break;
       }
       chain.push({ offset: cur, info });
@@ -164,7 +170,7 @@ export class PackFile {
     for (let i = chain.length - 1; i >= 0; i--) {
       const { offset: o, info } = chain[i]!;
       result = { type: result.type, data: applyDelta(result.data, this.inflateEntry(info, o)) };
-      if (i > 0) this.cache.set(o, result);
+      if (i > 0) sharedCache.set(this.cacheId + o, result);
     }
     return result;
   }

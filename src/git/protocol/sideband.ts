@@ -2,6 +2,9 @@ import { MAX_SIDEBAND_DATA, pktLine } from './pkt-line.js';
 
 export type Sink = (chunk: Buffer) => void | Promise<void>;
 
+/** pkt-line header of a full band-1 packet: length 65520 (ffef + 1), band 1. */
+const BAND1_FULL_HEADER = Buffer.concat([Buffer.from((MAX_SIDEBAND_DATA + 5).toString(16).padStart(4, '0')), Buffer.from([1])]);
+
 /**
  * Multiplexes a byte stream into side-band packets (band 1 data, 2 progress, 3 fatal error).
  * Data is coalesced into full packets so a pack goes out in 64 KiB frames, not one per object.
@@ -18,6 +21,20 @@ export class SidebandWriter {
   async data(chunk: Buffer): Promise<void> {
     if (!this.enabled) {
       await this.sink(chunk);
+      return;
+    }
+    if (chunk.length >= MAX_SIDEBAND_DATA) {
+      // Large chunks (stored entries, pack files) go out as slices: no copy of the payload.
+      await this.flushData(true);
+      let pos = 0;
+      for (; pos + MAX_SIDEBAND_DATA <= chunk.length; pos += MAX_SIDEBAND_DATA) {
+        await this.sink(BAND1_FULL_HEADER);
+        await this.sink(chunk.subarray(pos, pos + MAX_SIDEBAND_DATA));
+      }
+      if (pos < chunk.length) {
+        this.pending.push(chunk.subarray(pos));
+        this.pendingBytes += chunk.length - pos;
+      }
       return;
     }
     this.pending.push(chunk);

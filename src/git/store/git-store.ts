@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Logger } from '../../core/logger.js';
 import type { Db, RefRecord, RefUpdate, RefUpdateResult } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
@@ -41,12 +42,14 @@ export class GitStore {
     return this.db.refs.list(repoId);
   }
 
-  /** Make a received (complete, indexed, validated) pack durable: pack first, then its index. */
+  /**
+   * Make a received (complete, indexed, validated) pack durable: pack first, then its index. The
+   * temp file at packPath is consumed (renamed into place on a local store).
+   */
   async storePack(repoId: string, pack: StoredPack): Promise<void> {
-    await this.blobs.putFile(packKey(repoId, pack.name, 'pack'), pack.packPath);
-    const { Readable } = await import('node:stream');
-    await this.blobs.put(packKey(repoId, pack.name, 'idx'), Readable.from([pack.idx]), { size: pack.idx.length });
     await this.packs.adopt(repoId, pack.name, pack.packPath, pack.idx);
+    await this.blobs.putFile(packKey(repoId, pack.name, 'pack'), pack.packPath, { move: true });
+    await this.blobs.put(packKey(repoId, pack.name, 'idx'), Readable.from([pack.idx]), { size: pack.idx.length });
   }
 
   /** Register the stored pack and swap refs (compare-and-swap in the db). */
