@@ -40,8 +40,14 @@ export interface PushContext {
   pusherId: number;
 }
 
-/** A policy hook: returns a rejection reason per ref it refuses. */
-export type PushCheck = (ctx: PushContext) => Promise<Map<string, string>>;
+/**
+ * A policy hook, instantiated per push: it may observe each received object while index-pack has
+ * its content at hand (no second read), then returns a rejection reason per ref it refuses.
+ */
+export type PushCheck = () => {
+  observe?: (oid: string, type: ObjectType, data: Buffer) => void;
+  check: (ctx: PushContext) => Promise<Map<string, string>>;
+};
 
 export interface ReceivePackDeps {
   store: GitStore;
@@ -156,6 +162,7 @@ export async function receivePack(
   let stored: StoredPack | null = null;
   let newPackFile: PackFile | null = null;
   const log = deps.log.child({ repoId });
+  const checks = deps.checks.map((make) => make());
 
   try {
     for (const c of req.commands) {
@@ -173,7 +180,12 @@ export async function receivePack(
       if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
       await progress(`Indexing ${limit.bytes} bytes\n`);
       const connectivity = new Connectivity();
-      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject: connectivity.see });
+      const observers = checks.map((c) => c.observe).filter((o): o is NonNullable<typeof o> => !!o);
+      const onObject = (oid: string, type: ObjectType, data: Buffer) => {
+        connectivity.see(oid, type, data);
+        for (const o of observers) o(oid, type, data);
+      };
+      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject });
       for (const o of indexed.objects) received.add(o.oid);
       if (indexed.objects.length > 0) {
         connectivity.check(received, existing);
@@ -194,8 +206,8 @@ export async function receivePack(
       else if (c.ref.startsWith('refs/heads/') && type !== 'commit') results.set(c.ref, `branch must point to a commit, not a ${type}`);
     }
     const ctx: PushContext = { repoId, commands: req.commands.filter((c) => !results.has(c.ref)), objects, received, pushOptions: req.pushOptions, pusherId };
-    for (const check of deps.checks) {
-      for (const [ref, reason] of await check(ctx)) if (!results.has(ref)) results.set(ref, reason);
+    for (const c of checks) {
+      for (const [ref, reason] of await c.check(ctx)) if (!results.has(ref)) results.set(ref, reason);
     }
     const pending = req.commands.filter((c) => !results.has(c.ref));
     if (atomic && pending.length !== req.commands.length) {

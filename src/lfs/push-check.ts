@@ -33,36 +33,39 @@ function changedPaths(objects: RepoObjects, commitOid: string, into: Set<string>
  * does not hold, and files locked by someone else may not change.
  */
 export function createLfsPushCheck(records: LfsRecords): PushCheck {
-  return async (ctx: PushContext) => {
-    const refused = new Map<string, string>();
-    const updates = ctx.commands.filter((c) => c.newOid !== ZERO_OID);
-    if (updates.length === 0 || ctx.received.size === 0) return refused;
-
-    // Pointers among the received blobs.
-    const pointers = new Map<string, string>(); // lfs oid -> blob oid
-    for (const oid of ctx.received) {
-      if (ctx.objects.type(oid) !== 'blob' || ctx.objects.size(oid) >= MAX_POINTER_SIZE) continue;
-      const p = parsePointer(ctx.objects.read(oid).data);
-      if (p) pointers.set(p.oid, oid);
-    }
-    if (pointers.size > 0) {
-      const linked = await records.linked(ctx.repoId, [...pointers.keys()]);
-      const missing = [...pointers.keys()].filter((o) => !linked.has(o));
-      if (missing.length > 0) {
-        const reason = `missing LFS object ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}: run 'git lfs push --all' first`;
-        for (const c of updates) refused.set(c.ref, reason);
+  return () => {
+    const pointers = new Map<string, string>(); // lfs oid -> blob oid, from the received blobs
+    const commits: string[] = [];
+    return {
+      observe(oid, type, data) {
+        if (type === 'blob' && data.length < MAX_POINTER_SIZE) {
+          const p = parsePointer(data);
+          if (p) pointers.set(p.oid, oid);
+        } else if (type === 'commit') commits.push(oid);
+      },
+      async check(ctx: PushContext) {
+        const refused = new Map<string, string>();
+        const updates = ctx.commands.filter((c) => c.newOid !== ZERO_OID);
+        if (updates.length === 0 || ctx.received.size === 0) return refused;
+        if (pointers.size > 0) {
+          const linked = await records.linked(ctx.repoId, [...pointers.keys()]);
+          const missing = [...pointers.keys()].filter((o) => !linked.has(o));
+          if (missing.length > 0) {
+            const reason = `missing LFS object ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}: run 'git lfs push --all' first`;
+            for (const c of updates) refused.set(c.ref, reason);
+            return refused;
+          }
+        }
+        // Locks held by others on paths the received commits change.
+        const { locks } = await records.locks.list(ctx.repoId, { limit: 10_000 });
+        const theirs = locks.filter((l) => l.ownerId !== ctx.pusherId);
+        if (theirs.length === 0) return refused;
+        const changed = new Set<string>();
+        for (const oid of commits) changedPaths(ctx.objects, oid, changed);
+        const hit = theirs.find((l) => changed.has(l.path));
+        if (hit) for (const c of updates) refused.set(c.ref, `path '${hit.path}' is locked by ${hit.ownerName}`);
         return refused;
-      }
-    }
-
-    // Locks held by others on paths the received commits change.
-    const { locks } = await records.locks.list(ctx.repoId, { limit: 10_000 });
-    const theirs = locks.filter((l) => l.ownerId !== ctx.pusherId);
-    if (theirs.length === 0) return refused;
-    const changed = new Set<string>();
-    for (const oid of ctx.received) if (ctx.objects.type(oid) === 'commit') changedPaths(ctx.objects, oid, changed);
-    const hit = theirs.find((l) => changed.has(l.path));
-    if (hit) for (const c of updates) refused.set(c.ref, `path '${hit.path}' is locked by ${hit.ownerName}`);
-    return refused;
+      },
+    };
   };
 }

@@ -48,6 +48,72 @@ interface Entry {
   baseOid?: string;
   oid?: string;
   type?: ObjectType;
+  /** Inflated content kept from pass 1 (bounded) so pass 2 does not inflate it again. */
+  data?: Buffer;
+}
+
+/**
+ * Reads a pack front to back through one large window (few syscalls, no per-object reads) and
+ * hashes every byte before `hashEnd` exactly once as the window moves.
+ */
+class SequentialReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private hashedTo = 0;
+  private readonly hash = crypto.createHash('sha1');
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+    private readonly hashEnd: number,
+  ) {}
+
+  /** Bytes [pos, pos+len) (fewer at the end of the file). */
+  view(pos: number, len: number): Buffer {
+    const want = Math.min(len, this.size - pos);
+    if (pos < this.start || pos + want > this.start + this.buf.length) {
+      this.buf = readAt(this.fd, pos, Math.min(this.size - pos, Math.max(want, 8 << 20)));
+      this.start = pos;
+      const from = Math.max(this.hashedTo, pos);
+      const to = Math.min(this.hashEnd, pos + this.buf.length);
+      if (from < to) {
+        if (from !== this.hashedTo) throw new Error('pack reader skipped bytes');
+        this.hash.update(this.buf.subarray(from - pos, to - pos));
+        this.hashedTo = to;
+      }
+    }
+    return this.buf.subarray(pos - this.start, pos - this.start + want);
+  }
+
+  digest(): Buffer {
+    while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(8 << 20, this.hashEnd - this.hashedTo));
+    return this.hash.digest();
+  }
+}
+
+/** Inflate the zlib stream at `pos` (inflated size known) from the window; returns data and bytes used. */
+function inflateFrom(reader: SequentialReader, pos: number, size: number, fileSize: number, where: number): { data: Buffer; used: number } {
+  let len = size + (size >> 7) + 512;
+  for (;;) {
+    const input = reader.view(pos, len);
+    try {
+      const r = zlib.inflateSync(input, { info: true, maxOutputLength: Math.max(size, 1) + 1 }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      if (r.buffer.length !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.buffer.length} bytes, header says ${size}`);
+      return { data: r.buffer, used: r.engine.bytesWritten };
+    } catch (err) {
+      if (err instanceof GitFormatError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'Z_BUF_ERROR') {
+        if (pos + input.length >= fileSize) throw new GitFormatError(`pack truncated in the object at offset ${where}`);
+        len *= 2;
+        continue;
+      }
+      if (code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength')) {
+        throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
+      }
+      throw new GitFormatError(`zlib stream corrupt in the object at offset ${where}: ${(err as Error).message}`);
+    }
+  }
 }
 
 function sha1File(fd: number, end: number): Buffer {
@@ -81,13 +147,17 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
   const count = header.readUInt32BE(8);
   if (opts.maxObjects !== undefined && count > opts.maxObjects) throw new GitFormatError(`pack has ${count} objects, more than the limit of ${opts.maxObjects}`);
 
-  // Pass 1: framing, inflate, CRC, ids of whole objects.
+  // Pass 1: framing, inflate, CRC, ids of whole objects; the trailer hash as the window moves.
   const entries: Entry[] = [];
   const byOffset = new Map<number, number>();
+  const reader = new SequentialReader(fd, fileSize, fileSize - 20);
+  const KEEP_BYTES = 32 << 20;
+  let kept = 0;
   let pos = 12;
+  reader.view(0, 12);
   for (let i = 0; i < count; i++) {
     if (pos >= fileSize - 20) throw new GitFormatError(`pack truncated: ${count - i} of ${count} objects missing at offset ${pos}`);
-    const head = readAt(fd, pos, Math.min(32, fileSize - pos));
+    const head = reader.view(pos, 32);
     const h = decodeEntryHeader(head, 0);
     let p = h.length;
     const e: Entry = { offset: pos, typeCode: h.typeCode, size: h.size, dataOffset: 0, end: 0, crc: 0 };
@@ -106,10 +176,14 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
       throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${pos}`);
     }
     e.dataOffset = pos + p;
-    const { data, used } = inflateAt(fd, e.dataOffset, h.size, fileSize, pos);
+    const { data, used } = inflateFrom(reader, e.dataOffset, h.size, fileSize, pos);
     e.end = e.dataOffset + used;
     if (e.end > fileSize - 20) throw new GitFormatError(`pack truncated in the object at offset ${pos}`);
-    e.crc = zlib.crc32(readAt(fd, pos, e.end - pos));
+    e.crc = zlib.crc32(reader.view(pos, e.end - pos));
+    if (data.length <= 1 << 20 && kept + data.length <= KEEP_BYTES) {
+      e.data = data;
+      kept += data.length;
+    }
     if (!e.baseOffset && !e.baseOid) {
       e.type = TYPE_NAME[h.typeCode]!;
       e.oid = hashObject(e.type, data);
@@ -123,7 +197,7 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
   if (pos + 20 < fileSize) throw new GitFormatError(`pack has ${fileSize - pos - 20} bytes of garbage after its last object`);
   if (pos + 20 > fileSize) throw new GitFormatError('pack truncated: trailer missing');
   const trailer = readAt(fd, pos, 20);
-  if (!sha1File(fd, pos).equals(trailer)) throw new GitFormatError('pack checksum mismatch: the pack is corrupt');
+  if (!reader.digest().equals(trailer)) throw new GitFormatError('pack checksum mismatch: the pack is corrupt');
 
   // Pass 2: resolve deltas from each base down its children (each delta inflated once).
   const ofsChildren = new Map<number, number[]>();
@@ -149,7 +223,8 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
       for (const k of kids) {
         const e = entries[k]!;
         if (e.oid) continue;
-        const delta = inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
+        const delta = e.data ?? inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
+        e.data = undefined;
         const data = applyDelta(base.data, delta);
         e.type = base.type;
         e.oid = hashObject(e.type, data);
@@ -161,8 +236,12 @@ function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
   };
   for (const e of entries) {
     if (e.baseOffset !== undefined || e.baseOid) continue;
-    if (!ofsChildren.has(e.offset) && !refChildren.has(e.oid!)) continue;
-    const data = inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
+    if (!ofsChildren.has(e.offset) && !refChildren.has(e.oid!)) {
+      e.data = undefined;
+      continue;
+    }
+    const data = e.data ?? inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
+    e.data = undefined;
     resolveFrom(e.oid!, e.type!, data, e.offset);
   }
   // REF_DELTAs whose base is a delta resolved above are handled by the oid lookups in resolveFrom.
