@@ -8,24 +8,38 @@ import { PackIndex } from '../pack/idx.js';
 
 export const packKey = (repoId: string, name: string, ext: 'pack' | 'idx') => `repos/${repoId}/packs/pack-${name}.${ext}`;
 
+const PARSED_CACHE_ENTRIES = 50_000;
+const parsedCache = new Map<string, unknown>();
+let nextLoadedPack = 0;
+
 /** An opened, immutable pack with its index and a lazily built offset → index-position map. */
 export class LoadedPack {
   private byOffset?: { offsets: Float64Array; positions: Uint32Array };
   lastUsed = Date.now();
-  /**
-   * Parsed commits and trees by offset, kept across requests (packs are immutable): walks of hot
-   * repositories stop re-parsing the same objects. Bounded; the oldest entries go first.
-   */
-  readonly parsed = new Map<number, unknown>();
   /** Set when a full clone was found to need exactly this pack: the wants that proved it. */
   fullCloneKey: string | null = null;
+  private readonly parsedPrefix = `${nextLoadedPack++}:`;
+
+  /**
+   * Parsed commits and trees, kept across requests (packs are immutable) in one cache for the
+   * whole process, so walks of hot repositories stop re-parsing the same objects.
+   */
+  parsed(offset: number): unknown {
+    const key = this.parsedPrefix + offset;
+    const v = parsedCache.get(key);
+    if (v !== undefined) {
+      parsedCache.delete(key);
+      parsedCache.set(key, v);
+    }
+    return v;
+  }
 
   remember<T>(offset: number, value: T): T {
-    if (this.parsed.size >= 200_000) {
-      const drop = this.parsed.keys();
-      for (let i = 0; i < 20_000; i++) this.parsed.delete(drop.next().value as number);
+    if (parsedCache.size >= PARSED_CACHE_ENTRIES) {
+      const drop = parsedCache.keys();
+      for (let i = 0; i < PARSED_CACHE_ENTRIES / 10; i++) parsedCache.delete(drop.next().value as string);
     }
-    this.parsed.set(offset, value);
+    parsedCache.set(this.parsedPrefix + offset, value);
     return value;
   }
 

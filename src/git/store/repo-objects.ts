@@ -61,7 +61,7 @@ export class RepoObjects {
   commit(oid: string): Commit {
     const loc = this.locate(oid);
     if (!loc) throw new MissingObjectError(oid);
-    const hit = loc.pack.parsed.get(loc.offset) as Commit | TreeEntry[] | undefined;
+    const hit = loc.pack.parsed(loc.offset) as Commit | TreeEntry[] | undefined;
     if (hit && !Array.isArray(hit)) return hit;
     const o = loc.pack.file.readObject(loc.offset);
     if (o.type !== 'commit') throw new GitFormatError(`object ${oid} is a ${o.type}, not a commit`);
@@ -71,7 +71,7 @@ export class RepoObjects {
   tree(oid: string): TreeEntry[] {
     const loc = this.locate(oid);
     if (!loc) throw new MissingObjectError(oid);
-    const hit = loc.pack.parsed.get(loc.offset) as Commit | TreeEntry[] | undefined;
+    const hit = loc.pack.parsed(loc.offset) as Commit | TreeEntry[] | undefined;
     if (hit && Array.isArray(hit)) return hit;
     const o = loc.pack.file.readObject(loc.offset);
     if (o.type !== 'tree') throw new GitFormatError(`object ${oid} is a ${o.type}, not a tree`);
