@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './core/config.js';
 import { AppError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
-import { validateUserName } from './core/names.js';
+import { validateNamespace, validateUserName } from './core/names.js';
 import type { RepoType } from './db/types.js';
 import { openDb } from './db/typeorm-db.js';
 import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
@@ -18,6 +18,9 @@ usage:
   packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
                                                        prints the new token alone on the last line
   packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space] [--default-branch main]
+  packhub org create NAME [--admin USER]
+  packhub org add-member ORG USER [--role read|write|admin]   (also changes a member's role)
+  packhub org remove-member ORG USER
 `;
 
 class UsageError extends Error {}
@@ -101,6 +104,40 @@ async function main(argv: string[]): Promise<void> {
     );
     const prefix = repo.type === 'model' ? '' : `${repo.type}s/`;
     process.stdout.write(`created ${repo.private ? 'private ' : ''}${repo.type} repository ${repo.namespace}/${repo.name} (/${prefix}${repo.namespace}/${repo.name}.git)\n`);
+    return;
+  }
+
+  if (cmd === 'org' && (sub === 'create' || sub === 'add-member' || sub === 'remove-member')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { admin: { type: 'string' }, role: { type: 'string', default: 'write' } } });
+    await withDb(config, async (db) => {
+      const userOf = async (name: string) => {
+        const u = await db.users.findByName(name);
+        if (!u) throw new AppError('not_found', 'UserNotFound', `no user named ${name}`);
+        return u;
+      };
+      if (sub === 'create') {
+        const name = positionals[0];
+        if (!name || positionals.length > 1) throw new UsageError('usage: packhub org create NAME [--admin USER]');
+        validateNamespace(name);
+        const org = await db.orgs.create(name);
+        if (values.admin) await db.orgs.setMember(org.id, (await userOf(values.admin)).id, 'admin');
+        process.stdout.write(`created organization ${name}${values.admin ? ` with admin ${values.admin}` : ''}\n`);
+        return;
+      }
+      const [orgName, userName] = positionals;
+      if (!orgName || !userName || positionals.length > 2) throw new UsageError(`usage: packhub org ${sub} ORG USER${sub === 'add-member' ? ' [--role read|write|admin]' : ''}`);
+      const org = await db.orgs.findByName(orgName);
+      if (!org) throw new AppError('not_found', 'OrgNotFound', `no organization named ${orgName}`);
+      const user = await userOf(userName);
+      if (sub === 'remove-member') {
+        await db.orgs.removeMember(org.id, user.id);
+        process.stdout.write(`removed ${userName} from ${orgName}\n`);
+        return;
+      }
+      if (!['read', 'write', 'admin'].includes(values.role!)) throw new UsageError(`--role must be read, write or admin, not '${values.role}'`);
+      await db.orgs.setMember(org.id, user.id, values.role as 'read' | 'write' | 'admin');
+      process.stdout.write(`${userName} is now ${values.role} in ${orgName}\n`);
+    });
     return;
   }
 

@@ -1,10 +1,12 @@
-import type { Db, TokenScope, UserRecord } from '../db/db.js';
+import type { Db, OrgRole, TokenScope, UserRecord } from '../db/db.js';
 import { hashToken } from './tokens.js';
 
 export interface Principal {
   user: UserRecord;
   scope: TokenScope;
   tokenId: number;
+  /** Organization name -> the user's role in it. */
+  orgs: Map<string, OrgRole>;
 }
 
 /**
@@ -19,5 +21,6 @@ export async function authenticateToken(db: Db, username: string | null, secret:
   const user = await db.users.findById(token.userId);
   if (!user || (username !== null && username !== user.name)) return null;
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) void db.tokens.touch(token.id).catch(() => undefined);
-  return { user, scope: token.scope, tokenId: token.id };
+  const orgs = new Map((await db.orgs.membershipsOf(user.id)).map((m) => [m.org.name, m.role] as const));
+  return { user, scope: token.scope, tokenId: token.id, orgs };
 }

@@ -1,4 +1,7 @@
 import type {
+  MembershipRecord,
+  OrgRecord,
+  OrgRole,
   PackRecord,
   RefRecord,
   RefUpdate,
@@ -29,6 +32,16 @@ export interface Db {
     listForUser(userId: number): Promise<TokenRecord[]>;
     touch(id: number): Promise<void>;
     delete(id: number): Promise<void>;
+  };
+  orgs: {
+    /** Throws AppError('conflict', 'NameTaken') when a user or an organization has the name. */
+    create(name: string): Promise<OrgRecord>;
+    findByName(name: string): Promise<OrgRecord | null>;
+    /** Add a member or change their role. */
+    setMember(orgId: number, userId: number, role: OrgRole): Promise<void>;
+    removeMember(orgId: number, userId: number): Promise<void>;
+    members(orgId: number): Promise<MembershipRecord[]>;
+    membershipsOf(userId: number): Promise<MembershipRecord[]>;
   };
   repos: {
     /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken. */

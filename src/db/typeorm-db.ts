@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createDataSource } from './data-source.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, TokenRecord, UserRecord } from './db.js';
-import { LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
+import { LfsLockEntity, LfsObjectEntity, MembershipEntity, OrgEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
 import { Mutex } from './mutex.js';
 
 const isUniqueViolation = (err: unknown) => {
@@ -103,6 +103,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     dataSource: ds,
     users: {
       async create(input) {
+        if (await ds.getRepository(OrgEntity).findOneBy({ name: input.name })) throw new AppError('conflict', 'NameTaken', `${input.name} is already an organization`);
         try {
           const u = await write(() => ds.getRepository(UserEntity).save(ds.getRepository(UserEntity).create({ name: input.name, email: input.email ?? null, isAdmin: !!input.isAdmin, passwordHash: input.passwordHash ?? null })));
           return toUser(u);
@@ -137,6 +138,41 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
       async delete(id) {
         await write(() => ds.getRepository(TokenEntity).delete({ id }));
+      },
+    },
+    orgs: {
+      async create(name) {
+        if (await ds.getRepository(UserEntity).findOneBy({ name })) throw new AppError('conflict', 'NameTaken', `${name} is already a user name`);
+        try {
+          const o = await write(() => ds.getRepository(OrgEntity).save(ds.getRepository(OrgEntity).create({ name })));
+          return { ...o };
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new AppError('conflict', 'NameTaken', `organization ${name} already exists`);
+          throw err;
+        }
+      },
+      async findByName(name) {
+        const o = await ds.getRepository(OrgEntity).findOneBy({ name });
+        return o ? { ...o } : null;
+      },
+      async setMember(orgId, userId, role) {
+        await tx(async (m) => {
+          await m.delete(MembershipEntity, { orgId, userId });
+          await m.insert(MembershipEntity, { orgId, userId, role });
+        });
+      },
+      async removeMember(orgId, userId) {
+        await write(() => ds.getRepository(MembershipEntity).delete({ orgId, userId }));
+      },
+      async members(orgId) {
+        const org = await ds.getRepository(OrgEntity).findOneByOrFail({ id: orgId });
+        return (await ds.getRepository(MembershipEntity).findBy({ orgId })).map((m) => ({ org: { ...org }, userId: m.userId, role: m.role }));
+      },
+      async membershipsOf(userId) {
+        const ms = await ds.getRepository(MembershipEntity).findBy({ userId });
+        if (ms.length === 0) return [];
+        const orgs = new Map((await ds.getRepository(OrgEntity).findBy({ id: In(ms.map((m) => m.orgId)) })).map((o) => [o.id, o]));
+        return ms.filter((m) => orgs.has(m.orgId)).map((m) => ({ org: { ...orgs.get(m.orgId)! }, userId, role: m.role }));
       },
     },
     repos: {

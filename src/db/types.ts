@@ -64,3 +64,17 @@ export interface RefUpdate {
 }
 
 export type RefUpdateResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
+
+export type OrgRole = 'read' | 'write' | 'admin';
+
+export interface OrgRecord {
+  id: number;
+  name: string;
+  createdAt: Date;
+}
+
+export interface MembershipRecord {
+  org: OrgRecord;
+  userId: number;
+  role: OrgRole;
+}

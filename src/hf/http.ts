@@ -3,7 +3,7 @@ import { AppError, invalid, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { normalizeRepoPath } from '../core/paths.js';
 import type { Db, RepoRecord, RepoType } from '../db/db.js';
-import { can, type RepoAction } from '../auth/permissions.js';
+import { can, canCreateIn, type RepoAction } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { isValidRefName } from '../git/refname.js';
 import { serializeTag } from '../git/objects/tag.js';
@@ -109,7 +109,7 @@ export function createHfRouter(deps: HfDeps): Router {
       emailVerified: !!p.user.email,
       isPro: false,
       canPay: false,
-      orgs: [],
+      orgs: [...p.orgs].map(([name, role]) => ({ type: 'org', name, fullname: name, roleInOrg: role })),
       auth: { type: 'access_token', accessToken: { displayName: `token-${p.tokenId}`, role: p.scope, createdAt: iso(p.user.createdAt) } },
     });
   });
@@ -130,7 +130,7 @@ export function createHfRouter(deps: HfDeps): Router {
     let name = typeof body.name === 'string' ? body.name : '';
     let namespace = typeof body.organization === 'string' && body.organization ? body.organization : p.user.name;
     if (name.includes('/')) [namespace, name] = name.split('/', 2) as [string, string];
-    if (namespace !== p.user.name && !p.user.isAdmin) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to create a repository under ${namespace}`);
+    if (!canCreateIn(p, namespace)) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to create a repository under ${namespace}`);
     const isPrivate = body.visibility === 'private' || body.private === true;
     let repo: RepoRecord;
     try {
@@ -184,7 +184,7 @@ export function createHfRouter(deps: HfDeps): Router {
     if (!fromNs || !fromName || !toNs || !toName) throw invalid('BadRequest', 'fromRepo and toRepo must be namespace/name');
     const repo = await loadRepo(res, type, fromNs, fromName, 'admin');
     const p = principalOf(res)!;
-    if (toNs !== p.user.name && !p.user.isAdmin) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to move a repository to ${toNs}`);
+    if (!canCreateIn(p, toNs)) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to move a repository to ${toNs}`);
     if (await deps.repos.find({ type, namespace: toNs, name: toName })) throw new AppError('conflict', 'RepoExists', `A ${type} repository called ${toNs}/${toName} already exists`);
     await deps.db.repos.update(repo.id, { namespace: toNs, name: toName });
     res.json({ url: `${base(req)}/${typePrefix(repo)}${toNs}/${toName}` });

@@ -1,6 +1,8 @@
 import { PgInit1795349636722 } from './pg/1795349636722-init.js';
+import { PgOrganizations1795352632927 } from './pg/1795352632927-organizations.js';
 import { SqliteInit1795349635621 } from './sqlite/1795349635621-init.js';
+import { SqliteOrganizations1795352631666 } from './sqlite/1795352631666-organizations.js';
 
-/** Migrations are generated per driver (`npm run db:migration:generate`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621];
-export const PG_MIGRATIONS = [PgInit1795349636722];
+/** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927];
