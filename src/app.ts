@@ -7,6 +7,7 @@ import type { Logger } from './core/logger.js';
 import type { Db } from './db/db.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
+import { createUiApi } from './auth/ui-api.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { GitStore } from './git/store/git-store.js';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): App {
       next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
     });
   }
+  app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'));
   app.use(
     createHfRouter({

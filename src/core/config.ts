@@ -43,6 +43,7 @@ const envSchema = z.object({
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
+  PACKHUB_REGISTRATION: z.enum(['open', 'closed']).default('closed'),
 });
 
 export interface S3Config {
@@ -73,6 +74,8 @@ export interface Config {
   lfsProxyUploadBytes: number;
   /** Files of this size and more that arrive through the API are stored in LFS. */
   lfsThreshold: number;
+  /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
+  registration: 'open' | 'closed';
   logLevel: string;
 }
 
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     lfsThreshold: e.PACKHUB_LFS_THRESHOLD,
+    registration: e.PACKHUB_REGISTRATION,
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }

@@ -1,0 +1,126 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { AppError, invalid } from '../core/errors.js';
+import { validateUserName } from '../core/names.js';
+import type { Db } from '../db/db.js';
+import { LoginLimiter, SESSION_COOKIE, SESSION_SECONDS, signSession, verifySession } from './session.js';
+import { generateToken, hashPassword, hashToken, verifyPassword } from './tokens.js';
+
+export interface UiApiDeps {
+  db: Db;
+  secret: string;
+  registration: 'open' | 'closed';
+}
+
+function cookieOf(req: Request, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+/**
+ * Accounts for the web UI: registration (open or closed by configuration), password login with a
+ * session cookie (httpOnly, SameSite=Lax, Secure behind TLS), logout, and access tokens (read or
+ * write scope, optional expiry, shown once, revocable). Failed logins are rate limited.
+ */
+export function createUiApi(deps: UiApiDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '64kb' });
+  const limiter = new LoginLimiter();
+  router.use('/ui-api', (_req, res, next) => {
+    res.locals.surface = 'ui';
+    next();
+  });
+
+  const setSession = (req: Request, res: Response, userId: number) => {
+    const secure = req.secure || req.headers['x-forwarded-proto'] === 'https';
+    res.cookie(SESSION_COOKIE, signSession(deps.secret, userId), { httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_SECONDS * 1000, path: '/' });
+  };
+
+  const sessionUser = async (req: Request) => {
+    const value = cookieOf(req, SESSION_COOKIE);
+    const id = value ? verifySession(deps.secret, value) : null;
+    return id === null ? null : deps.db.users.findById(id);
+  };
+
+  const requireUser = async (req: Request) => {
+    const user = await sessionUser(req);
+    if (!user) throw new AppError('unauthenticated', 'Unauthenticated', 'Sign in first');
+    return user;
+  };
+
+  router.post('/ui-api/register', json, async (req, res) => {
+    if (deps.registration !== 'open') throw new AppError('forbidden', 'RegistrationClosed', 'Registration is closed on this hub; ask an administrator for an account');
+    const { name, password, email } = (req.body ?? {}) as { name?: string; password?: string; email?: string };
+    validateUserName(String(name ?? ''));
+    if (typeof password !== 'string' || password.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
+    const user = await deps.db.users.create({ name: name!, email: email ?? null, passwordHash: await hashPassword(password) });
+    setSession(req, res, user.id);
+    res.status(201).json({ name: user.name });
+  });
+
+  router.post('/ui-api/login', json, async (req, res) => {
+    const { name, password } = (req.body ?? {}) as { name?: string; password?: string };
+    const key = `${req.ip}|${String(name)}`;
+    const wait = limiter.retryAfter(key);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      res.status(429).json({ error: { code: 'TooManyAttempts', message: `Too many failed sign-ins; try again in ${wait} s` } });
+      return;
+    }
+    const user = typeof name === 'string' ? await deps.db.users.findByName(name) : null;
+    const ok = !!user?.passwordHash && typeof password === 'string' && (await verifyPassword(password, user.passwordHash));
+    if (!ok) {
+      limiter.fail(key);
+      throw new AppError('unauthenticated', 'InvalidLogin', 'Invalid user name or password');
+    }
+    limiter.succeed(key);
+    setSession(req, res, user!.id);
+    res.json({ name: user!.name });
+  });
+
+  router.post('/ui-api/logout', (_req, res) => {
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.json({ ok: true });
+  });
+
+  router.get('/ui-api/me', async (req, res) => {
+    const user = await requireUser(req);
+    const orgs = await deps.db.orgs.membershipsOf(user.id);
+    res.json({ name: user.name, email: user.email, isAdmin: user.isAdmin, orgs: orgs.map((m) => ({ name: m.org.name, role: m.role })) });
+  });
+
+  router.get('/ui-api/tokens', async (req, res) => {
+    const user = await requireUser(req);
+    const tokens = await deps.db.tokens.listForUser(user.id);
+    res.json(tokens.map((t) => ({ id: t.id, name: t.name, scope: t.scope, createdAt: t.createdAt, expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt })));
+  });
+
+  router.post('/ui-api/tokens', json, async (req, res) => {
+    const user = await requireUser(req);
+    const { name, scope, expiresInDays } = (req.body ?? {}) as { name?: string; scope?: string; expiresInDays?: number };
+    if (scope !== 'read' && scope !== 'write') throw invalid('BadRequest', "scope must be 'read' or 'write'");
+    if (expiresInDays !== undefined && !(typeof expiresInDays === 'number' && expiresInDays > 0)) throw invalid('BadRequest', 'expiresInDays must be a positive number');
+    const secret = generateToken();
+    const t = await deps.db.tokens.create({
+      userId: user.id,
+      name: String(name ?? 'token').slice(0, 128),
+      scope,
+      tokenHash: hashToken(secret),
+      expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null,
+    });
+    res.status(201).json({ id: t.id, name: t.name, scope: t.scope, expiresAt: t.expiresAt, token: secret });
+  });
+
+  router.delete('/ui-api/tokens/:id', async (req, res) => {
+    const user = await requireUser(req);
+    const id = Number(req.params.id);
+    const mine = (await deps.db.tokens.listForUser(user.id)).find((t) => t.id === id);
+    if (!mine) throw new AppError('not_found', 'TokenNotFound', 'no such token');
+    await deps.db.tokens.delete(id);
+    res.json({ revoked: id });
+  });
+
+  return router;
+}
