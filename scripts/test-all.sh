@@ -12,6 +12,7 @@ command -v git-lfs >/dev/null || need+=(git-lfs)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v nginx >/dev/null || need+=(nginx)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v chromium >/dev/null || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -29,4 +30,5 @@ fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npx tsc -p tsconfig.test.json
+npx vite build --config ui/vite.config.js --logLevel warn
 bash scripts/test.sh

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -85,7 +86,7 @@ export function createApp(deps: AppDeps): App {
     res.locals.surface = p.startsWith('/api/') || /\/(resolve|raw)\//.test(p) ? 'hf' : p.includes('/info/lfs/') || p.startsWith('/lfs/') ? 'lfs' : /\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(p) ? 'git' : 'ui';
     next();
   });
-  app.use(createAuthenticate(db));
+  app.use(createAuthenticate(db, deps.secret));
   if (!config.allowAnonymousRead) {
     // Transfer URLs carry their own grant; everything else needs credentials.
     app.use((req, res, next) => {
@@ -135,6 +136,15 @@ export function createApp(deps: AppDeps): App {
       log: log.child({ module: 'git' }),
     }),
   );
+
+  // The web UI (built by `npm run build`): index at /, hashed assets under /assets.
+  const uiDir = fileURLToPath(new URL('../ui/dist', import.meta.url));
+  app.use('/assets', express.static(path.join(uiDir, 'assets'), { immutable: true, maxAge: '1y', fallthrough: false }));
+  app.get('/', (_req, res) => {
+    res.sendFile(path.join(uiDir, 'index.html'), (err) => {
+      if (err && !res.headersSent) res.status(503).type('text/plain').send('The web UI is not built: run npm run build.\n');
+    });
+  });
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));

@@ -3,14 +3,22 @@ import { Passport } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { AppError } from '../core/errors.js';
 import type { Db } from '../db/db.js';
-import { authenticateToken, type Principal } from './principal.js';
+import { authenticateToken, principalFor, type Principal } from './principal.js';
+import { SESSION_COOKIE, verifySession } from './session.js';
+
+async function sessionPrincipal(db: Db, secret: string, cookies: string | undefined): Promise<Principal | null> {
+  const raw = (cookies ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`));
+  const id = raw ? verifySession(secret, decodeURIComponent(raw.slice(SESSION_COOKIE.length + 1))) : null;
+  const user = id === null ? null : await db.users.findById(id);
+  return user ? principalFor(db, user, 'write', 0) : null;
+}
 
 /**
  * Authentication for every surface: HTTP Basic `username:token` (git, git-lfs) and
  * `Authorization: Bearer <token>` (HF clients). No header means anonymous; a header with bad
  * credentials is a 401, never silently anonymous.
  */
-export function createAuthenticate(db: Db): RequestHandler {
+export function createAuthenticate(db: Db, secret: string): RequestHandler {
   const passport = new Passport();
   passport.use(
     new BasicStrategy((username, secret, done) => {
@@ -20,7 +28,18 @@ export function createAuthenticate(db: Db): RequestHandler {
   return (req, res, next) => {
     res.locals.principal = null;
     const header = req.headers.authorization;
-    if (!header) return next();
+    if (!header) {
+      // The web UI: its session cookie counts only with the UI's own header, which a cross-site
+      // form or image cannot send (so the cookie cannot be used for request forgery).
+      if (req.headers['x-packhub-ui'] === '1') {
+        sessionPrincipal(db, secret, req.headers.cookie).then((p) => {
+          res.locals.principal = p;
+          next();
+        }, next);
+        return;
+      }
+      return next();
+    }
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer) {
       authenticateToken(db, null, bearer[1]!).then((p) => {

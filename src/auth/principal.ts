@@ -21,6 +21,11 @@ export async function authenticateToken(db: Db, username: string | null, secret:
   const user = await db.users.findById(token.userId);
   if (!user || (username !== null && username !== user.name)) return null;
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) void db.tokens.touch(token.id).catch(() => undefined);
+  return principalFor(db, user, token.scope, token.id);
+}
+
+/** A principal for a user acting with a scope (a token's, or a signed-in browser's). */
+export async function principalFor(db: Db, user: UserRecord, scope: TokenScope, tokenId: number): Promise<Principal> {
   const orgs = new Map((await db.orgs.membershipsOf(user.id)).map((m) => [m.org.name, m.role] as const));
-  return { user, scope: token.scope, tokenId: token.id, orgs };
+  return { user, scope, tokenId, orgs };
 }

@@ -18,7 +18,8 @@ function toAppError(err: unknown): AppError {
 export function renderError(res: Response, err: AppError, surface: Surface): void {
   const status = err.status;
   res.status(status);
-  if (status === 401) {
+  // git and git-lfs need the challenge to offer credentials; a browser would pop up a login dialog.
+  if (status === 401 && (surface === 'git' || surface === 'lfs')) {
     if (surface === 'lfs') res.setHeader('LFS-Authenticate', `Basic realm="${REALM}"`);
     res.setHeader('WWW-Authenticate', `Basic realm="${REALM}"`);
   }

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT, startHub, type Hub } from './helpers/server.js';
+
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+
+describe('web UI in headless Chromium', () => {
+  let hub: Hub;
+  let browser: Browser;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    hub = await startHub({ backend: 'fs' });
+    await hub.cli(['user', 'create', 'alice', '--password', 'correct horse battery']);
+    browser = await chromium.launch({
+      executablePath: process.env.PACKHUB_CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.stop();
+  });
+
+  it('sign in, create a repo, upload a README, browse it, read it, see the commit', async () => {
+    await page.goto(`${hub.url}/#/login`);
+    await page.fill('input[name=name]', 'alice');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('text=Sign out');
+    await shot('home');
+
+    await page.goto(`${hub.url}/#/new`);
+    await page.fill('input[name=repo]', 'demo');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/models\/alice\/demo$/);
+    await page.waitForSelector('text=.gitattributes');
+
+    await page.setInputFiles('input[type=file]', [
+      { name: 'README.md', mimeType: 'text/markdown', buffer: Buffer.from('---\nlicense: mit\n---\n# Demo model\n\nUploaded from the **browser**.\n\n<img src=x onerror="window.pwned=1">\n') },
+      { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{"layers": 2}\n') },
+    ]);
+    await page.click('form.upload button[type=submit]');
+    await page.waitForSelector('.readme h1');
+    assert.equal(await page.textContent('.readme h1'), 'Demo model');
+    assert.match((await page.textContent('.readme')) ?? '', /Uploaded from the browser/);
+    assert.match((await page.textContent('.readme .meta')) ?? '', /license: mit/);
+    assert.equal(await page.getAttribute('progress', 'value'), '1');
+    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'raw HTML in a README is not run');
+    assert.match((await page.textContent('.readme')) ?? '', /<img src=x/);
+    assert.match((await page.textContent('.commits')) ?? '', /Upload README\.md, config\.json/);
+    assert.match((await page.textContent('.commits')) ?? '', /initial commit/);
+    await shot('repo');
+
+    await page.click('text=config.json');
+    await page.waitForSelector('pre.file');
+    assert.equal((await page.textContent('pre.file'))?.trim(), '{"layers": 2}');
+    await shot('file');
+
+    // The home page finds it.
+    await page.goto(`${hub.url}/#/`);
+    await page.fill('input[aria-label=search]', 'demo');
+    await page.click('form button');
+    await page.waitForSelector('text=alice/demo');
+    await shot('search');
+  });
+
+  it('manages access tokens: created and shown once, then revoked', async () => {
+    await page.goto(`${hub.url}/#/tokens`);
+    await page.waitForSelector('text=Create token');
+    await page.click('text=Create token');
+    await page.waitForSelector('.token code');
+    const token = (await page.textContent('.token code'))!;
+    assert.match(token, /^hf_/);
+    const who = await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(who.status, 200);
+    await shot('tokens');
+    await page.click('text=Revoke');
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 0);
+    assert.equal((await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
+  });
+});
