@@ -52,7 +52,7 @@ describe('web UI in headless Chromium', () => {
     assert.match((await page.textContent('.readme')) ?? '', /Uploaded from the browser/);
     assert.match((await page.textContent('.readme .meta')) ?? '', /license: mit/);
     assert.equal(await page.getAttribute('progress', 'value'), '1');
-    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'raw HTML in a README is not run');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined, 'raw HTML in a README is not run');
     assert.match((await page.textContent('.readme')) ?? '', /<img src=x/);
     assert.match((await page.textContent('.commits')) ?? '', /Upload README\.md, config\.json/);
     assert.match((await page.textContent('.commits')) ?? '', /initial commit/);
@@ -82,7 +82,7 @@ describe('web UI in headless Chromium', () => {
     assert.equal(who.status, 200);
     await shot('tokens');
     await page.click('text=Revoke');
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 0);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tbody tr').length === 0);
     assert.equal((await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
   });
 });
