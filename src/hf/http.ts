@@ -12,7 +12,7 @@ import type { GitStore } from '../git/store/git-store.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
 import { baseUrl, principalOf } from '../http/repo-route.js';
 import type { ContentStore } from '../lfs/content-store.js';
-import { serveObject } from '../lfs/http.js';
+import { parseRange, serveObject } from '../lfs/http.js';
 import { formatPointer, isValidOid, parsePointer } from '../lfs/pointer.js';
 import type { LfsRecords } from '../lfs/records.js';
 import type { CommitChange, CommitService } from '../repos/commit-service.js';
@@ -655,7 +655,7 @@ export function createHfRouter(deps: HfDeps): Router {
     res.setHeader('ETag', `"${e.oid}"`);
     res.setHeader('Accept-Ranges', 'bytes');
     res.type('application/octet-stream');
-    const range = parseSimpleRange(req.headers.range, blob.length);
+    const range = blob.length === 0 ? null : parseRange(req.headers.range, blob.length);
     if (range === 'unsatisfiable') {
       res.status(416).setHeader('Content-Range', `bytes */${blob.length}`);
       res.end();
@@ -669,23 +669,6 @@ export function createHfRouter(deps: HfDeps): Router {
   }
 
   return router;
-}
-
-function parseSimpleRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) return size === 0 && start === 0 ? null : 'unsatisfiable';
-  return { start, end };
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
