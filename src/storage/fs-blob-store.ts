@@ -8,8 +8,35 @@ import { AppError } from '../core/errors.js';
 import { assertSafeKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js';
 
 const notFound = (key: string) => new AppError('not_found', 'BlobNotFound', `object ${key} not found`);
+const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
 
-/** BlobStore on a local directory. Writes go to a temp file that is fsynced and renamed into place. */
+/** Temp files live beside their destination (same filesystem, so the rename is atomic) and are never listed. */
+const TMP_MARK = '.tmp-';
+const tempName = (dest: string) => `${dest}${TMP_MARK}${crypto.randomUUID()}`;
+
+async function fsyncPath(p: string): Promise<void> {
+  const fh = await fsp.open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Make a rename durable: the directory entry itself must reach the disk. */
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    await fsyncPath(dir);
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory; the data itself is already synced.
+    if (!['EINVAL', 'EISDIR', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+}
+
+/**
+ * BlobStore on a local directory. Writes go to a temp file in the destination's directory that is
+ * fsynced and renamed into place, so readers see the whole object or nothing.
+ */
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
 
@@ -23,32 +50,30 @@ export class FsBlobStore implements BlobStore {
   private async writeAtomically(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
     const dest = this.localPath(key);
     await fsp.mkdir(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.tmp-${crypto.randomUUID()}`;
+    const tmp = tempName(dest);
     try {
       await write(tmp);
-      const fh = await fsp.open(tmp, 'r');
-      await fh.sync();
-      await fh.close();
+      await fsyncPath(tmp);
       await fsp.rename(tmp, dest);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
+    await fsyncDir(path.dirname(dest));
   }
 
   async put(key: string, body: Readable): Promise<void> {
-    await this.writeAtomically(key, (tmp) => pipeline(body, fs.createWriteStream(tmp)));
+    await this.writeAtomically(key, (tmp) => pipeline(body, fs.createWriteStream(tmp, { flags: 'wx' })));
   }
 
   async putFile(key: string, filePath: string, opts: { move?: boolean } = {}): Promise<void> {
     if (opts.move) {
       const dest = this.localPath(key);
       await fsp.mkdir(path.dirname(dest), { recursive: true });
-      const fh = await fsp.open(filePath, 'r');
-      await fh.sync();
-      await fh.close();
+      await fsyncPath(filePath);
       try {
         await fsp.rename(filePath, dest);
+        await fsyncDir(path.dirname(dest));
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err; // another filesystem: copy
@@ -59,22 +84,29 @@ export class FsBlobStore implements BlobStore {
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
     const p = this.localPath(key);
-    const fh = await fsp.open(p, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENOENT' ? notFound(key) : err;
-    });
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(p, 'r');
+    } catch (err) {
+      throw isMissing(err) ? notFound(key) : err;
+    }
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw notFound(key);
+    }
     return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async download(key: string, filePath: string): Promise<void> {
+    const src = this.localPath(key);
     await fsp.mkdir(path.dirname(filePath), { recursive: true });
-    const tmp = `${filePath}.tmp-${crypto.randomUUID()}`;
+    const tmp = tempName(filePath);
     try {
-      await fsp.copyFile(this.localPath(key), tmp);
+      await fsp.copyFile(src, tmp);
       await fsp.rename(tmp, filePath);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(key);
-      throw err;
+      throw isMissing(err) ? notFound(key) : err;
     }
   }
 
@@ -83,33 +115,58 @@ export class FsBlobStore implements BlobStore {
       const st = await fsp.stat(this.localPath(key));
       return st.isFile() ? { size: st.size } : null;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isMissing(err)) return null;
       throw err;
     }
   }
 
   async delete(key: string): Promise<void> {
-    await fsp.rm(this.localPath(key), { force: true });
+    const p = this.localPath(key);
+    try {
+      const st = await fsp.lstat(p);
+      if (!st.isFile()) return; // a "directory" of keys is not an object
+      await fsp.rm(p, { force: true });
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
   }
 
+  /**
+   * Keys starting with `prefix` (a plain string prefix, as on S3), in lexicographic key order.
+   * Streams a directory walk: memory holds one directory listing at a time.
+   */
   async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
-    const base = prefix ? this.localPath(prefix.replace(/\/+$/, '')) : this.root;
+    // Walk from the deepest directory that the prefix names completely, then filter by the rest.
+    const cut = prefix.lastIndexOf('/');
+    const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
+    if (dirKey) assertSafeKey(dirKey);
     const walk = async function* (dir: string, rel: string): AsyncGenerator<{ key: string; size: number }> {
-      let names: fs.Dirent[];
+      let entries: fs.Dirent[];
       try {
-        names = await fsp.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
       }
-      for (const d of names.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-        if (d.name.includes('.tmp-')) continue;
-        const full = path.join(dir, d.name);
+      // A directory sorts as its name plus '/', which is where its keys fall in key order.
+      const sortKey = (d: fs.Dirent) => (d.isDirectory() ? `${d.name}/` : d.name);
+      entries.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+      for (const d of entries) {
+        if (d.name.includes(TMP_MARK)) continue;
         const key = rel ? `${rel}/${d.name}` : d.name;
-        if (d.isDirectory()) yield* walk(full, key);
-        else yield { key, size: (await fsp.stat(full)).size };
+        if (d.isDirectory()) {
+          // Descend only where keys can still match the prefix.
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* walk(path.join(dir, d.name), key);
+        } else if (d.isFile() && key.startsWith(prefix)) {
+          try {
+            yield { key, size: (await fsp.stat(path.join(dir, d.name))).size };
+          } catch (err) {
+            if (!isMissing(err)) throw err; // deleted while listing
+          }
+        }
       }
     };
-    yield* walk(base, prefix.replace(/\/+$/, ''));
+    yield* walk(dirKey ? path.join(this.root, ...dirKey.split('/')) : this.root, dirKey);
   }
 
   async ping(): Promise<void> {

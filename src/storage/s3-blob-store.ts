@@ -20,17 +20,45 @@ import { AppError } from '../core/errors.js';
 import type { S3Config } from '../core/config.js';
 import { assertSafeKey, type BlobStat, type BlobStore, type ByteRange, type PresignPutOptions } from './blob-store.js';
 
+/** Multipart part size (S3 needs >= 5 MiB; larger parts mean fewer requests). */
 const PART_SIZE = 16 * 1024 * 1024;
+/** Parts in flight per upload: memory per upload is about PART_SIZE * QUEUE_SIZE. */
+const QUEUE_SIZE = 2;
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable', 'InternalError']);
+
+type VendorError = { name?: string; code?: string; message?: string; errors?: unknown[]; $metadata?: { httpStatusCode?: number } };
+
+function isNetworkError(err: unknown): boolean {
+  const e = err as VendorError;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  // Node's happy-eyeballs connect reports an AggregateError of the per-address failures.
+  return Array.isArray(e.errors) && e.errors.some(isNetworkError);
+}
+
+function isMissing(err: unknown): boolean {
+  const e = err as VendorError;
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
 
 /** Vendor errors become AppError kinds here, at the edge. */
-function translate(err: unknown, key: string): never {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string; message?: string };
+export function translateS3Error(err: unknown, key: string): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as VendorError;
   const status = e.$metadata?.httpStatusCode;
-  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404) throw new AppError('not_found', 'BlobNotFound', `object ${key} not found`);
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT' || e.name === 'TimeoutError') {
-    throw new AppError('unavailable', 'StorageUnavailable', `object storage unreachable: ${e.message ?? e.code}`, { cause: err });
+  if (e.name === 'NoSuchBucket') return new AppError('unavailable', 'StorageUnavailable', `object storage bucket is missing (${e.message ?? ''})`, { cause: err });
+  if (isMissing(err)) return new AppError('not_found', 'BlobNotFound', `object ${key} not found`);
+  if (status === 416 || e.name === 'InvalidRange') return new AppError('invalid', 'InvalidRange', `range not satisfiable for ${key}`, { cause: err });
+  if (isNetworkError(err) || (e.name && UNAVAILABLE_NAMES.has(e.name)) || (status !== undefined && status >= 500)) {
+    return new AppError('unavailable', 'StorageUnavailable', `object storage unreachable: ${e.message || e.code || e.name}`, { cause: err });
   }
-  throw new AppError('internal', 'StorageError', `object storage error on ${key}: ${e.name ?? ''} ${e.message ?? ''}`.trim(), { cause: err });
+  return new AppError('internal', 'StorageError', `object storage error on ${key}: ${e.name ?? ''} ${e.message ?? ''}`.trim(), { cause: err });
+}
+
+function translate(err: unknown, key: string): never {
+  throw translateS3Error(err, key);
 }
 
 export class S3BlobStore implements BlobStore {
@@ -61,33 +89,54 @@ export class S3BlobStore implements BlobStore {
     return this.cfg.prefix ? `${this.cfg.prefix.replace(/\/+$/, '')}/${key}` : key;
   }
 
+  /** Create the bucket when it does not exist (other failures are reported, not papered over). */
   async ensureBucket(): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.cfg.bucket }));
-    } catch {
-      try {
-        await this.client.send(new CreateBucketCommand({ Bucket: this.cfg.bucket }));
-      } catch (err) {
-        translate(err, this.cfg.bucket);
-      }
+      return;
+    } catch (err) {
+      if (!isMissing(err) && (err as VendorError).name !== 'NoSuchBucket') translate(err, this.cfg.bucket);
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.cfg.bucket }));
+    } catch (err) {
+      // Another replica may have created it meanwhile.
+      const name = (err as VendorError).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') translate(err, this.cfg.bucket);
     }
   }
 
+  /**
+   * Streams through lib-storage: one PutObject for small bodies, a multipart upload of PART_SIZE
+   * parts (QUEUE_SIZE in flight, so memory stays bounded) for large ones. Nothing is visible
+   * until the upload completes.
+   */
   async put(key: string, body: Readable, opts: { size?: number; contentType?: string } = {}): Promise<void> {
+    // When the body fails (a client went away, a hash did not match), that is the error to report,
+    // not whatever the upload's cleanup ran into afterwards.
+    let bodyError: unknown;
+    const onError = (err: unknown) => {
+      bodyError ??= err;
+    };
+    body.on('error', onError);
     try {
       const upload = new Upload({
         client: this.client,
         params: { Bucket: this.cfg.bucket, Key: this.k(key), Body: body, ContentType: opts.contentType ?? 'application/octet-stream' },
         partSize: PART_SIZE,
-        queueSize: 2,
+        queueSize: QUEUE_SIZE,
         leavePartsOnError: false,
       });
       await upload.done();
     } catch (err) {
-      if (err instanceof AppError) throw err;
       const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof AppError) throw cause;
-      translate(err, key);
+      const failure = bodyError ?? (cause instanceof AppError ? cause : translateS3Error(err, key));
+      // Release whoever is still writing into the body: nothing will read it any more. (Destroyed
+      // without an error: an 'error' event nobody listens to would crash the process.)
+      if (!body.destroyed) body.destroy();
+      throw failure;
+    } finally {
+      body.off('error', onError);
     }
   }
 
@@ -101,9 +150,11 @@ export class S3BlobStore implements BlobStore {
       } catch (err) {
         translate(err, key);
       }
-      return;
+    } else {
+      await this.put(key, fs.createReadStream(filePath, { highWaterMark: 1 << 20 }), { size, contentType: opts.contentType });
     }
-    await this.put(key, fs.createReadStream(filePath, { highWaterMark: 1 << 20 }), { size, contentType: opts.contentType });
+    // The caller gave the file up: it is stored now.
+    if (opts.move) await fsp.rm(filePath, { force: true });
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
@@ -134,8 +185,7 @@ export class S3BlobStore implements BlobStore {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }));
       return { size: r.ContentLength ?? 0, etag: r.ETag };
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+      if (isMissing(err) && (err as VendorError).name !== 'NoSuchBucket') return null;
       translate(err, key);
     }
   }
@@ -144,8 +194,7 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }));
     } catch (err) {
-      const e = err as { $metadata?: { httpStatusCode?: number } };
-      if (e.$metadata?.httpStatusCode === 404) return;
+      if (isMissing(err) && (err as VendorError).name !== 'NoSuchBucket') return;
       translate(err, key);
     }
   }
