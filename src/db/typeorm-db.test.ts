@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
+import { AppError } from '../core/errors.js';
+import type { RefUpdate, RefUpdateResult } from './db.js';
+import { PackEntity } from './entities/index.js';
 import { openDb, type OpenedDb } from './typeorm-db.js';
 
 const PG_URL = process.env.PACKHUB_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -61,52 +64,186 @@ for (const [kind, make] of configs) {
       assert.deepEqual(pending.upQueries.map((q) => q.query), []);
     });
 
-    it('users, tokens and repositories; duplicates are conflicts', async () => {
-      const u = await db.users.create({ name: 'alice' });
-      await assert.rejects(db.users.create({ name: 'alice' }), /already exists/);
-      const t = await db.tokens.create({ userId: u.id, name: 'cli', scope: 'write', tokenHash: 'f'.repeat(64) });
-      assert.equal((await db.tokens.findByHash('f'.repeat(64)))?.id, t.id);
-      await assert.rejects(db.repos.create({ type: 'model', namespace: 'alice', name: 'r' }), (e: Error & { code?: string }) => e.code === 'RepoExists');
-      await db.repos.create({ type: 'dataset', namespace: 'alice', name: 'r' }); // another type, another repo
+    it('users: create, find, duplicates and organization names are conflicts', async () => {
+      const u = await db.users.create({ name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x' });
+      assert.equal(typeof u.id, 'number');
+      assert.deepEqual({ ...u, createdAt: undefined }, { id: u.id, name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x', createdAt: undefined });
+      assert.ok(u.createdAt instanceof Date);
+      assert.equal((await db.users.findByName('alice'))?.id, u.id);
+      assert.equal((await db.users.findById(u.id))?.name, 'alice');
+      assert.equal(await db.users.findByName('Alice'), null, 'names are case-sensitive');
+      assert.equal(await db.users.findById(u.id + 1000), null);
+      await assert.rejects(db.users.create({ name: 'alice' }), (e: unknown) => e instanceof AppError && e.kind === 'conflict' && e.code === 'UserExists');
+      const bob = await db.users.create({ name: 'bob' });
+      assert.deepEqual([bob.email, bob.isAdmin, bob.passwordHash], [null, false, null]);
+      await db.orgs.create('acme');
+      await assert.rejects(db.users.create({ name: 'acme' }), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+    });
+
+    it('tokens: stored by hash, listed, touched, expiring, deleted', async () => {
+      const u = (await db.users.findByName('alice'))!;
+      const expires = new Date(Date.now() + 86_400_000);
+      const t = await db.tokens.create({ userId: u.id, name: 'cli', scope: 'write', tokenHash: 'f'.repeat(64), expiresAt: expires });
+      const t2 = await db.tokens.create({ userId: u.id, name: 'ro', scope: 'read', tokenHash: 'e'.repeat(64) });
+      const found = await db.tokens.findByHash('f'.repeat(64));
+      assert.equal(found?.id, t.id);
+      assert.equal(found?.scope, 'write');
+      assert.equal(found?.expiresAt?.getTime(), expires.getTime());
+      assert.equal(found?.lastUsedAt, null);
+      assert.equal(await db.tokens.findByHash('0'.repeat(64)), null);
+      await assert.rejects(db.tokens.create({ userId: u.id, name: 'dup', scope: 'read', tokenHash: 'f'.repeat(64) }));
+      assert.deepEqual((await db.tokens.listForUser(u.id)).map((x) => [x.name, x.scope, x.expiresAt]), [
+        ['cli', 'write', expires],
+        ['ro', 'read', null],
+      ]);
+      const before = Date.now();
+      await db.tokens.touch(t.id);
+      const touched = (await db.tokens.findByHash('f'.repeat(64)))!.lastUsedAt!;
+      assert.ok(touched.getTime() >= before - 1000 && touched.getTime() <= Date.now() + 1000);
+      await db.tokens.delete(t2.id);
+      assert.equal(await db.tokens.findByHash('e'.repeat(64)), null);
+    });
+
+    it('repositories: immutable uuid id, defaults, (type, namespace, name) unique, rename keeps the id', async () => {
+      const r = (await db.repos.findById(repoId))!;
+      assert.match(r.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.deepEqual([r.type, r.namespace, r.name, r.private, r.defaultBranch], ['model', 'alice', 'r', false, 'main']);
+      await assert.rejects(db.repos.create({ type: 'model', namespace: 'alice', name: 'r' }), (e: unknown) => e instanceof AppError && e.kind === 'conflict' && e.code === 'RepoExists');
+      const ds = await db.repos.create({ type: 'dataset', namespace: 'alice', name: 'r', private: true, defaultBranch: 'trunk' }); // another type, another repo
+      assert.deepEqual([ds.private, ds.defaultBranch], [true, 'trunk']);
       assert.equal((await db.repos.find('model', 'alice', 'r'))?.id, repoId);
+      assert.equal(await db.repos.find('space', 'alice', 'r'), null);
+      assert.deepEqual((await db.repos.list({ type: 'dataset' })).map((x) => x.id), [ds.id]);
+      assert.equal((await db.repos.list({ namespace: 'alice' })).length, 2);
+      const moved = await db.repos.update(ds.id, { namespace: 'acme', name: 'data', private: false });
+      assert.deepEqual([moved.id, moved.namespace, moved.name, moved.private], [ds.id, 'acme', 'data', false]);
+      const other = await db.repos.create({ type: 'dataset', namespace: 'acme', name: 'other' });
+      await assert.rejects(db.repos.update(other.id, { name: 'data' }), (e: unknown) => e instanceof AppError && e.code === 'RepoExists');
+      await db.commitPush(other.id, { repoId: other.id, name: '9'.repeat(40), objectCount: 1, sizeBytes: 1, source: 'receive' }, [{ name: 'refs/heads/main', oldOid: null, newOid: A }], { atomic: true });
+      await db.repos.delete(other.id);
+      assert.equal(await db.repos.findById(other.id), null);
+      assert.deepEqual(await db.refs.list(other.id), []);
+      assert.deepEqual(await db.packs.listLive(other.id), []);
     });
 
     it('refs change only by compare-and-swap', async () => {
-      assert.deepEqual(await db.commitPush(repoId, null, [{ name: 'refs/heads/main', oldOid: null, newOid: A }], { atomic: false }), [{ name: 'refs/heads/main', ok: true }]);
-      assert.deepEqual(await db.commitPush(repoId, null, [{ name: 'refs/heads/main', oldOid: null, newOid: B }], { atomic: false }), [
-        { name: 'refs/heads/main', ok: false, reason: 'reference already exists' },
-      ]);
-      assert.deepEqual(await db.commitPush(repoId, null, [{ name: 'refs/heads/main', oldOid: C, newOid: B }], { atomic: false }), [
-        { name: 'refs/heads/main', ok: false, reason: 'failed to update ref' },
-      ]);
-      assert.deepEqual(await db.commitPush(repoId, null, [{ name: 'refs/heads/main', oldOid: A, newOid: B }], { atomic: false }), [{ name: 'refs/heads/main', ok: true }]);
-      assert.equal((await db.refs.get(repoId, 'refs/heads/main'))?.oid, B);
-      const df = await db.commitPush(repoId, null, [{ name: 'refs/heads/main/x', oldOid: null, newOid: A }], { atomic: false });
-      assert.equal(df[0]!.ok, false);
-      const del = await db.commitPush(repoId, null, [{ name: 'refs/heads/main', oldOid: A, newOid: null }], { atomic: false });
-      assert.equal(del[0]!.ok, false, 'a delete with a stale old value fails');
+      const push = (u: RefUpdate) => db.commitPush(repoId, null, [u], { atomic: false });
+      assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: null, newOid: A }), [{ name: 'refs/heads/main', ok: true }]);
+      assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: null, newOid: B }), [{ name: 'refs/heads/main', ok: false, reason: 'reference already exists' }]);
+      assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: C, newOid: B }), [{ name: 'refs/heads/main', ok: false, reason: 'failed to update ref' }]);
+      assert.equal((await db.refs.get(repoId, 'refs/heads/main'))?.oid, A, 'a lost CAS changes nothing');
+      assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: A, newOid: B }), [{ name: 'refs/heads/main', ok: true }]);
+      assert.deepEqual(await db.refs.get(repoId, 'refs/heads/main'), { name: 'refs/heads/main', oid: B, peeled: null });
+      assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: A, newOid: null }), [{ name: 'refs/heads/main', ok: false, reason: 'failed to update ref' }], 'a delete with a stale old value fails');
+      assert.deepEqual(await push({ name: 'refs/tags/v1', oldOid: null, newOid: C, peeled: A }), [{ name: 'refs/tags/v1', ok: true }]);
+      assert.deepEqual(await db.refs.get(repoId, 'refs/tags/v1'), { name: 'refs/tags/v1', oid: C, peeled: A });
+      assert.deepEqual(await push({ name: 'refs/heads/gone', oldOid: null, newOid: A }), [{ name: 'refs/heads/gone', ok: true }]);
+      assert.deepEqual(await push({ name: 'refs/heads/gone', oldOid: A, newOid: null }), [{ name: 'refs/heads/gone', ok: true }]);
+      assert.equal(await db.refs.get(repoId, 'refs/heads/gone'), null);
+      assert.deepEqual((await db.refs.list(repoId)).map((r) => r.name), ['refs/heads/main', 'refs/tags/v1']);
+    });
+
+    it('directory/file conflicts: a ref cannot be created where another is in the way', async () => {
+      const push = (name: string) => db.commitPush(repoId, null, [{ name, oldOid: null, newOid: A }], { atomic: false });
+      const inTheWay = (r: RefUpdateResult[], name: string) => {
+        assert.equal(r[0]!.ok, false, `${name} must be rejected`);
+        assert.match((r[0] as { reason: string }).reason, new RegExp(`^cannot lock ref '${name}': reference is in the way`));
+      };
+      inTheWay(await push('refs/heads/main/x'), 'refs/heads/main/x'); // a file where a directory would go
+      inTheWay(await push('refs/heads/main/x/y'), 'refs/heads/main/x/y');
+      assert.equal((await push('refs/heads/dir/leaf'))[0]!.ok, true);
+      inTheWay(await push('refs/heads/dir'), 'refs/heads/dir'); // a directory where the file would go
+      assert.equal((await push('refs/heads/DIR'))[0]!.ok, true, 'names compare case-sensitively');
+      assert.equal((await push('refs/heads/di'))[0]!.ok, true, 'a name prefix is not a directory');
+      assert.equal((await push('refs/heads/dir_x'))[0]!.ok, true, 'LIKE wildcards mean nothing in ref names');
+      assert.equal((await push('refs/heads/dir-leaf'))[0]!.ok, true);
+      assert.equal(await db.refs.get(repoId, 'refs/heads/main/x'), null);
+      assert.equal(await db.refs.get(repoId, 'refs/heads/dir'), null);
     });
 
     it('atomic: all refs and the pack change together or nothing changes', async () => {
-      const pack = { repoId, name: '1'.repeat(40), objectCount: 3, sizeBytes: 100, source: 'receive' as const };
+      const pack = { repoId, name: '1'.repeat(40), objectCount: 3, sizeBytes: 5_000_000_000, source: 'receive' as const };
       const r = await db.commitPush(
         repoId,
         pack,
         [
           { name: 'refs/heads/one', oldOid: null, newOid: A },
           { name: 'refs/heads/main', oldOid: C, newOid: A },
+          { name: 'refs/heads/two', oldOid: null, newOid: A },
         ],
         { atomic: true },
       );
       assert.deepEqual(r, [
         { name: 'refs/heads/one', ok: false, reason: 'atomic transaction failed' },
         { name: 'refs/heads/main', ok: false, reason: 'failed to update ref' },
+        { name: 'refs/heads/two', ok: false, reason: 'atomic transaction failed' },
       ]);
       assert.equal(await db.refs.get(repoId, 'refs/heads/one'), null);
+      assert.equal(await db.refs.get(repoId, 'refs/heads/two'), null);
+      assert.equal((await db.refs.get(repoId, 'refs/heads/main'))?.oid, B);
       assert.equal((await db.packs.listLive(repoId)).length, 0, 'the pack row rolled back too');
-      const ok = await db.commitPush(repoId, pack, [{ name: 'refs/heads/one', oldOid: null, newOid: A }], { atomic: true });
-      assert.equal(ok[0]!.ok, true);
-      assert.equal((await db.packs.listLive(repoId)).length, 1);
+
+      const df = await db.commitPush(
+        repoId,
+        null,
+        [
+          { name: 'refs/heads/feature', oldOid: null, newOid: A },
+          { name: 'refs/heads/feature/x', oldOid: null, newOid: A },
+        ],
+        { atomic: true },
+      );
+      assert.deepEqual(df.map((x) => x.ok), [false, false], 'a D/F conflict within one push fails it whole');
+      assert.equal(await db.refs.get(repoId, 'refs/heads/feature'), null);
+
+      const ok = await db.commitPush(
+        repoId,
+        pack,
+        [
+          { name: 'refs/heads/one', oldOid: null, newOid: A },
+          { name: 'refs/heads/main', oldOid: B, newOid: C },
+        ],
+        { atomic: true },
+      );
+      assert.deepEqual(ok, [
+        { name: 'refs/heads/one', ok: true },
+        { name: 'refs/heads/main', ok: true },
+      ]);
+      assert.equal((await db.refs.get(repoId, 'refs/heads/main'))?.oid, C);
+      const live = await db.packs.listLive(repoId);
+      assert.deepEqual(
+        live.map((p) => ({ ...p, createdAt: undefined })),
+        [{ ...pack, createdAt: undefined }],
+      );
+      assert.ok(live[0]!.createdAt instanceof Date);
+    });
+
+    it('non-atomic: the pack row commits first and each ref succeeds or fails alone', async () => {
+      const pack = { repoId, name: '2'.repeat(40), objectCount: 1, sizeBytes: 10, source: 'receive' as const };
+      const r = await db.commitPush(
+        repoId,
+        pack,
+        [
+          { name: 'refs/heads/n1', oldOid: null, newOid: A },
+          { name: 'refs/heads/main', oldOid: A, newOid: B },
+          { name: 'refs/heads/n2', oldOid: null, newOid: B },
+        ],
+        { atomic: false },
+      );
+      assert.deepEqual(r, [
+        { name: 'refs/heads/n1', ok: true },
+        { name: 'refs/heads/main', ok: false, reason: 'failed to update ref' },
+        { name: 'refs/heads/n2', ok: true },
+      ]);
+      const failed = await db.commitPush(repoId, { ...pack, name: '3'.repeat(40) }, [{ name: 'refs/heads/main', oldOid: A, newOid: B }], { atomic: false });
+      assert.equal(failed[0]!.ok, false);
+      const names = (await db.packs.listLive(repoId)).map((p) => p.name).sort();
+      assert.deepEqual(names, ['1'.repeat(40), '2'.repeat(40), '3'.repeat(40)], 'the pack is registered even when its refs fail');
+      // Registering the same pack again is harmless, and makes a retired pack live again.
+      await db.dataSource.getRepository(PackEntity).update({ repoId, name: '2'.repeat(40) }, { state: 'superseded' });
+      assert.ok(!(await db.packs.listLive(repoId)).some((p) => p.name === '2'.repeat(40)));
+      assert.deepEqual(await db.commitPush(repoId, pack, [], { atomic: false }), []);
+      assert.ok((await db.packs.listLive(repoId)).some((p) => p.name === '2'.repeat(40)));
+      assert.equal((await db.packs.listLive(repoId)).length, 3);
     });
 
     it('10 concurrent updates of one ref from the same old value: exactly one wins', async () => {
@@ -114,8 +251,29 @@ for (const [kind, make] of configs) {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => db.commitPush(repoId, null, [{ name: 'refs/heads/race', oldOid: A, newOid: String(i).repeat(40) }], { atomic: i % 2 === 0 })),
       );
-      const winners = results.filter((r) => r[0]!.ok);
+      const winners = results.map((r, i) => (r[0]!.ok ? i : -1)).filter((i) => i >= 0);
       assert.equal(winners.length, 1);
+      assert.equal((await db.refs.get(repoId, 'refs/heads/race'))?.oid, String(winners[0]).repeat(40));
+      for (const r of results) if (!r[0]!.ok) assert.equal((r[0] as { reason: string }).reason, 'failed to update ref');
+    });
+
+    it('10 concurrent creates of one ref: exactly one wins', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => db.commitPush(repoId, null, [{ name: 'refs/heads/new-race', oldOid: null, newOid: String(i).repeat(40) }], { atomic: i % 2 === 1 })),
+      );
+      assert.equal(results.filter((r) => r[0]!.ok).length, 1);
+      for (const r of results) if (!r[0]!.ok) assert.equal((r[0] as { reason: string }).reason, 'reference already exists');
+    });
+
+    it('concurrent creates of a ref and a ref below it never both succeed', async () => {
+      for (let round = 0; round < 5; round++) {
+        const base = `refs/heads/df${round}`;
+        const [file, dir] = await Promise.all([
+          db.commitPush(repoId, null, [{ name: base, oldOid: null, newOid: A }], { atomic: false }),
+          db.commitPush(repoId, null, [{ name: `${base}/x`, oldOid: null, newOid: A }], { atomic: false }),
+        ]);
+        assert.equal([file[0]!.ok, dir[0]!.ok].filter(Boolean).length, 1, `round ${round}: exactly one of ${base} and ${base}/x`);
+      }
     });
   });
 }

@@ -57,15 +57,17 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       if (u.newOid === null) return;
       // D/F conflicts: refs/heads/a blocks refs/heads/a/b and the other way round.
       const parts = u.name.split('/');
-      const prefixes = parts.slice(2, -1).map((_, i) => parts.slice(0, i + 3).join('/'));
-      if (prefixes.length && (await refs.count({ where: { repoId, name: In(prefixes) } })) > 0) {
-        throw new RefRejected(u.name, `cannot lock ref '${u.name}': a ref named after one of its parent directories exists`);
-      }
+      const parents = parts.slice(1, -1).map((_, i) => parts.slice(0, i + 2).join('/'));
+      const parent = parents.length ? await refs.findOne({ where: { repoId, name: In(parents) }, select: { name: true } }) : null;
+      if (parent) throw new RefRejected(u.name, `cannot lock ref '${u.name}': reference is in the way ('${parent.name}' exists; cannot create '${u.name}')`);
+      // Refs below this name: compared by exact prefix (LIKE would be case-insensitive on SQLite).
       const below = await m
         .createQueryBuilder(RefEntity, 'r')
-        .where("r.repo_id = :repoId AND r.name LIKE :p ESCAPE '\\'", { repoId, p: `${u.name.replace(/[%_]/g, (c) => `\\${c}`)}/%` })
-        .getCount();
-      if (below > 0) throw new RefRejected(u.name, `cannot lock ref '${u.name}': reference is in the way (a directory of refs exists there)`);
+        .select('r.name', 'name')
+        .where('r.repo_id = :repoId AND substr(r.name, 1, :len) = :prefix', { repoId, len: u.name.length + 1, prefix: `${u.name}/` })
+        .limit(1)
+        .getRawOne<{ name: string }>();
+      if (below) throw new RefRejected(u.name, `cannot lock ref '${u.name}': reference is in the way ('${below.name}' exists; cannot create '${u.name}')`);
       try {
         await m.createQueryBuilder().insert().into(RefEntity).values({ repoId, name: u.name, oid: u.newOid, peeled: u.peeled ?? null }).execute();
       } catch (err) {
@@ -88,8 +90,23 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     if (!r.affected) throw new RefRejected(u.name, 'failed to update ref');
   };
 
+  /**
+   * Apply ref updates in one transaction. On PostgreSQL, a transaction that creates refs first
+   * locks the repository row: two replicas creating refs/heads/a and refs/heads/a/b at once would
+   * otherwise both pass the D/F check. Updates and deletes need no lock (the conditional UPDATE is
+   * the compare-and-swap). Refs are applied in name order so row locks are always taken in the
+   * same order (no deadlock between two atomic pushes).
+   */
+  const applyRefs = async (m: EntityManager, repoId: string, updates: RefUpdate[]) => {
+    if (!sqlite && updates.some((u) => u.oldOid === null && u.newOid !== null)) {
+      await m.createQueryBuilder(RepoEntity, 'r').select('r.id').setLock('pessimistic_write').where('r.id = :repoId', { repoId }).getRawOne();
+    }
+    for (const u of [...updates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) await applyRef(m, repoId, u);
+  };
+
+  /** Idempotent on (repo_id, name); a pack pushed again is live again. */
   const insertPack = async (m: EntityManager, pack: Omit<PackRecord, 'createdAt'>) => {
-    await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live' }).orIgnore().execute();
+    await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live' }).orUpdate(['state'], ['repo_id', 'name']).execute();
   };
 
   const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
@@ -221,7 +238,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     },
     packs: {
       async listLive(repoId) {
-        return (await ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } })).map((p) => ({ ...p }));
+        const live = await ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } });
+        return live.map((p): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt }));
       },
     },
     refs: {
@@ -238,7 +256,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         try {
           await tx(async (m) => {
             if (pack) await insertPack(m, pack);
-            for (const u of updates) await applyRef(m, repoId, u);
+            await applyRefs(m, repoId, updates);
           });
           return updates.map((u) => ({ name: u.name, ok: true as const }));
         } catch (err) {
@@ -250,7 +268,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       const results: RefUpdateResult[] = [];
       for (const u of updates) {
         try {
-          await tx((m) => applyRef(m, repoId, u));
+          await tx((m) => applyRefs(m, repoId, [u]));
           results.push({ name: u.name, ok: true });
         } catch (err) {
           if (!(err instanceof RefRejected)) throw err;
