@@ -9,6 +9,9 @@ export interface Principal {
   orgs: Map<string, OrgRole>;
 }
 
+/** lastUsedAt is written at most this often per token (it is informational; reads stay cheap). */
+const TOUCH_INTERVAL_MS = 60_000;
+
 /**
  * The caller a token names, or null. With Basic auth the user name must be the token's owner;
  * expired tokens fail.
@@ -20,7 +23,7 @@ export async function authenticateToken(db: Db, username: string | null, secret:
   if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
   const user = await db.users.findById(token.userId);
   if (!user || (username !== null && username !== user.name)) return null;
-  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) void db.tokens.touch(token.id).catch(() => undefined);
+  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) void db.tokens.touch(token.id).catch(() => undefined);
   return principalFor(db, user, token.scope, token.id);
 }
 
@@ -28,4 +31,23 @@ export async function authenticateToken(db: Db, username: string | null, secret:
 export async function principalFor(db: Db, user: UserRecord, scope: TokenScope, tokenId: number): Promise<Principal> {
   const orgs = new Map((await db.orgs.membershipsOf(user.id)).map((m) => [m.org.name, m.role] as const));
   return { user, scope, tokenId, orgs };
+}
+
+/**
+ * `Authorization: Basic base64(user:secret)` -> its parts, or null when the header is not Basic
+ * or is malformed. The password may contain ':' (only the first one separates).
+ */
+export function parseBasicAuth(header: string | undefined | null): { username: string; password: string } | null {
+  const m = /^Basic[ \t]+([A-Za-z0-9+/=_-]+)[ \t]*$/i.exec(header ?? '');
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** `Authorization: Bearer <token>` -> the token, or null. */
+export function parseBearer(header: string | undefined | null): string | null {
+  const m = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i.exec(header ?? '');
+  return m ? m[1]! : null;
 }

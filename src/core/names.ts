@@ -1,10 +1,19 @@
 import { invalid } from './errors.js';
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$/;
+/**
+ * Names of users, organizations (namespaces) and repositories, as the Hub allows them: letters,
+ * digits, '.', '_' and '-', starting and ending with a letter or digit (or '_' at the end), at most
+ * 96 characters, with no '..' or '--' (HF clients use '--' as a separator in cache paths) and not
+ * ending in '.git' (git URLs append it).
+ */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 
 function check(kind: string, name: string): string {
-  if (!NAME_RE.test(name) || name.includes('..') || name.includes('--') || name.endsWith('.git') || name.endsWith('.')) {
-    throw invalid('InvalidName', `invalid ${kind} '${name}': use letters, digits, '_', '-' and '.', at most 96 characters, no '..' or '--', not ending in '.git'`);
+  if (typeof name !== 'string' || !NAME_RE.test(name) || name.includes('..') || name.includes('--') || /\.git$/i.test(name) || /[.-]$/.test(name)) {
+    throw invalid(
+      'InvalidName',
+      `invalid ${kind} '${name}': use letters, digits, '_', '-' and '.', start with a letter or digit, at most 96 characters, no '..' or '--', not ending in '.', '-' or '.git'`,
+    );
   }
   return name;
 }

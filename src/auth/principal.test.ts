@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../core/logger.js';
+import type { UserRecord } from '../db/db.js';
+import { openDb, type OpenedDb } from '../db/typeorm-db.js';
+import { authenticateToken, parseBasicAuth, parseBearer } from './principal.js';
+import { generateToken, hashToken } from './tokens.js';
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+describe('parseBasicAuth and parseBearer', () => {
+  it('parse well-formed headers', () => {
+    assert.deepEqual(parseBasicAuth(`Basic ${b64('alice:hf_secret')}`), { username: 'alice', password: 'hf_secret' });
+    assert.deepEqual(parseBasicAuth(`basic  ${b64('alice:pa:ss')}`), { username: 'alice', password: 'pa:ss' });
+    assert.deepEqual(parseBasicAuth(`Basic ${b64(':tok')}`), { username: '', password: 'tok' });
+    assert.equal(parseBearer('Bearer hf_abc'), 'hf_abc');
+    assert.equal(parseBearer('bearer   hf_abc '), 'hf_abc');
+  });
+
+  it('return null for anything else', () => {
+    for (const h of [undefined, null, '', 'Basic', 'Basic ', `Basic ${b64('no-colon')}`, `Bearer ${b64('a:b')}`, 'Basic !!!', `Digest ${b64('a:b')}`]) {
+      assert.equal(parseBasicAuth(h), null, String(h));
+    }
+    for (const h of [undefined, null, '', 'Bearer', 'Bearer ', 'Bearer a b', 'Token abc', `Basic ${b64('a:b')}`]) {
+      assert.equal(parseBearer(h), null, String(h));
+    }
+  });
+});
+
+describe('authenticateToken', () => {
+  let dir: string;
+  let db: OpenedDb;
+  let alice: UserRecord;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-auth-'));
+    db = await openDb({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, createLogger('silent'));
+    alice = await db.users.create({ name: 'alice' });
+    await db.users.create({ name: 'bob' });
+  });
+  after(async () => {
+    await db?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function issue(opts: { scope?: 'read' | 'write'; expiresAt?: Date | null } = {}) {
+    const secret = generateToken();
+    const t = await db.tokens.create({ userId: alice.id, name: 't', scope: opts.scope ?? 'write', tokenHash: hashToken(secret), expiresAt: opts.expiresAt ?? null });
+    return { secret, id: t.id };
+  }
+
+  it('accepts a valid token, with or without the owner name', async () => {
+    const { secret, id } = await issue({ scope: 'read' });
+    const p = await authenticateToken(db, 'alice', secret);
+    assert.equal(p?.user.name, 'alice');
+    assert.equal(p?.scope, 'read');
+    assert.equal(p?.tokenId, id);
+    assert.equal((await authenticateToken(db, null, secret))?.user.id, alice.id);
+  });
+
+  it('rejects unknown secrets, another user name, and expired tokens', async () => {
+    const { secret } = await issue();
+    assert.equal(await authenticateToken(db, 'bob', secret), null, "bob may not use alice's token");
+    assert.equal(await authenticateToken(db, 'nobody', secret), null);
+    assert.equal(await authenticateToken(db, 'alice', generateToken()), null);
+    assert.equal(await authenticateToken(db, 'alice', ''), null);
+    assert.equal(await authenticateToken(db, null, secret.slice(0, -1)), null);
+    const expired = await issue({ expiresAt: new Date(Date.now() - 1000) });
+    assert.equal(await authenticateToken(db, 'alice', expired.secret), null);
+    const valid = await issue({ expiresAt: new Date(Date.now() + 60_000) });
+    assert.ok(await authenticateToken(db, 'alice', valid.secret));
+  });
+
+  it('records lastUsedAt, at most once a minute', async () => {
+    const { secret, id } = await issue();
+    const lastUsed = async () => (await db.tokens.listForUser(alice.id)).find((t) => t.id === id)!.lastUsedAt;
+    assert.equal(await lastUsed(), null);
+    await authenticateToken(db, 'alice', secret);
+    await new Promise((r) => setTimeout(r, 50)); // the touch does not delay the request
+    const first = await lastUsed();
+    assert.ok(first instanceof Date);
+    await new Promise((r) => setTimeout(r, 20));
+    await authenticateToken(db, 'alice', secret);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await lastUsed())?.getTime(), first.getTime(), 'not written again within a minute');
+    await db.dataSource.query('UPDATE tokens SET last_used_at = ? WHERE id = ?', [Date.now() - 61_000, id]);
+    await authenticateToken(db, 'alice', secret);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await lastUsed())!.getTime() > Date.now() - 5000, 'written again after a minute');
+  });
+});
