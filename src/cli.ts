@@ -36,7 +36,7 @@ async function withDb<T>(config: Readonly<Config>, fn: (db: Awaited<ReturnType<t
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (!cmd || cmd === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return;
   }
