@@ -19,6 +19,7 @@ import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter, verifyStored } from './lfs/http.js';
 import { createHfRouter } from './hf/http.js';
 import { CommitService } from './repos/commit-service.js';
+import { createQuotaService } from './repos/quota-service.js';
 import { createLfsPushCheck } from './lfs/push-check.js';
 import type { LfsRecords } from './lfs/records.js';
 
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): App {
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
   const repos = createRepoService(db);
   const content = new ContentStore(blobs);
+  const quotas = createQuotaService(db, config.quotas);
   const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
 
   const app = express();
@@ -107,6 +109,7 @@ export function createApp(deps: AppDeps): App {
       lfs,
       publicUrl: config.publicUrl,
       lfsThreshold: config.lfsThreshold,
+      quotas,
       log: log.child({ module: 'hf' }),
       async verifyUploaded(repoId, oid, size) {
         const known = await lfs.objectSize(oid);
@@ -124,7 +127,7 @@ export function createApp(deps: AppDeps): App {
       },
     }),
   );
-  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, log: log.child({ module: 'lfs' }) }));
+  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({
       repos,
@@ -132,6 +135,7 @@ export function createApp(deps: AppDeps): App {
       tmpDir: path.join(config.cacheDir, 'tmp'),
       maxPushBytes: config.maxPushBytes,
       pushChecks,
+      quotas,
       metrics,
       log: log.child({ module: 'git' }),
     }),

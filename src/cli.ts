@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from './core/config.js';
+import { loadConfig, parseByteSize, type Config } from './core/config.js';
+import { createQuotaService } from './repos/quota-service.js';
 import { AppError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import { validateNamespace, validateUserName } from './core/names.js';
@@ -21,6 +22,8 @@ usage:
   packhub org create NAME [--admin USER]
   packhub org add-member ORG USER [--role read|write|admin]   (also changes a member's role)
   packhub org remove-member ORG USER
+  packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
+  packhub quota show NAMESPACE
 `;
 
 class UsageError extends Error {}
@@ -137,6 +140,24 @@ async function main(argv: string[]): Promise<void> {
       if (!['read', 'write', 'admin'].includes(values.role!)) throw new UsageError(`--role must be read, write or admin, not '${values.role}'`);
       await db.orgs.setMember(org.id, user.id, values.role as 'read' | 'write' | 'admin');
       process.stdout.write(`${userName} is now ${values.role} in ${orgName}\n`);
+    });
+    return;
+  }
+
+  if (cmd === 'quota' && (sub === 'set' || sub === 'show')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { private: { type: 'string' }, public: { type: 'string' } } });
+    const ns = positionals[0];
+    if (!ns || positionals.length > 1) throw new UsageError(`usage: packhub quota ${sub} NAMESPACE`);
+    await withDb(config, async (db) => {
+      const quotas = createQuotaService(db, config.quotas);
+      if (sub === 'set') {
+        const current = (await db.quotas.get(ns)) ?? config.quotas;
+        const parse = (v: string | undefined, old: number | null) => (v === undefined ? old : v === 'none' ? null : parseByteSize(v));
+        await db.quotas.set(ns, { privateBytes: parse(values.private, current.privateBytes), publicBytes: parse(values.public, current.publicBytes) });
+      }
+      const r = await quotas.report(ns);
+      const fmt = (x: { usedBytes: number; limitBytes: number | null }) => `${x.usedBytes} bytes used of ${x.limitBytes === null ? 'unlimited' : `${x.limitBytes} bytes`}`;
+      process.stdout.write(`${ns}: private ${fmt(r.private)}; public ${fmt(r.public)}\n`);
     });
     return;
   }

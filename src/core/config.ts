@@ -44,6 +44,8 @@ const envSchema = z.object({
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
   PACKHUB_REGISTRATION: z.enum(['open', 'closed']).default('closed'),
+  PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
+  PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
 });
 
 export interface S3Config {
@@ -76,6 +78,8 @@ export interface Config {
   lfsThreshold: number;
   /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
   registration: 'open' | 'closed';
+  /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
+  quotas: { privateBytes: number | null; publicBytes: number | null };
   logLevel: string;
 }
 
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     lfsThreshold: e.PACKHUB_LFS_THRESHOLD,
     registration: e.PACKHUB_REGISTRATION,
+    quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }

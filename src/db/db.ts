@@ -43,6 +43,13 @@ export interface Db {
     members(orgId: number): Promise<MembershipRecord[]>;
     membershipsOf(userId: number): Promise<MembershipRecord[]>;
   };
+  quotas: {
+    /** Limits in bytes (null: unlimited), apart for private and public repositories. */
+    get(namespace: string): Promise<{ privateBytes: number | null; publicBytes: number | null } | null>;
+    set(namespace: string, limits: { privateBytes: number | null; publicBytes: number | null }): Promise<void>;
+    /** Bytes a namespace stores: live packs plus the LFS objects linked to its repositories. */
+    usage(namespace: string): Promise<{ privateBytes: number; publicBytes: number }>;
+  };
   repos: {
     /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken. */
     create(input: { type: RepoType; namespace: string; name: string; private?: boolean; defaultBranch?: string }): Promise<RepoRecord>;

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createDataSource } from './data-source.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, TokenRecord, UserRecord } from './db.js';
-import { LfsLockEntity, LfsObjectEntity, MembershipEntity, OrgEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
+import { LfsLockEntity, LfsObjectEntity, MembershipEntity, OrgEntity, PackEntity, QuotaEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
 import { Mutex } from './mutex.js';
 
 const isUniqueViolation = (err: unknown) => {
@@ -155,6 +155,40 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
       async delete(id) {
         await write(() => ds.getRepository(TokenEntity).delete({ id }));
+      },
+    },
+    quotas: {
+      async get(namespace) {
+        const q = await ds.getRepository(QuotaEntity).findOneBy({ namespace });
+        return q ? { privateBytes: q.privateBytes, publicBytes: q.publicBytes } : null;
+      },
+      async set(namespace, limits) {
+        await write(() => ds.getRepository(QuotaEntity).save({ namespace, ...limits }));
+      },
+      async usage(namespace) {
+        const packs = await ds
+          .createQueryBuilder(PackEntity, 'p')
+          .innerJoin(RepoEntity, 'r', 'r.id = p.repo_id')
+          .select('r.private', 'private')
+          .addSelect('SUM(p.size_bytes)', 'bytes')
+          .where('r.namespace = :namespace AND p.state = :live', { namespace, live: 'live' })
+          .groupBy('r.private')
+          .getRawMany<{ private: unknown; bytes: unknown }>();
+        const lfs = await ds
+          .createQueryBuilder(RepoLfsObjectEntity, 'l')
+          .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
+          .innerJoin(RepoEntity, 'r', 'r.id = l.repo_id')
+          .select('r.private', 'private')
+          .addSelect('SUM(o.size)', 'bytes')
+          .where('r.namespace = :namespace', { namespace })
+          .groupBy('r.private')
+          .getRawMany<{ private: unknown; bytes: unknown }>();
+        const out = { privateBytes: 0, publicBytes: 0 };
+        for (const row of [...packs, ...lfs]) {
+          const isPrivate = row.private === true || row.private === 1 || row.private === '1' || row.private === 't';
+          out[isPrivate ? 'privateBytes' : 'publicBytes'] += Number(row.bytes ?? 0);
+        }
+        return out;
       },
     },
     orgs: {

@@ -12,6 +12,7 @@ import { receivePack, type PushCheck } from './receive-pack.js';
 import { uploadPackV0, uploadPackV2, type UploadPackRepo } from './upload-pack.js';
 import type { GitStore } from './store/git-store.js';
 import type { Metrics } from '../http/metrics.js';
+import type { QuotaService } from '../repos/quota-service.js';
 
 export interface GitHttpDeps {
   repos: RepoService;
@@ -19,6 +20,7 @@ export interface GitHttpDeps {
   tmpDir: string;
   maxPushBytes: number;
   pushChecks: PushCheck[];
+  quotas: QuotaService;
   metrics: Metrics;
   log: Logger;
 }
@@ -106,6 +108,10 @@ export function createGitRouter(deps: GitHttpDeps): Router {
       if (req.headers['content-type'] !== 'application/x-git-receive-pack-request') {
         throw new AppError('unsupported_media', 'UnsupportedMediaType', 'expected Content-Type application/x-git-receive-pack-request');
       }
+      const quotaBytes = await deps.quotas.remaining(repo);
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      // A body known to be over the quota is refused before it is read.
+      if (Number.isFinite(declared) && declared > quotaBytes + 65536) throw deps.quotas.exceeded(repo, declared, quotaBytes);
       const body = requestBody(req);
       let started = false;
       const start = () => {
@@ -114,7 +120,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
       };
       try {
         const outcome = await receivePack(
-          { store: deps.store, tmpDir: deps.tmpDir, maxPushBytes: deps.maxPushBytes, checks: deps.pushChecks, log: deps.log },
+          { store: deps.store, tmpDir: deps.tmpDir, maxPushBytes: deps.maxPushBytes, quotaBytes, checks: deps.pushChecks, log: deps.log },
           repo.id,
           principalOf(res)!.user.id,
           body,

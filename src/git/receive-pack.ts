@@ -53,6 +53,8 @@ export interface ReceivePackDeps {
   store: GitStore;
   tmpDir: string;
   maxPushBytes: number;
+  /** Storage the repository's namespace may still use (quota); Infinity when unlimited. */
+  quotaBytes: number;
   checks: PushCheck[];
   log: Logger;
 }
@@ -95,15 +97,22 @@ async function readCommands(reader: PktReader): Promise<Request | null> {
 
 class SizeLimit extends Transform {
   bytes = 0;
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    private readonly quota: number,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
     this.bytes += chunk.length;
     if (this.bytes > this.max) cb(new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${this.max} bytes`));
+    else if (this.bytes > this.quota) cb(quotaError(this.quota));
     else cb(null, chunk);
   }
 }
+
+const quotaError = (left: number) =>
+  new AppError('too_large', 'QuotaExceeded', `storage quota exceeded: this namespace may store ${(left / 2 ** 20).toFixed(1)} MiB more`);
 
 /** Collects what the received objects name, as index-pack hands them over (no second read). */
 class Connectivity {
@@ -175,7 +184,7 @@ export async function receivePack(
     if (needsPack) {
       await fsp.mkdir(deps.tmpDir, { recursive: true });
       tmpPack = path.join(deps.tmpDir, `incoming-${crypto.randomUUID()}.pack`);
-      const limit = new SizeLimit(deps.maxPushBytes);
+      const limit = new SizeLimit(deps.maxPushBytes, deps.quotaBytes);
       await pipeline(Readable.from(reader.rest()), limit, fs.createWriteStream(tmpPack));
       if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
       await progress(`Indexing ${limit.bytes} bytes\n`);
@@ -194,6 +203,8 @@ export async function receivePack(
         const size = (await fsp.stat(tmpPack)).size;
         const loaded = new LoadedPack(repoId, indexed.checksum, newPackFile, index, size);
         objects = new RepoObjects([loaded, ...existing.packs]);
+        // A completed thin pack is larger than what was sent: the quota counts what is stored.
+        if (size > deps.quotaBytes) throw quotaError(deps.quotaBytes);
         stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: size, idx: indexed.idx, packPath: tmpPack };
       }
     }
@@ -230,7 +241,9 @@ export async function receivePack(
     if (!(err instanceof AppError)) log.error({ err }, 'push failed');
     else log.info({ err: err.message }, 'push rejected');
     unpackStatus = err instanceof AppError ? err.message.replace(/\n/g, ' ') : 'internal error';
-    for (const c of req.commands) results.set(c.ref, err instanceof AppError && err.kind === 'too_large' ? 'pack too large' : 'unpacker error');
+    for (const c of req.commands) {
+      results.set(c.ref, err instanceof AppError && err.code === 'QuotaExceeded' ? 'storage quota exceeded' : err instanceof AppError && err.kind === 'too_large' ? 'pack too large' : 'unpacker error');
+    }
   } finally {
     newPackFile?.close();
     if (tmpPack) await fsp.rm(tmpPack, { force: true });

@@ -20,6 +20,7 @@ import { resolveRevision, revisionNotFound } from '../repos/revisions.js';
 import type { RepoService } from '../repos/repo-service.js';
 import { defaultGitattributes, globMatch, isLfsPath, lfsPatterns } from './gitattributes.js';
 import { ndjsonLines } from './ndjson.js';
+import type { QuotaService } from '../repos/quota-service.js';
 import { hfRepoId, iso, repoInfoJson, typePrefix } from './repo-json.js';
 import { describeEntry, diffTrees, entryAt, lastCommitOf, listTree, type HfEntry } from './tree.js';
 import { serializeCommit } from '../git/objects/commit.js';
@@ -34,6 +35,7 @@ export interface HfDeps {
   publicUrl?: string;
   /** Files of this size and more that arrive inline are stored in LFS (default 1 MiB). */
   lfsThreshold: number;
+  quotas: QuotaService;
   /** Verify an object uploaded straight to object storage and link it (commit-time check). */
   verifyUploaded(repoId: string, oid: string, size: number | null): Promise<number>;
   log: Logger;
@@ -96,6 +98,15 @@ export function createHfRouter(deps: HfDeps): Router {
   }
 
   // ---- accounts ----------------------------------------------------------------------------
+  router.get('/api/quota/:namespace', async (req, res) => {
+    res.locals.surface = 'hf';
+    const p = principalOf(res);
+    const ns = String(req.params.namespace);
+    if (!p) throw new AppError('unauthenticated', 'Unauthenticated', 'Authentication required');
+    if (!p.user.isAdmin && p.user.name !== ns && !p.orgs.has(ns)) throw new AppError('forbidden', 'Forbidden', `You may not see the storage use of ${ns}`);
+    res.json(await deps.quotas.report(ns));
+  });
+
   router.get('/api/whoami-v2', (req, res) => {
     res.locals.surface = 'hf';
     const p = principalOf(res);
@@ -367,6 +378,7 @@ export function createHfRouter(deps: HfDeps): Router {
     }
     const changes: CommitChange[] = [];
     const lfsAdds: string[] = [];
+    let quotaLeft = await deps.quotas.remaining(repo);
     type Header = { summary?: string; description?: string; parentCommit?: string };
     let header = null as Header | null;
     const body = req.headers['content-encoding'] === 'gzip' ? req.pipe((await import('node:zlib')).createGunzip()) : req;
@@ -381,6 +393,8 @@ export function createHfRouter(deps: HfDeps): Router {
       const path = normalizeRepoPath(String(value.path ?? ''));
       if (key === 'file') {
         const content = Buffer.from(String(value.content ?? ''), value.encoding === 'base64' ? 'base64' : 'utf8');
+        if (content.length > quotaLeft) throw deps.quotas.exceeded(repo, content.length, quotaLeft);
+        quotaLeft -= content.length;
         if (content.length >= deps.lfsThreshold) {
           // Large inline files go to LFS and are committed as pointers.
           const crypto = await import('node:crypto');

@@ -14,6 +14,7 @@ import { ContentStore, lfsKey } from './content-store.js';
 import type { LfsLock, LfsRecords } from './records.js';
 import { signGrant, verifyGrant, type Grant } from './signed-url.js';
 import { isValidOid } from './pointer.js';
+import type { QuotaService } from '../repos/quota-service.js';
 
 export interface LfsHttpDeps {
   repos: RepoService;
@@ -23,6 +24,7 @@ export interface LfsHttpDeps {
   publicUrl?: string;
   /** Objects this large are uploaded through the server (S3 multipart); a single presigned PUT stops at 5 GiB. */
   proxyUploadBytes: number;
+  quotas: QuotaService;
   log: Logger;
 }
 
@@ -60,6 +62,11 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
       const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' ? 'write' : 'read');
       const valid = parsed.objects.filter((o) => !objectError(o.oid, o.size));
       const linked = await deps.records.linked(repo.id, [...new Set(valid.map((o) => o.oid))]);
+      if (parsed.operation === 'upload') {
+        // Refused before any byte is stored: what this batch would add to the namespace.
+        const adding = valid.filter((o) => !linked.has(o.oid)).reduce((n, o) => n + o.size, 0);
+        if (adding > 0) await deps.quotas.assertFits(repo, adding);
+      }
       const objects: BatchObject[] = [];
       for (const { oid, size } of parsed.objects) {
         const bad = objectError(oid, size);
