@@ -53,7 +53,7 @@ for (const backend of backends()) {
         body: JSON.stringify({ operation: 'upload', objects: [{ oid: 'b'.repeat(64), size: 5 << 20 }] }),
       });
       assert.equal(batch.status, 413);
-      assert.match((await batch.json()).message, /quota exceeded/);
+      assert.match(((await batch.json()) as { message: string }).message, /quota exceeded/);
       const content = crypto.randomBytes(1200 * 1024).toString('base64');
       const commit = await fetch(`${hub.url}/api/models/alice/small/commit/main`, {
         method: 'POST',
