@@ -5,7 +5,7 @@ import { validateNamespace, validateRepoName, validateUserName } from './names.j
 
 describe('names', () => {
   it('accepts the names the Hub accepts', () => {
-    for (const name of ['a', 'gpt2', 'bert-base-uncased', 'Llama_3.1-8B', 'x'.repeat(96), 'my_model_', '0day']) {
+    for (const name of ['a', 'gpt2', 'bert-base-uncased', 'Llama_3.1-8B', 'x'.repeat(96), 'my_model_', '0day', '__DUMMY_HUB_USER__', '_x']) {
       assert.equal(validateRepoName(name), name);
       assert.equal(validateNamespace(name), name);
       assert.equal(validateUserName(name), name);
@@ -13,7 +13,7 @@ describe('names', () => {
   });
 
   it('rejects unsafe or ambiguous names with an invalid InvalidName error', () => {
-    for (const name of ['', '.hidden', '-x', '_x', 'a/b', 'a..b', '..', 'a--b', 'repo.git', 'repo.GIT', 'ends.', 'ends-', 'x'.repeat(97), 'sp ace', 'ümlaut', 'a\nb', 'a\0b']) {
+    for (const name of ['', '.hidden', '-x', 'a/b', 'a..b', '..', 'a--b', 'repo.git', 'repo.GIT', 'ends.', 'ends-', 'x'.repeat(97), 'sp ace', 'ümlaut', 'a\nb', 'a\0b']) {
       assert.throws(
         () => validateRepoName(name),
         (e: unknown) => e instanceof AppError && e.kind === 'invalid' && e.code === 'InvalidName' && e.message.includes(`invalid repository name '${name}'`),
