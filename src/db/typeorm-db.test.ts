@@ -257,6 +257,25 @@ for (const [kind, make] of configs) {
       for (const r of results) if (!r[0]!.ok) assert.equal((r[0] as { reason: string }).reason, 'failed to update ref');
     });
 
+    it('readers never see the refs or pack of a push that rolls back', async () => {
+      const pack = { repoId, name: '4'.repeat(40), objectCount: 1, sizeBytes: 1, source: 'receive' as const };
+      const updates: RefUpdate[] = Array.from({ length: 20 }, (_, i) => ({ name: `refs/heads/phantom-${String(i).padStart(2, '0')}`, oldOid: null, newOid: A }));
+      updates.push({ name: 'refs/heads/race', oldOid: C, newOid: A }); // stale: the whole push fails
+      let done = false;
+      let reads = 0;
+      const seen = new Set<string>();
+      const push = db.commitPush(repoId, pack, updates, { atomic: true }).finally(() => (done = true));
+      while (!done) {
+        const [refs, packs] = await Promise.all([db.refs.list(repoId), db.packs.listLive(repoId), db.refs.get(repoId, 'refs/heads/phantom-00')]);
+        reads++;
+        for (const r of refs) if (r.name.startsWith('refs/heads/phantom')) seen.add(r.name);
+        if (packs.some((p) => p.name === pack.name)) seen.add('pack');
+      }
+      assert.equal((await push)[20]!.ok, false);
+      assert.ok(reads > 0);
+      assert.deepEqual([...seen], []);
+    });
+
     it('10 concurrent creates of one ref: exactly one wins', async () => {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => db.commitPush(repoId, null, [{ name: 'refs/heads/new-race', oldOid: null, newOid: String(i).repeat(40) }], { atomic: i % 2 === 1 })),

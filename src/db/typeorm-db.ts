@@ -49,6 +49,12 @@ export async function openDb(database: Config['database'], log: Logger): Promise
   /** Every write transaction goes through here: serialized on SQLite, concurrent on PostgreSQL. */
   const tx = <T>(fn: (m: EntityManager) => Promise<T>): Promise<T> => (sqlite ? mutex.run(() => ds.transaction(fn)) : ds.transaction(fn));
   const write = <T>(fn: () => Promise<T>): Promise<T> => (sqlite ? mutex.run(fn) : fn());
+  /**
+   * Reads of refs and packs. SQLite has one connection, so a read issued while a transaction is
+   * open would run inside it and could see refs that are then rolled back: on SQLite they wait
+   * their turn. (better-sqlite3 runs statements synchronously, so this costs no parallelism.)
+   */
+  const read = write;
 
   /** One CAS step inside a transaction; throws RefRejected. */
   const applyRef = async (m: EntityManager, repoId: string, u: RefUpdate) => {
@@ -272,16 +278,16 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     },
     packs: {
       async listLive(repoId) {
-        const live = await ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } });
+        const live = await read(() => ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } }));
         return live.map((p): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt }));
       },
     },
     refs: {
       async list(repoId) {
-        return (await ds.getRepository(RefEntity).find({ where: { repoId }, order: { name: 'ASC' } })).map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled }));
+        return (await read(() => ds.getRepository(RefEntity).find({ where: { repoId }, order: { name: 'ASC' } }))).map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled }));
       },
       async get(repoId, name) {
-        const r = await ds.getRepository(RefEntity).findOneBy({ repoId, name });
+        const r = await read(() => ds.getRepository(RefEntity).findOneBy({ repoId, name }));
         return r ? { name: r.name, oid: r.oid, peeled: r.peeled } : null;
       },
     },
