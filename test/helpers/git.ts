@@ -3,21 +3,54 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from './run.js';
 
+/**
+ * Every git (and git-lfs) run gets an isolated HOME with its own .gitconfig, no system config, no
+ * prompts and no credential helpers, so the developer's or CI machine's settings never leak in.
+ */
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-git-home-'));
 fs.writeFileSync(
   path.join(home, '.gitconfig'),
-  `[user]\n\tname = Packhub Test\n\temail = test@packhub.invalid\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n[protocol]\n\tversion = 2\n[filter "lfs"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n\tprocess = git-lfs filter-process\n\trequired = true\n`,
+  [
+    '[user]',
+    '\tname = Packhub Test',
+    '\temail = test@packhub.invalid',
+    '[init]',
+    '\tdefaultBranch = main',
+    '[advice]',
+    '\tdetachedHead = false',
+    '[gc]',
+    '\tauto = 0',
+    '[protocol]',
+    '\tversion = 2',
+    '[filter "lfs"]',
+    '\tclean = git-lfs clean -- %f',
+    '\tsmudge = git-lfs smudge -- %f',
+    '\tprocess = git-lfs filter-process',
+    '\trequired = true',
+    '',
+  ].join('\n'),
 );
 
-/** The environment every git (and git-lfs) run gets: isolated config, no prompts, no helpers. */
 export const gitEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   HOME: home,
+  XDG_CONFIG_HOME: path.join(home, '.config'),
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_TERMINAL_PROMPT: '0',
   GIT_ASKPASS: '/bin/false',
   LANG: 'C',
+  LC_ALL: 'C',
+  TZ: 'UTC',
 };
+
+export interface GitOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: Buffer | string;
+  /** Wire protocol for this run (`-c protocol.version=N`); the isolated config defaults to 2. */
+  protocol?: 0 | 2 | '0' | '2';
+  timeoutMs?: number;
+}
 
 export class GitError extends Error {
   constructor(
@@ -28,16 +61,21 @@ export class GitError extends Error {
   }
 }
 
-/** Run git; throws GitError with stderr on failure. */
-export async function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string } = {}): Promise<string> {
-  const r = await run('git', args, { cwd: opts.cwd, env: { ...gitEnv, ...opts.env }, input: opts.input, timeoutMs: 300_000 });
-  if (r.code !== 0) throw new GitError(args, r);
+function argv(args: string[], opts: GitOptions): string[] {
+  return opts.protocol === undefined ? args : ['-c', `protocol.version=${opts.protocol}`, ...args];
+}
+
+/** Run git and return its stdout; throws GitError (with stderr) when it exits non-zero. */
+export async function git(args: string[], opts: GitOptions = {}): Promise<string> {
+  const full = argv(args, opts);
+  const r = await gitResult(args, opts);
+  if (r.code !== 0) throw new GitError(full, r);
   return r.stdout;
 }
 
-/** Run git and return the whole result, failing or not. */
-export function gitResult(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string } = {}): Promise<RunResult> {
-  return run('git', args, { cwd: opts.cwd, env: { ...gitEnv, ...opts.env }, input: opts.input, timeoutMs: 300_000 });
+/** Run git and return code, stdout and stderr, whether it failed or not (for expected failures). */
+export function gitResult(args: string[], opts: GitOptions = {}): Promise<RunResult> {
+  return run('git', argv(args, opts), { cwd: opts.cwd, env: { ...gitEnv, ...opts.env }, input: opts.input, timeoutMs: opts.timeoutMs ?? 300_000 });
 }
 
 export function tmpDir(prefix: string): string {
@@ -55,13 +93,26 @@ export function parseRefs(text: string): Map<string, string> {
   return m;
 }
 
-/** All refs of a local repository (heads, tags, peeled tags excluded). */
+/** All refs of a local repository (heads and tags; HEAD and peeled values excluded). */
 export async function localRefs(dir: string): Promise<Map<string, string>> {
   return parseRefs(await git(['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: dir }));
 }
 
+/** The refs a remote advertises (HEAD and peeled `^{}` lines excluded). */
 export async function remoteRefs(url: string): Promise<Map<string, string>> {
   const refs = parseRefs(await git(['ls-remote', url]));
   for (const k of [...refs.keys()]) if (k.endsWith('^{}') || k === 'HEAD') refs.delete(k);
   return refs;
+}
+
+/** Objects in a local repository, loose and packed (`git count-objects -v`). */
+export async function objectCount(dir: string): Promise<number> {
+  const out = await git(['count-objects', '-v'], { cwd: dir });
+  return Number(/^in-pack: (\d+)/m.exec(out)?.[1] ?? 0) + Number(/^count: (\d+)/m.exec(out)?.[1] ?? 0);
+}
+
+/** The object count in a pack's header, and its size (e.g. of a pack captured with GIT_TRACE_PACKFILE). */
+export function packHeader(pack: Buffer): { objects: number; bytes: number } {
+  if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new Error(`not a pack (${pack.length} bytes)`);
+  return { objects: pack.readUInt32BE(8), bytes: pack.length };
 }
