@@ -1,50 +1,55 @@
 import { GitFormatError } from '../../core/errors.js';
 import { parseCommit } from './commit.js';
 import { parseTag } from './tag.js';
-import { compareTreeEntries, TREE_MODES } from './tree.js';
+import { compareTreeNames, frameTreeEntry, TREE_MODES } from './tree.js';
+import { treeNameProblem } from './tree-name.js';
 import type { ObjectType } from './types.js';
 
-/** Names that would escape or alias the .git directory on some filesystem (git's verify_path rules). */
-function unsafeName(raw: string): string | null {
-  if (raw === '') return 'empty name';
-  if (raw === '.' || raw === '..') return `'${raw}'`;
-  if (raw.includes('/')) return 'contains /';
-  if (raw.includes('\\')) return 'contains a backslash';
-  // NTFS ignores trailing dots and spaces; HFS+ ignores some Unicode code points.
-  const folded = raw
-    .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '')
-    .toLowerCase()
-    .replace(/[. ]+$/, '');
-  if (folded === '.git') return `'${raw}' (a .git directory)`;
-  if (/^git~\d+$/.test(folded)) return `'${raw}' (an NTFS short name of .git)`;
-  if (folded.startsWith('.git') && /^\.git(:|::\$index_allocation)/.test(folded)) return `'${raw}' (an NTFS stream of .git)`;
-  return null;
-}
+const show = (name: Buffer) => name.toString('utf8').slice(0, 200);
 
+/**
+ * Tree checks of `git fsck --strict` (where its warnings are errors): structure, unsafe names, null
+ * ids, zero-padded modes, order and duplicates. Stricter than git in one point: modes outside
+ * TREE_MODES (such as the legacy 100664) are refused, where git only reports them.
+ */
 function fsckTree(data: Buffer): void {
-  let pos = 0;
-  let prev: { name: string; mode: string } | null = null;
-  const seen = new Set<string>();
-  while (pos < data.length) {
-    const sp = data.indexOf(0x20, pos);
-    if (sp < 0) throw new GitFormatError('tree entry truncated');
-    const nul = data.indexOf(0, sp + 1);
-    if (nul < 0 || nul + 21 > data.length) throw new GitFormatError('tree entry truncated');
+  const names: Buffer[] = [];
+  let prevDir = false;
+  for (let pos = 0; pos < data.length; ) {
+    const { sp, nul } = frameTreeEntry(data, pos);
     const mode = data.toString('latin1', pos, sp);
-    const name = data.toString('utf8', sp + 1, nul);
-    if (!TREE_MODES.has(mode)) throw new GitFormatError(`tree entry '${name}' has a bad mode ${mode}`);
-    const bad = unsafeName(name);
-    if (bad) throw new GitFormatError(`tree entry name ${bad} is not allowed`);
-    if (seen.has(name)) throw new GitFormatError(`tree has duplicate entries named '${name}'`);
-    seen.add(name);
-    const entry = { name, mode };
-    if (prev && compareTreeEntries(prev, entry) >= 0) throw new GitFormatError(`tree entries are not sorted ('${prev.name}' before '${name}')`);
-    prev = entry;
+    const name = data.subarray(sp + 1, nul);
+    const problem = treeNameProblem(name, mode);
+    if (problem) throw new GitFormatError(`tree entry name '${show(name)}' is not allowed (${problem})`);
+    if (mode[0] === '0') throw new GitFormatError(`tree entry '${show(name)}' has a zero-padded mode ${mode}`);
+    if (!TREE_MODES.has(mode)) throw new GitFormatError(`tree entry '${show(name)}' has a bad mode ${mode}`);
+    if (isNullId(data, nul + 1)) throw new GitFormatError(`tree entry '${show(name)}' points to the null object id`);
+    const dir = mode === '40000';
+    const prev = names[names.length - 1];
+    if (prev) {
+      const c = compareTreeNames(prev, prevDir, name, dir);
+      if (c === 0) throw new GitFormatError(`tree has two entries named '${show(name)}'`);
+      if (c > 0) throw new GitFormatError(`tree entries are not sorted: '${show(prev)}' comes before '${show(name)}'`);
+    }
+    if (dir) {
+      // A file of the same name sorts before this directory, but not always right before it
+      // ('a', 'a.b', 'a/'): every entry in between starts with the name.
+      for (let j = names.length - 1; j >= 0 && names[j]!.length >= name.length && names[j]!.compare(name, 0, name.length, 0, name.length) === 0; j--) {
+        if (names[j]!.length === name.length) throw new GitFormatError(`tree has two entries named '${show(name)}'`);
+      }
+    }
+    names.push(name);
+    prevDir = dir;
     pos = nul + 21;
   }
 }
 
-/** git fsck --strict style checks for objects entering the hub. Blobs always pass. */
+function isNullId(data: Buffer, at: number): boolean {
+  for (let i = at; i < at + 20; i++) if (data[i] !== 0) return false;
+  return true;
+}
+
+/** `git fsck --strict` checks of one object's content; throws a GitFormatError. Blobs always pass. */
 export function fsckObject(type: ObjectType, data: Buffer): void {
   if (type === 'tree') fsckTree(data);
   else if (type === 'commit') parseCommit(data);
