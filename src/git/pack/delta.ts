@@ -1,10 +1,11 @@
 import { GitFormatError } from '../../core/errors.js';
 
-function readVarint(delta: Buffer, pos: number): [number, number] {
+function readVarint(delta: Buffer, pos: number): [value: number, next: number] {
   let value = 0;
   let shift = 0;
   for (;;) {
     if (pos >= delta.length) throw new GitFormatError('delta header truncated');
+    if (shift > 49) throw new GitFormatError('delta header size too large');
     const b = delta[pos++]!;
     value += (b & 0x7f) * 2 ** shift;
     shift += 7;
@@ -12,45 +13,82 @@ function readVarint(delta: Buffer, pos: number): [number, number] {
   }
 }
 
+/** The two sizes at the start of a delta: its base's and its result's (little-endian base-128). */
 export function readDeltaSizes(delta: Buffer): { baseSize: number; resultSize: number; headerLength: number } {
   const [baseSize, p1] = readVarint(delta, 0);
   const [resultSize, p2] = readVarint(delta, p1);
   return { baseSize, resultSize, headerLength: p2 };
 }
 
-/** Apply a git delta (copy/insert opcodes) to its base, checking every bound. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  const { baseSize, resultSize, headerLength } = readDeltaSizes(delta);
-  if (baseSize !== base.length) throw new GitFormatError(`delta base size mismatch: delta expects ${baseSize}, base has ${base.length}`);
-  const out = Buffer.allocUnsafe(resultSize);
-  let pos = headerLength;
-  let o = 0;
+/** How many argument bytes follow a copy opcode: one per set bit among bits 0-6. */
+const ARG_BYTES = Uint8Array.from({ length: 128 }, (_, op) => {
+  let n = 0;
+  for (let v = op; v; v >>= 1) n += v & 1;
+  return n;
+});
+
+/**
+ * Calls `copy(offset, size)` or `insert(pos, size)` for each instruction. Copy: high bit set, bits
+ * 0-3 say which offset bytes follow, bits 4-6 which size bytes (little-endian, size 0 means 0x10000).
+ * Insert: 1-127 literal bytes follow. Opcode 0 is reserved.
+ */
+function forEachOp(delta: Buffer, from: number, copy: (offset: number, size: number) => void, insert: (pos: number, size: number) => void): void {
+  let pos = from;
   while (pos < delta.length) {
     const op = delta[pos++]!;
     if (op & 0x80) {
-      let off = 0;
+      if (pos + ARG_BYTES[op & 0x7f]! > delta.length) throw new GitFormatError(`delta copy instruction at byte ${pos - 1} truncated`);
+      let offset = 0;
       let size = 0;
-      if (op & 0x01) off = delta[pos++]!;
-      if (op & 0x02) off |= delta[pos++]! << 8;
-      if (op & 0x04) off |= delta[pos++]! << 16;
-      if (op & 0x08) off = (off | (delta[pos++]! << 24)) >>> 0;
+      if (op & 0x01) offset = delta[pos++]!;
+      if (op & 0x02) offset |= delta[pos++]! << 8;
+      if (op & 0x04) offset |= delta[pos++]! << 16;
+      if (op & 0x08) offset = (offset | (delta[pos++]! << 24)) >>> 0;
       if (op & 0x10) size = delta[pos++]!;
       if (op & 0x20) size |= delta[pos++]! << 8;
       if (op & 0x40) size |= delta[pos++]! << 16;
-      if (size === 0) size = 0x10000;
-      if (pos > delta.length) throw new GitFormatError('delta copy instruction truncated');
-      if (off + size > base.length || o + size > resultSize) throw new GitFormatError('delta copy out of bounds');
-      base.copy(out, o, off, off + size);
-      o += size;
+      copy(offset, size === 0 ? 0x10000 : size);
     } else if (op !== 0) {
-      if (pos + op > delta.length || o + op > resultSize) throw new GitFormatError('delta insert out of bounds');
-      delta.copy(out, o, pos, pos + op);
+      if (pos + op > delta.length) throw new GitFormatError(`delta insert instruction at byte ${pos - 1} truncated`);
+      insert(pos, op);
       pos += op;
-      o += op;
     } else {
-      throw new GitFormatError('delta has a reserved opcode 0');
+      throw new GitFormatError(`delta has the reserved opcode 0 at byte ${pos - 1}`);
     }
   }
-  if (o !== resultSize) throw new GitFormatError(`delta result size mismatch: produced ${o}, expected ${resultSize}`);
+}
+
+/**
+ * Applies a git delta to its base. Every instruction is checked before the result is allocated,
+ * so a delta claiming a huge result cannot make us allocate it.
+ */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  const { baseSize, resultSize, headerLength } = readDeltaSizes(delta);
+  if (baseSize !== base.length) throw new GitFormatError(`delta base size mismatch: the delta expects ${baseSize} bytes, the base has ${base.length}`);
+  let produced = 0;
+  forEachOp(
+    delta,
+    headerLength,
+    (offset, size) => {
+      if (offset + size > base.length) throw new GitFormatError(`delta copies bytes ${offset}..${offset + size} from a base of ${base.length} bytes`);
+      produced += size;
+    },
+    (_pos, size) => {
+      produced += size;
+    },
+  );
+  if (produced !== resultSize) throw new GitFormatError(`delta result size mismatch: the instructions produce ${produced} bytes, the header says ${resultSize}`);
+  const out = Buffer.allocUnsafe(resultSize);
+  let o = 0;
+  forEachOp(
+    delta,
+    headerLength,
+    (offset, size) => {
+      o += base.copy(out, o, offset, offset + size);
+    },
+    (pos, size) => {
+      o += delta.copy(out, o, pos, pos + size);
+    },
+  );
   return out;
 }

@@ -1,7 +1,12 @@
 import { GitFormatError } from '../../core/errors.js';
 
-/** Pack entry header: type in bits 4-6 of the first byte, size as a little-endian varint. */
+/**
+ * Pack entry header: type in bits 4-6 of the first byte, size (of the inflated data) in its low 4
+ * bits, then 7 more bits per byte, little-endian, while the high bit is set.
+ */
 export function encodeEntryHeader(typeCode: number, size: number): Buffer {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`pack entry size ${size} is not a safe non-negative integer`);
+  if (typeCode < 1 || typeCode > 7 || typeCode === 5) throw new RangeError(`pack entry type ${typeCode} is invalid`);
   const bytes: number[] = [];
   let b = (typeCode << 4) | (size & 0x0f);
   let rest = Math.floor(size / 16);
@@ -14,25 +19,34 @@ export function encodeEntryHeader(typeCode: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-export function decodeEntryHeader(buf: Buffer, pos: number): { typeCode: number; size: number; length: number } {
+/**
+ * Decodes the entry header at `pos` of `buf`; `at` is the pack offset of buf[pos], for messages.
+ * The type code is returned as stored (0 and 5 are invalid, callers check).
+ */
+export function decodeEntryHeader(buf: Buffer, pos: number, at = pos): { typeCode: number; size: number; length: number } {
   const start = pos;
-  if (pos >= buf.length) throw new GitFormatError('pack entry header truncated');
+  if (pos >= buf.length) throw new GitFormatError(`pack truncated at offset ${at} (entry header)`);
   let c = buf[pos++]!;
   const typeCode = (c >> 4) & 7;
   let size = c & 0x0f;
   let shift = 4;
   while (c & 0x80) {
-    if (pos >= buf.length) throw new GitFormatError('pack entry header truncated');
+    if (pos >= buf.length) throw new GitFormatError(`pack truncated at offset ${at} (entry header)`);
+    // 4 + 7 * 7 bits: beyond that the size would not be a safe integer.
+    if (shift > 46) throw new GitFormatError(`pack entry at offset ${at} has an impossibly large size`);
     c = buf[pos++]!;
     size += (c & 0x7f) * 2 ** shift;
     shift += 7;
-    if (shift > 60) throw new GitFormatError('pack entry size too large');
   }
   return { typeCode, size, length: pos - start };
 }
 
-/** OFS_DELTA distance: big-endian base-128 with +1 on each continuation (the "offset encoding" quirk). */
+/**
+ * OFS_DELTA base distance: big-endian 7 bits per byte, and every continuation adds 1 before the
+ * shift, so each length has its own range (no two encodings of one number).
+ */
 export function encodeOfsOffset(distance: number): Buffer {
+  if (!Number.isSafeInteger(distance) || distance <= 0) throw new RangeError(`ofs-delta distance ${distance} must be a positive integer`);
   const bytes = [distance & 0x7f];
   let d = Math.floor(distance / 128);
   while (d > 0) {
@@ -43,16 +57,16 @@ export function encodeOfsOffset(distance: number): Buffer {
   return Buffer.from(bytes);
 }
 
-export function decodeOfsOffset(buf: Buffer, pos: number): { distance: number; length: number } {
+export function decodeOfsOffset(buf: Buffer, pos: number, at = pos): { distance: number; length: number } {
   const start = pos;
-  if (pos >= buf.length) throw new GitFormatError('ofs-delta offset truncated');
+  if (pos >= buf.length) throw new GitFormatError(`pack truncated at offset ${at} (ofs-delta base offset)`);
   let c = buf[pos++]!;
   let distance = c & 0x7f;
   while (c & 0x80) {
-    if (pos >= buf.length) throw new GitFormatError('ofs-delta offset truncated');
+    if (pos >= buf.length) throw new GitFormatError(`pack truncated at offset ${at} (ofs-delta base offset)`);
+    if (distance >= 2 ** 45) throw new GitFormatError(`ofs-delta base offset at offset ${at} overflows`);
     c = buf[pos++]!;
     distance = (distance + 1) * 128 + (c & 0x7f);
-    if (distance > Number.MAX_SAFE_INTEGER / 256) throw new GitFormatError('ofs-delta offset overflow');
   }
   return { distance, length: pos - start };
 }
