@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { GitFormatError } from '../../core/errors.js';
 
+/** `length` bytes at `position` with positional reads (fewer at the end of the file). */
 export function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+  const buf = Buffer.allocUnsafe(Math.max(length, 0));
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, position + got);
@@ -13,39 +14,67 @@ export function readAt(fd: number, position: number, length: number): Buffer {
   return got === length ? buf : buf.subarray(0, got);
 }
 
+interface InflateInfo {
+  buffer: Buffer;
+  engine: { bytesWritten: number };
+}
+
 /**
- * Inflate one zlib stream that starts at `position` in a file and inflates to exactly `size`
- * bytes. Returns the data and how many compressed bytes the stream used.
+ * Inflates the zlib stream at the start of `input` (bytes after it are ignored) that must inflate
+ * to exactly `size` bytes. Returns the data and how many input bytes the stream used, or null when
+ * `input` ends before the stream does. `where` is the pack offset of the entry, for messages.
  */
-export function inflateAt(fd: number, position: number, size: number, fileSize: number, where: number): { data: Buffer; used: number } {
-  let window = Math.min(fileSize - position, size + (size >> 7) + 512);
+export function inflateExact(input: Buffer, size: number, where: number): { data: Buffer; used: number } | null {
+  let r: InflateInfo;
+  try {
+    // `info` exposes the engine: bytesWritten is the count of input bytes consumed.
+    // One output chunk of the expected size (no 16 KiB buffer per small object, no concatenation
+    // of large ones), but never more than this input can inflate to (deflate expands at most 1032:1).
+    const chunkSize = Math.max(64, Math.min(size + 1, input.length * 1032 + 64));
+    r = zlib.inflateSync(input, { info: true, maxOutputLength: size + 1, chunkSize }) as unknown as InflateInfo;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'Z_BUF_ERROR') return null;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
+    throw new GitFormatError(`zlib stream corrupt in object at offset ${where}: ${(err as Error).message}`, err);
+  }
+  if (r.buffer.length !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.buffer.length} bytes, its header says ${size}`);
+  return { data: r.buffer, used: r.engine.bytesWritten };
+}
+
+/** A first read large enough for most streams: stored (level 0) deflate adds 5 bytes per 64 KiB. */
+export const firstWindow = (size: number) => size + Math.ceil(size / 1000) + 64;
+
+/**
+ * Inflates the stream at file position `position` (which must end before `limit`), reading a
+ * window and growing it while the stream goes on. Also returns the window, so callers can copy the
+ * stored bytes (`input.subarray(0, used)`) without reading them again.
+ */
+export function inflateAt(fd: number, position: number, size: number, limit: number, where: number): { data: Buffer; used: number; input: Buffer } {
+  let len = firstWindow(size);
   for (;;) {
-    if (window <= 0) throw new GitFormatError(`pack truncated at offset ${where}`);
-    const input = readAt(fd, position, window);
-    try {
-      const r = zlib.inflateSync(input, { info: true, maxOutputLength: Math.max(size, 1) + 1 }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      if (r.buffer.length !== size) {
-        throw new GitFormatError(`object at offset ${where} inflates to ${r.buffer.length} bytes, header says ${size}`);
-      }
-      return { data: r.buffer, used: r.engine.bytesWritten };
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'Z_BUF_ERROR' && position + window < fileSize) {
-        window = Math.min(fileSize - position, window * 2);
-        continue;
-      }
-      if (code === 'Z_BUF_ERROR') throw new GitFormatError(`pack truncated in the object at offset ${where}`);
-      if (code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength')) {
-        throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
-      }
-      if (err instanceof GitFormatError) throw err;
-      throw new GitFormatError(`zlib stream corrupt in the object at offset ${where}: ${(err as Error).message}`);
-    }
+    const input = readAt(fd, position, Math.min(len, limit - position));
+    const r = inflateExact(input, size, where);
+    if (r) return { ...r, input };
+    if (position + input.length >= limit) throw new GitFormatError(`pack truncated at offset ${where} (zlib stream of the object runs past the end)`);
+    len *= 2;
   }
 }
 
-/** The first bytes of a zlib stream (enough for a delta header), without inflating all of it. */
-export function inflatePrefix(fd: number, position: number, fileSize: number): Buffer {
-  const input = readAt(fd, position, Math.min(fileSize - position, 1024));
-  return zlib.inflateSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 });
+/**
+ * The first `want` inflated bytes of the stream at `position` (fewer if the stream is shorter),
+ * inflating only as much input as needed: enough for a delta's size header.
+ */
+export function inflateHead(fd: number, position: number, want: number, limit: number, where: number): Buffer {
+  for (let len = 64; ; len *= 4) {
+    const input = readAt(fd, position, Math.min(len, limit - position));
+    let out: Buffer;
+    try {
+      // Deflate expands at most 1032:1, so this bound never cuts a valid stream short.
+      out = zlib.inflateSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: input.length * 1100 + 64 });
+    } catch (err) {
+      throw new GitFormatError(`zlib stream corrupt in object at offset ${where}: ${(err as Error).message}`, err);
+    }
+    if (out.length >= want || position + input.length >= limit) return out.subarray(0, want);
+  }
 }

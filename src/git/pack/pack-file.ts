@@ -4,78 +4,83 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { inflateAt, inflatePrefix, readAt } from './inflate.js';
+import { inflateAt, inflateHead, readAt } from './inflate.js';
+import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
+  /** 1-4 for whole objects, OFS_DELTA or REF_DELTA. */
   typeCode: number;
-  /** Inflated size of the entry's data (the object, or the delta). */
+  /** Inflated size of the entry's data: the object's, or for a delta the delta's. */
   size: number;
+  /** Bytes of the entry header, base offset or base id included. */
   headerLength: number;
+  /** Where the zlib stream starts. */
   dataOffset: number;
+  /** OFS_DELTA: the base entry's offset. */
   baseOffset?: number;
+  /** REF_DELTA: the base object's id. */
   baseOid?: string;
 }
 
-/**
- * One bounded LRU of resolved objects for every open pack of the process (delta bases are read
- * again and again); a per-pack cache would grow with the number of packs.
- */
-class ObjectCache {
-  private readonly map = new Map<string, { type: ObjectType; data: Buffer }>();
-  private bytes = 0;
-  constructor(private readonly max: number) {}
-  get(key: string) {
-    const v = this.map.get(key);
-    if (v) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-  set(key: string, v: { type: ObjectType; data: Buffer }) {
-    if (v.data.length > this.max / 8 || this.map.has(key)) return;
-    this.map.set(key, v);
-    this.bytes += v.data.length;
-    for (const [k, old] of this.map) {
-      if (this.bytes <= this.max) break;
-      this.map.delete(k);
-      this.bytes -= old.data.length;
-    }
-  }
+export interface RawEntry extends EntryInfo {
+  /** The stored zlib stream, exactly as in the pack. */
+  compressed: Buffer;
+  /** Offset just after the entry. */
+  end: number;
 }
 
-const sharedCache = new ObjectCache(64 * 1024 * 1024);
+export interface PackObject {
+  type: ObjectType;
+  /** Shared with the cache: do not modify. */
+  data: Buffer;
+}
+
+/** Longest delta chain followed before giving up (git writes at most 4095). */
+const MAX_CHAIN = 10_000;
+/** Entries inflated beyond this size have their end found from the index instead (see rawEntry). */
+const INFLATE_TO_MEASURE_LIMIT = 16 << 20;
+
+/** One bounded cache of delta bases for every open pack of the process. */
+const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
 let nextPackId = 0;
 
 /**
  * Random access to an immutable pack file through its index: positional reads, one zlib stream
- * per entry, delta chains resolved iteratively with a bounded cache of bases.
+ * per entry, delta chains resolved iteratively with a bounded cache of bases. Never reads the
+ * whole pack; a whole object (and the deltas of its chain, one at a time) is the unit of memory.
  */
 export class PackFile {
-  private readonly cacheId = `${nextPackId++}:`;
+  private readonly cacheId = nextPackId++;
   private sortedOffsets?: Float64Array;
+  private readonly head = Buffer.alloc(32);
+  /** Entries end before the trailer. */
+  private readonly limit: number;
 
   private constructor(
     readonly path: string,
     private readonly fd: number,
     readonly size: number,
     readonly index: PackIndex,
-  ) {}
+  ) {
+    this.limit = size - 20;
+  }
 
-  static async open(path: string, index: PackIndex): Promise<PackFile> {
-    const fd = fs.openSync(path, 'r');
-    const size = fs.fstatSync(fd).size;
-    const head = readAt(fd, 0, 12);
-    if (head.length < 12 || head.toString('latin1', 0, 4) !== 'PACK') {
+  /** Opens a pack and checks that it is the one its index describes (header, count, trailer). */
+  static async open(packPath: string, index: PackIndex): Promise<PackFile> {
+    const fd = fs.openSync(packPath, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const header = readAt(fd, 0, 12);
+      if (size < 32 || header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError(`${packPath} is not a pack file`);
+      const version = header.readUInt32BE(4);
+      if (version !== 2 && version !== 3) throw new GitFormatError(`${packPath}: unsupported pack version ${version}`);
+      if (header.readUInt32BE(8) !== index.count) throw new GitFormatError(`${packPath} has ${header.readUInt32BE(8)} objects, its index ${index.count}`);
+      if (!readAt(fd, size - 20, 20).equals(index.packChecksum)) throw new GitFormatError(`${packPath} does not match its index (pack checksum differs)`);
+      return new PackFile(packPath, fd, size, index);
+    } catch (err) {
       fs.closeSync(fd);
-      throw new GitFormatError(`${path} is not a pack file`);
+      throw err;
     }
-    const trailer = readAt(fd, size - 20, 20);
-    if (!trailer.equals(index.packChecksum)) {
-      fs.closeSync(fd);
-      throw new GitFormatError(`${path} does not match its index`);
-    }
-    return new PackFile(path, fd, size, index);
   }
 
   close(): void {
@@ -86,34 +91,37 @@ export class PackFile {
     }
   }
 
+  /** The entry header at `offset`: type, size, where its data starts and its delta base. */
   entryAt(offset: number): EntryInfo {
-    const head = readAt(this.fd, offset, 32);
-    const h = decodeEntryHeader(head, 0);
+    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${this.path}`);
+    const n = fs.readSync(this.fd, this.head, 0, Math.min(32, this.limit - offset), offset);
+    const head = this.head.subarray(0, n);
+    const h = decodeEntryHeader(head, 0, offset);
     let pos = h.length;
     const info: EntryInfo = { typeCode: h.typeCode, size: h.size, headerLength: 0, dataOffset: 0 };
     if (h.typeCode === OFS_DELTA) {
-      const o = decodeOfsOffset(head, pos);
+      const o = decodeOfsOffset(head, pos, offset);
       pos += o.length;
       info.baseOffset = offset - o.distance;
+      if (o.distance <= 0 || info.baseOffset < 12) throw new GitFormatError(`delta at offset ${offset} of ${this.path} names a base at offset ${info.baseOffset}, outside the pack`);
     } else if (h.typeCode === REF_DELTA) {
+      if (pos + 20 > head.length) throw new GitFormatError(`pack truncated at offset ${offset} (base id of a delta)`);
       info.baseOid = head.toString('hex', pos, pos + 20);
       pos += 20;
     } else if (!TYPE_NAME[h.typeCode]) {
-      throw new GitFormatError(`bad object type ${h.typeCode} at offset ${offset} in ${this.path}`);
+      throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${offset} of ${this.path}`);
     }
     info.headerLength = pos;
     info.dataOffset = offset + pos;
     return info;
   }
 
-  /** Where the entry starting at `offset` ends (the next entry, or the trailer). */
-  entryEnd(offset: number): number {
+  /** Where the entry at `offset` ends: the next entry's offset in pack order, or the trailer. */
+  private nextEntryOffset(offset: number): number {
     if (!this.sortedOffsets) {
-      const n = this.index.count;
-      const offs = new Float64Array(n);
-      for (let i = 0; i < n; i++) offs[i] = this.index.offsetAt(i);
-      offs.sort();
-      this.sortedOffsets = offs;
+      const offs = new Float64Array(this.index.count);
+      for (let i = 0; i < offs.length; i++) offs[i] = this.index.offsetAt(i);
+      this.sortedOffsets = offs.sort();
     }
     const offs = this.sortedOffsets;
     let lo = 0;
@@ -123,72 +131,81 @@ export class PackFile {
       if (offs[mid]! <= offset) lo = mid + 1;
       else hi = mid;
     }
-    return lo < offs.length ? offs[lo]! : this.size - 20;
+    return lo < offs.length ? offs[lo]! : this.limit;
   }
 
-  /** The entry's stored bytes: header fields and the compressed stream exactly as in the pack. */
-  rawEntry(offset: number): EntryInfo & { compressed: Buffer } {
+  /**
+   * The entry's header fields and its zlib stream exactly as stored, for copying into another
+   * pack. The stream's length is found by inflating it (which also checks it); for entries over
+   * 16 MiB inflated, it is the distance to the next entry in the index instead, so copying a
+   * large object never holds it inflated.
+   */
+  rawEntry(offset: number): RawEntry {
     const info = this.entryAt(offset);
-    const end = this.entryEnd(offset);
-    return { ...info, compressed: readAt(this.fd, info.dataOffset, end - info.dataOffset) };
+    if (info.size > INFLATE_TO_MEASURE_LIMIT) {
+      const end = this.nextEntryOffset(offset);
+      return { ...info, compressed: readAt(this.fd, info.dataOffset, end - info.dataOffset), end };
+    }
+    const { used, input } = inflateAt(this.fd, info.dataOffset, info.size, this.limit, offset);
+    // Copy out of the read window unless the stream is most of it.
+    const compressed = used * 2 < input.length ? Buffer.from(input.subarray(0, used)) : input.subarray(0, used);
+    return { ...info, compressed, end: info.dataOffset + used };
   }
 
-  private inflateEntry(info: EntryInfo, offset: number): Buffer {
-    return inflateAt(this.fd, info.dataOffset, info.size, this.size, offset).data;
+  private inflate(info: EntryInfo, offset: number): Buffer {
+    return inflateAt(this.fd, info.dataOffset, info.size, this.limit, offset).data;
   }
 
   private baseOffsetOf(info: EntryInfo, offset: number): number {
     if (info.baseOffset !== undefined) return info.baseOffset;
     const b = this.index.find(info.baseOid!);
-    if (b < 0) throw new GitFormatError(`delta base ${info.baseOid} of the object at offset ${offset} is not in ${this.path}`);
+    if (b < 0) throw new GitFormatError(`delta base ${info.baseOid} of the object at offset ${offset} not found in ${this.path}`);
     return b;
   }
 
-  readObject(offset: number): { type: ObjectType; data: Buffer } {
-    const cached = sharedCache.get(this.cacheId + offset);
-    if (cached) return cached;
+  /** The object at `offset`, delta chains resolved (iteratively, with cached bases). */
+  readObject(offset: number): PackObject {
     const chain: { offset: number; info: EntryInfo }[] = [];
     let cur = offset;
-    let base: { type: ObjectType; data: Buffer } | undefined;
-    for (let depth = 0; ; depth++) {
-      if (depth > 10_000) throw new GitFormatError(`delta chain too long at offset ${offset}`);
-      const hit = cur !== offset ? sharedCache.get(this.cacheId + cur) : undefined;
-      if (hit) {
-        base = hit;
-        break;
-      }
+    let result: PackObject | undefined;
+    for (;;) {
+      result = baseCache.get(this.cacheId, cur);
+      if (result) break;
       const info = this.entryAt(cur);
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) {
-        base = { type: TYPE_NAME[info.typeCode]!, data: this.inflateEntry(info, cur) };
-        if (chain.length > 0) sharedCache.set(this.cacheId + cur, base);
+        result = { type: TYPE_NAME[info.typeCode]!, data: this.inflate(info, cur) };
+        if (chain.length > 0) baseCache.set(this.cacheId, cur, result);
         break;
       }
+      if (chain.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
       chain.push({ offset: cur, info });
       cur = this.baseOffsetOf(info, cur);
     }
-    let result = base;
     for (let i = chain.length - 1; i >= 0; i--) {
       const { offset: o, info } = chain[i]!;
-      result = { type: result.type, data: applyDelta(result.data, this.inflateEntry(info, o)) };
-      if (i > 0) sharedCache.set(this.cacheId + o, result);
+      result = { type: result.type, data: applyDelta(result.data, this.inflate(info, o)) };
+      // Every object of the chain but the one asked for is a base of the next.
+      if (i > 0) baseCache.set(this.cacheId, o, result);
     }
     return result;
   }
 
+  /** The object's type: the type of the base at the end of its delta chain. Inflates nothing. */
   objectType(offset: number): ObjectType {
     let cur = offset;
-    for (let depth = 0; depth <= 10_000; depth++) {
+    for (let depth = 0; depth <= MAX_CHAIN; depth++) {
       const info = this.entryAt(cur);
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return TYPE_NAME[info.typeCode]!;
       cur = this.baseOffsetOf(info, cur);
     }
-    throw new GitFormatError(`delta chain too long at offset ${offset}`);
+    throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
   }
 
-  /** The object's size without inflating it: the entry header, or for a delta its result size. */
+  /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */
   objectSize(offset: number): number {
     const info = this.entryAt(offset);
     if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return info.size;
-    return readDeltaSizes(inflatePrefix(this.fd, info.dataOffset, this.size)).resultSize;
+    // Two varints of at most 10 bytes each.
+    return readDeltaSizes(inflateHead(this.fd, info.dataOffset, Math.min(info.size, 20), this.limit, offset)).resultSize;
   }
 }

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { GitFormatError } from '../../core/errors.js';
+import { OFS_DELTA, REF_DELTA } from '../objects/types.js';
+import { PackIndex } from './idx.js';
+import { PackFile } from './pack-file.js';
+import { allObjects, buildHistoryRepo, git, removeTempDirs, tempDir, verifyPack, type FixtureRepo, type GitObject } from './test-fixtures.js';
+
+describe('PackFile against git cat-file and verify-pack', () => {
+  let repo: FixtureRepo;
+  let objects: GitObject[];
+  let pf: PackFile;
+  let idx: PackIndex;
+
+  before(async () => {
+    repo = buildHistoryRepo({ bigFile: true });
+    objects = allObjects(repo.dir);
+    idx = PackIndex.fromBuffer(fs.readFileSync(repo.idxPath));
+    pf = await PackFile.open(repo.packPath, idx);
+  });
+  after(() => {
+    pf.close();
+    removeTempDirs();
+  });
+
+  it('reads every object, its type and its size exactly as git cat-file does', () => {
+    assert.equal(objects.length, idx.count);
+    for (const o of objects) {
+      const off = idx.find(o.oid);
+      const got = pf.readObject(off);
+      assert.equal(got.type, o.type, o.oid);
+      assert.ok(got.data.equals(o.data), `content of ${o.oid}`);
+      assert.equal(pf.objectType(off), o.type);
+      assert.equal(pf.objectSize(off), o.data.length);
+    }
+    // A second read (bases now cached) gives the same bytes.
+    for (const o of objects.slice(0, 100)) assert.ok(pf.readObject(idx.find(o.oid)).data.equals(o.data));
+  });
+
+  it('reads the 30 MiB file and its 30 MiB delta', () => {
+    const big = objects.filter((o) => o.data.length === 30 << 20);
+    assert.equal(big.length, 2);
+    const lines = verifyPack(repo.idxPath);
+    assert.ok(big.some((o) => lines.find((l) => l.oid === o.oid)!.baseOid), 'one version is stored as a delta');
+    for (const o of big) {
+      assert.ok(pf.readObject(idx.find(o.oid)).data.equals(o.data));
+      assert.equal(pf.objectSize(idx.find(o.oid)), 30 << 20);
+    }
+  });
+
+  it('describes entries as git verify-pack does (type, size, stored length, delta base)', () => {
+    const lines = verifyPack(repo.idxPath);
+    assert.equal(lines.length, idx.count);
+    assert.ok(lines.filter((l) => l.baseOid).length > 100, 'the fixture has deltas');
+    assert.ok(Math.max(...lines.map((l) => l.depth ?? 0)) >= 10, 'and delta chains');
+    for (const l of lines) {
+      const e = pf.entryAt(l.offset);
+      assert.equal(e.size, l.size, l.oid);
+      const raw = pf.rawEntry(l.offset);
+      assert.equal(raw.end - l.offset, l.sizeInPack, `stored length of ${l.oid}`);
+      assert.equal(raw.end, raw.dataOffset + raw.compressed.length);
+      assert.equal(zlib.inflateSync(raw.compressed).length, l.size);
+      if (l.baseOid) {
+        assert.equal(e.typeCode, OFS_DELTA);
+        assert.equal(idx.oidAt(idx.position(l.baseOid)).toString('hex'), l.baseOid);
+        assert.equal(e.baseOffset, idx.find(l.baseOid));
+      } else {
+        assert.equal(e.baseOffset, undefined);
+      }
+    }
+  });
+
+  it('resolves REF_DELTA chains through the index', async () => {
+    // Without --delta-base-offset, pack-objects writes REF_DELTAs.
+    const dir = tempDir();
+    const list = git(repo.dir, ['rev-list', '--objects', '--all']);
+    const name = git(repo.dir, ['pack-objects', '-q', '--depth=20', path.join(dir, 'ref')], list).toString().trim();
+    const refIdx = PackIndex.fromBuffer(fs.readFileSync(path.join(dir, `ref-${name}.idx`)));
+    const ref = await PackFile.open(path.join(dir, `ref-${name}.pack`), refIdx);
+    try {
+      let refDeltas = 0;
+      for (const o of objects) {
+        const off = refIdx.find(o.oid);
+        if (ref.entryAt(off).typeCode === REF_DELTA) refDeltas++;
+        const got = ref.readObject(off);
+        assert.equal(got.type, o.type);
+        assert.ok(got.data.equals(o.data), o.oid);
+        assert.equal(ref.objectSize(off), o.data.length);
+        assert.equal(ref.objectType(off), o.type);
+      }
+      assert.ok(refDeltas > 100, `${refDeltas} REF_DELTAs`);
+    } finally {
+      ref.close();
+    }
+  });
+
+  it('refuses a pack that does not match its index, and bad offsets', async () => {
+    const other = buildHistoryRepo({ commits: 10 });
+    await assert.rejects(PackFile.open(other.packPath, idx), (e: unknown) => e instanceof GitFormatError && /objects, its index|does not match its index/.test(e.message));
+    assert.throws(() => pf.entryAt(3), (e: unknown) => e instanceof GitFormatError && /offset 3 is outside the entries/.test(e.message));
+    assert.throws(() => pf.entryAt(pf.size - 10), GitFormatError);
+  });
+});
