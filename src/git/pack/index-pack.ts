@@ -8,53 +8,67 @@ import { OFS_DELTA, REF_DELTA, TYPE_CODE, TYPE_NAME, type ObjectType } from '../
 import { applyDelta } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
-import { inflateAt, readAt } from './inflate.js';
+import { firstWindow, inflateAt, inflateExact, readAt } from './inflate.js';
 
 export interface IndexedObject {
   oid: string;
   type: ObjectType;
   offset: number;
+  /** CRC32 of the stored entry (header and zlib stream), as in the idx. */
   crc: number;
+  /** Inflated size of the entry's data: the object's, or for a delta the delta's (as git's idx tools show). */
   size: number;
 }
 
 export interface IndexedPack {
   /** Hex pack checksum (the trailer), after thin-pack completion. */
   checksum: string;
+  /** Every object, in pack order (appended bases last). */
   objects: IndexedObject[];
   /** idx v2 bytes for the (completed) pack. */
   idx: Buffer;
-  /** Bases appended to complete a thin pack. */
+  /** How many bases were appended to complete a thin pack. */
   appendedBases: number;
+  /** Ids of those bases, which the pack referred to without containing them. */
+  externalRefs: string[];
 }
 
 export interface IndexPackOptions {
-  /** Objects the repository already has: bases of REF_DELTAs a thin pack leaves out. */
+  /** Objects the repository already has: the bases a thin pack leaves out. */
   lookupExternal?: (oid: string) => { type: ObjectType; data: Buffer } | null;
+  /** Run fsckObject on every commit, tree and tag. */
   fsck?: boolean;
+  /** Refuse packs announcing more objects than this. */
   maxObjects?: number;
-  /** Sees every object once, while its content is at hand (for connectivity checks). */
+  /** Sees every object of the pack once, while its content is at hand (not the appended bases). */
   onObject?: (oid: string, type: ObjectType, data: Buffer) => void;
 }
 
 interface Entry {
   offset: number;
   typeCode: number;
+  /** Inflated size of the stored data (object or delta). */
   size: number;
   dataOffset: number;
-  end: number;
   crc: number;
-  baseOffset?: number;
+  /** OFS_DELTA: index of the base entry. */
+  baseIndex?: number;
+  /** REF_DELTA: the base's id. */
   baseOid?: string;
   oid?: string;
   type?: ObjectType;
-  /** Inflated content kept from pass 1 (bounded) so pass 2 does not inflate it again. */
+  /** Inflated data kept from the first pass (within a budget) so the second need not inflate again. */
   data?: Buffer;
 }
 
+/** Inflated data kept between the passes, in total and per object. */
+const KEEP_TOTAL = 32 << 20;
+const KEEP_ONE = 1 << 20;
+const WINDOW = 8 << 20;
+
 /**
- * Reads a pack front to back through one large window (few syscalls, no per-object reads) and
- * hashes every byte before `hashEnd` exactly once as the window moves.
+ * Reads a pack front to back through one window (few syscalls, no per-object reads) and feeds
+ * every byte before `hashEnd` to the SHA-1 exactly once as the window moves.
  */
 class SequentialReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -68,17 +82,16 @@ class SequentialReader {
     private readonly hashEnd: number,
   ) {}
 
-  /** Bytes [pos, pos+len) (fewer at the end of the file). */
+  /** Bytes [pos, pos+len), fewer at the end of the file. Positions only move forward. */
   view(pos: number, len: number): Buffer {
-    const want = Math.min(len, this.size - pos);
+    const want = Math.max(0, Math.min(len, this.size - pos));
     if (pos < this.start || pos + want > this.start + this.buf.length) {
-      this.buf = readAt(this.fd, pos, Math.min(this.size - pos, Math.max(want, 8 << 20)));
+      this.buf = readAt(this.fd, pos, Math.min(this.size - pos, Math.max(want, WINDOW)));
       this.start = pos;
-      const from = Math.max(this.hashedTo, pos);
       const to = Math.min(this.hashEnd, pos + this.buf.length);
-      if (from < to) {
-        if (from !== this.hashedTo) throw new Error('pack reader skipped bytes');
-        this.hash.update(this.buf.subarray(from - pos, to - pos));
+      if (this.hashedTo < pos) throw new Error('pack reader skipped bytes');
+      if (this.hashedTo < to) {
+        this.hash.update(this.buf.subarray(this.hashedTo - pos, to - pos));
         this.hashedTo = to;
       }
     }
@@ -86,205 +99,320 @@ class SequentialReader {
   }
 
   digest(): Buffer {
-    while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(8 << 20, this.hashEnd - this.hashedTo));
+    while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(WINDOW, this.hashEnd - this.hashedTo));
     return this.hash.digest();
   }
 }
 
-/** Inflate the zlib stream at `pos` (inflated size known) from the window; returns data and bytes used. */
-function inflateFrom(reader: SequentialReader, pos: number, size: number, fileSize: number, where: number): { data: Buffer; used: number } {
-  let len = size + (size >> 7) + 512;
-  for (;;) {
-    const input = reader.view(pos, len);
-    try {
-      const r = zlib.inflateSync(input, { info: true, maxOutputLength: Math.max(size, 1) + 1 }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      if (r.buffer.length !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.buffer.length} bytes, header says ${size}`);
-      return { data: r.buffer, used: r.engine.bytesWritten };
-    } catch (err) {
-      if (err instanceof GitFormatError) throw err;
-      const code = (err as { code?: string }).code;
-      if (code === 'Z_BUF_ERROR') {
-        if (pos + input.length >= fileSize) throw new GitFormatError(`pack truncated in the object at offset ${where}`);
-        len *= 2;
-        continue;
-      }
-      if (code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength')) {
-        throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
-      }
-      throw new GitFormatError(`zlib stream corrupt in the object at offset ${where}: ${(err as Error).message}`);
-    }
-  }
+function uint32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
 }
 
-function sha1File(fd: number, end: number): Buffer {
+function sha1OfFile(fd: number, end: number): Buffer {
   const h = crypto.createHash('sha1');
-  const chunk = 4 << 20;
-  for (let pos = 0; pos < end; pos += chunk) h.update(readAt(fd, pos, Math.min(chunk, end - pos)));
+  for (let pos = 0; pos < end; pos += WINDOW) h.update(readAt(fd, pos, Math.min(WINDOW, end - pos)));
   return h.digest();
 }
 
+/** The entry whose offset is `offset` (entries are in offset order), or -1. */
+function entryIndexAt(entries: Entry[], offset: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const o = entries[mid]!.offset;
+    if (o === offset) return mid;
+    if (o < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
 /**
- * index-pack: walk a received pack once (bounded memory: one object at a time plus the delta chain
- * being resolved), verify framing, zlib streams, sizes and the trailer, resolve every delta, complete
- * a thin pack with the bases it leaves out, fsck the objects, and build the idx.
+ * index-pack: checks a received pack and builds its idx. One sequential pass verifies framing,
+ * zlib streams, sizes, CRCs, the trailing SHA-1 and that nothing follows it, and ids whole objects;
+ * a second pass resolves deltas from each base down through its children (every delta inflated
+ * once). A thin pack is completed with the bases it lacks from `lookupExternal`: they are
+ * appended, and the object count and trailer rewritten, so the file becomes self-contained.
+ * Memory: the objects' metadata, a bounded amount of inflated data, and one delta chain at a time.
  */
 export async function indexPack(packPath: string, opts: IndexPackOptions = {}): Promise<IndexedPack> {
   const fd = fs.openSync(packPath, 'r+');
   try {
-    return indexOpenPack(fd, opts);
+    return new Indexer(fd, opts).run();
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function indexOpenPack(fd: number, opts: IndexPackOptions): IndexedPack {
-  let fileSize = fs.fstatSync(fd).size;
-  if (fileSize < 32) throw new GitFormatError(fileSize === 0 ? 'pack missing: empty body' : `pack truncated: only ${fileSize} bytes`);
-  const header = readAt(fd, 0, 12);
-  if (header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError('not a pack: bad signature');
-  const version = header.readUInt32BE(4);
-  if (version !== 2 && version !== 3) throw new GitFormatError(`unsupported pack version ${version}`);
-  const count = header.readUInt32BE(8);
-  if (opts.maxObjects !== undefined && count > opts.maxObjects) throw new GitFormatError(`pack has ${count} objects, more than the limit of ${opts.maxObjects}`);
+class Indexer {
+  private readonly entries: Entry[] = [];
+  /** OFS children of each entry, as linked lists: first child, then next sibling (-1 ends). */
+  private firstOfsChild = new Int32Array(0);
+  private nextOfsSibling = new Int32Array(0);
+  /** REF_DELTA entries by the id of their base, until that base is resolved. */
+  private readonly refChildren = new Map<string, number[]>();
+  private fileSize = 0;
+  /** End of the last entry: where the trailer is. */
+  private entriesEnd = 0;
+  /** End of the last base appended to complete a thin pack. */
+  private appendedEnd = 0;
 
-  // Pass 1: framing, inflate, CRC, ids of whole objects; the trailer hash as the window moves.
-  const entries: Entry[] = [];
-  const byOffset = new Map<number, number>();
-  const reader = new SequentialReader(fd, fileSize, fileSize - 20);
-  const KEEP_BYTES = 32 << 20;
-  let kept = 0;
-  let pos = 12;
-  reader.view(0, 12);
-  for (let i = 0; i < count; i++) {
-    if (pos >= fileSize - 20) throw new GitFormatError(`pack truncated: ${count - i} of ${count} objects missing at offset ${pos}`);
-    const head = reader.view(pos, 32);
-    const h = decodeEntryHeader(head, 0);
-    let p = h.length;
-    const e: Entry = { offset: pos, typeCode: h.typeCode, size: h.size, dataOffset: 0, end: 0, crc: 0 };
-    if (h.typeCode === OFS_DELTA) {
-      const o = decodeOfsOffset(head, p);
-      p += o.length;
-      e.baseOffset = pos - o.distance;
-      if (o.distance <= 0 || e.baseOffset < 12 || !byOffset.has(e.baseOffset)) {
-        throw new GitFormatError(`delta at offset ${pos} names a base at offset ${e.baseOffset}, which is not an object of this pack`);
-      }
-    } else if (h.typeCode === REF_DELTA) {
-      if (p + 20 > head.length) throw new GitFormatError(`pack truncated at offset ${pos}`);
-      e.baseOid = head.toString('hex', p, p + 20);
-      p += 20;
-    } else if (!TYPE_NAME[h.typeCode]) {
-      throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${pos}`);
-    }
-    e.dataOffset = pos + p;
-    const { data, used } = inflateFrom(reader, e.dataOffset, h.size, fileSize, pos);
-    e.end = e.dataOffset + used;
-    if (e.end > fileSize - 20) throw new GitFormatError(`pack truncated in the object at offset ${pos}`);
-    e.crc = zlib.crc32(reader.view(pos, e.end - pos));
-    if (data.length <= 1 << 20 && kept + data.length <= KEEP_BYTES) {
-      e.data = data;
-      kept += data.length;
-    }
-    if (!e.baseOffset && !e.baseOid) {
-      e.type = TYPE_NAME[h.typeCode]!;
-      e.oid = hashObject(e.type, data);
-      if (opts.fsck) fsckObject(e.type, data);
-      opts.onObject?.(e.oid, e.type, data);
-    }
-    byOffset.set(pos, entries.length);
-    entries.push(e);
-    pos = e.end;
-  }
-  if (pos + 20 < fileSize) throw new GitFormatError(`pack has ${fileSize - pos - 20} bytes of garbage after its last object`);
-  if (pos + 20 > fileSize) throw new GitFormatError('pack truncated: trailer missing');
-  const trailer = readAt(fd, pos, 20);
-  if (!reader.digest().equals(trailer)) throw new GitFormatError('pack checksum mismatch: the pack is corrupt');
+  constructor(
+    private readonly fd: number,
+    private readonly opts: IndexPackOptions,
+  ) {}
 
-  // Pass 2: resolve deltas from each base down its children (each delta inflated once).
-  const ofsChildren = new Map<number, number[]>();
-  const refChildren = new Map<string, number[]>();
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (e.baseOffset !== undefined) {
-      const list = ofsChildren.get(e.baseOffset);
-      if (list) list.push(i);
-      else ofsChildren.set(e.baseOffset, [i]);
-    } else if (e.baseOid) {
-      const list = refChildren.get(e.baseOid);
-      if (list) list.push(i);
-      else refChildren.set(e.baseOid, [i]);
-    }
-  }
-  const resolveFrom = (rootOid: string, rootType: ObjectType, rootData: Buffer, rootOffset: number | null) => {
-    const stack: { type: ObjectType; data: Buffer; oid: string; offset: number | null }[] = [{ type: rootType, data: rootData, oid: rootOid, offset: rootOffset }];
-    while (stack.length) {
-      const base = stack.pop()!;
-      const kids = [...(base.offset !== null ? ofsChildren.get(base.offset) ?? [] : []), ...(refChildren.get(base.oid) ?? [])];
-      refChildren.delete(base.oid);
-      for (const k of kids) {
-        const e = entries[k]!;
-        if (e.oid) continue;
-        const delta = e.data ?? inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
-        e.data = undefined;
-        const data = applyDelta(base.data, delta);
-        e.type = base.type;
-        e.oid = hashObject(e.type, data);
-        if (opts.fsck) fsckObject(e.type, data);
-        opts.onObject?.(e.oid, e.type, data);
-        stack.push({ type: e.type, data, oid: e.oid, offset: e.offset });
-      }
-    }
-  };
-  for (const e of entries) {
-    if (e.baseOffset !== undefined || e.baseOid) continue;
-    if (!ofsChildren.has(e.offset) && !refChildren.has(e.oid!)) {
+  run(): IndexedPack {
+    const count = this.readHeader();
+    const trailer = this.scan(count);
+    this.linkChildren();
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (e.typeCode === OFS_DELTA || e.typeCode === REF_DELTA) continue;
+      const data = e.data;
       e.data = undefined;
-      continue;
+      if (this.hasChildren(i, e.oid!)) this.resolveFrom(e.type!, data ?? this.inflate(e), e.oid!, i);
     }
-    const data = e.data ?? inflateAt(fd, e.dataOffset, e.size, fileSize, e.offset).data;
-    e.data = undefined;
-    resolveFrom(e.oid!, e.type!, data, e.offset);
+    const appended: IndexedObject[] = [];
+    try {
+      if (this.refChildren.size > 0) this.appendMissingBases(appended);
+      const objects = this.collect(appended);
+      const checksum = appended.length > 0 ? this.rewriteCountAndTrailer(count + appended.length) : trailer;
+      const idx = writeIndex(
+        objects.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc: o.crc })),
+        checksum,
+      );
+      const externalRefs = appended.map((o) => o.oid);
+      return { checksum: checksum.toString('hex'), objects, idx, appendedBases: appended.length, externalRefs };
+    } catch (err) {
+      // Put the file back as it was received.
+      if (appended.length > 0) {
+        fs.ftruncateSync(this.fd, this.entriesEnd);
+        fs.writeSync(this.fd, trailer, 0, 20, this.entriesEnd);
+        fs.writeSync(this.fd, uint32(count), 0, 4, 8);
+      }
+      throw err;
+    }
   }
-  // REF_DELTAs whose base is a delta resolved above are handled by the oid lookups in resolveFrom.
-  // What remains names bases outside the pack: a thin pack. Complete it from the repository.
-  const appended: { oid: string; type: ObjectType; data: Buffer }[] = [];
-  for (const baseOid of [...refChildren.keys()]) {
-    if (!refChildren.has(baseOid)) continue;
-    const ext = opts.lookupExternal?.(baseOid) ?? null;
-    if (!ext) throw new GitFormatError(`delta base ${baseOid} not found: the pack is thin and the repository lacks the base`);
-    appended.push({ oid: baseOid, ...ext });
-    resolveFrom(baseOid, ext.type, ext.data, null);
-  }
-  const unresolved = entries.find((e) => !e.oid);
-  if (unresolved) throw new GitFormatError(`delta at offset ${unresolved.offset} could not be resolved (cyclic or missing base)`);
 
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (seen.has(e.oid!)) throw new GitFormatError(`pack contains object ${e.oid} twice`);
-    seen.add(e.oid!);
+  private readHeader(): number {
+    this.fileSize = fs.fstatSync(this.fd).size;
+    const header = readAt(this.fd, 0, 12);
+    if (this.fileSize === 0) throw new GitFormatError('pack missing: the file is empty');
+    if (header.length < 4 || header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError("not a pack: it does not start with 'PACK'");
+    if (this.fileSize < 32) throw new GitFormatError(`pack truncated at offset ${this.fileSize} (a pack has at least 32 bytes)`);
+    const version = header.readUInt32BE(4);
+    if (version !== 2 && version !== 3) throw new GitFormatError(`unsupported pack version ${version}`);
+    const count = header.readUInt32BE(8);
+    if (this.opts.maxObjects !== undefined && count > this.opts.maxObjects) {
+      throw new GitFormatError(`pack has ${count} objects, more than the limit of ${this.opts.maxObjects}`);
+    }
+    return count;
   }
 
-  const objects: IndexedObject[] = entries.map((e) => ({ oid: e.oid!, type: e.type!, offset: e.offset, crc: e.crc, size: e.size }));
-  let checksum = trailer;
-  if (appended.length > 0) {
-    // Append the bases as whole objects, fix the count, and write a new trailer.
-    let at = pos;
-    for (const b of appended) {
-      const entry = Buffer.concat([encodeEntryHeader(TYPE_CODE[b.type], b.data.length), zlib.deflateSync(b.data, { level: 1 })]);
-      fs.writeSync(fd, entry, 0, entry.length, at);
-      objects.push({ oid: b.oid, type: b.type, offset: at, crc: zlib.crc32(entry), size: b.data.length });
+  /** Pass 1: every entry in order, then the trailer. Returns the trailer. */
+  private scan(count: number): Buffer {
+    const limit = this.fileSize - 20;
+    const reader = new SequentialReader(this.fd, this.fileSize, limit);
+    reader.view(0, 12);
+    let kept = 0;
+    let pos = 12;
+    for (let i = 0; i < count; i++) {
+      if (pos >= limit) throw new GitFormatError(`pack truncated at offset ${pos}: ${count - i} of ${count} objects missing`);
+      const head = reader.view(pos, 32).subarray(0, limit - pos);
+      const h = decodeEntryHeader(head, 0, pos);
+      let p = h.length;
+      const e: Entry = { offset: pos, typeCode: h.typeCode, size: h.size, dataOffset: 0, crc: 0 };
+      if (h.typeCode === OFS_DELTA) {
+        const o = decodeOfsOffset(head, p, pos);
+        p += o.length;
+        const base = pos - o.distance;
+        e.baseIndex = o.distance > 0 && base >= 12 ? entryIndexAt(this.entries, base) : -1;
+        if (e.baseIndex < 0) throw new GitFormatError(`delta at offset ${pos} names a base at offset ${base}, which is not an entry of this pack`);
+      } else if (h.typeCode === REF_DELTA) {
+        if (p + 20 > head.length) throw new GitFormatError(`pack truncated at offset ${pos} (base id of a delta)`);
+        e.baseOid = head.toString('hex', p, p + 20);
+        p += 20;
+      } else if (!TYPE_NAME[h.typeCode]) {
+        throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${pos}`);
+      }
+      e.dataOffset = pos + p;
+      e.crc = zlib.crc32(head.subarray(0, p));
+      let data: Buffer;
+      let used: number;
+      for (let len = firstWindow(h.size); ; len *= 2) {
+        const input = reader.view(e.dataOffset, Math.min(len, limit - e.dataOffset));
+        const r = inflateExact(input, h.size, pos);
+        if (r) {
+          ({ data, used } = r);
+          e.crc = zlib.crc32(input.subarray(0, used), e.crc);
+          break;
+        }
+        if (e.dataOffset + input.length >= limit) throw new GitFormatError(`pack truncated at offset ${pos} (zlib stream of the object runs past the end)`);
+      }
+      if (e.typeCode === OFS_DELTA || e.typeCode === REF_DELTA) {
+        if (data.length <= KEEP_ONE && kept + data.length <= KEEP_TOTAL) {
+          e.data = data;
+          kept += data.length;
+        }
+      } else {
+        e.type = TYPE_NAME[h.typeCode]!;
+        e.oid = this.accept(e.type, data, pos);
+        if (data.length <= KEEP_ONE && kept + data.length <= KEEP_TOTAL) {
+          e.data = data;
+          kept += data.length;
+        }
+      }
+      this.entries.push(e);
+      pos = e.dataOffset + used;
+    }
+    if (pos < limit) throw new GitFormatError(`pack has ${limit - pos} bytes of garbage after its last object (offset ${pos})`);
+    this.entriesEnd = pos;
+    const trailer = readAt(this.fd, pos, 20);
+    if (!reader.digest().equals(trailer)) throw new GitFormatError('pack checksum mismatch: the trailer is not the SHA-1 of the pack');
+    return trailer;
+  }
+
+  /** Hashes an object, checks it, shows it to onObject. */
+  private accept(type: ObjectType, data: Buffer, offset: number): string {
+    const oid = hashObject(type, data);
+    if (this.opts.fsck && type !== 'blob') {
+      try {
+        fsckObject(type, data);
+      } catch (err) {
+        if (err instanceof GitFormatError) throw new GitFormatError(`${type} ${oid} at offset ${offset}: ${err.message}`, err);
+        throw err;
+      }
+    }
+    this.opts.onObject?.(oid, type, data);
+    return oid;
+  }
+
+  private linkChildren(): void {
+    const n = this.entries.length;
+    this.firstOfsChild = new Int32Array(n).fill(-1);
+    this.nextOfsSibling = new Int32Array(n).fill(-1);
+    // Backwards, so each list ends up in pack order.
+    for (let i = n - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (e.baseIndex !== undefined) {
+        this.nextOfsSibling[i] = this.firstOfsChild[e.baseIndex]!;
+        this.firstOfsChild[e.baseIndex] = i;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const oid = this.entries[i]!.baseOid;
+      if (oid === undefined) continue;
+      const list = this.refChildren.get(oid);
+      if (list) list.push(i);
+      else this.refChildren.set(oid, [i]);
+    }
+  }
+
+  private hasChildren(index: number, oid: string): boolean {
+    return (index >= 0 && this.firstOfsChild[index]! >= 0) || this.refChildren.has(oid);
+  }
+
+  /** The deltas based on an object (entry `index`, or -1 for an appended base); REF links are used up. */
+  private takeChildren(index: number, oid: string): number[] {
+    const kids: number[] = [];
+    if (index >= 0) for (let k = this.firstOfsChild[index]!; k >= 0; k = this.nextOfsSibling[k]!) kids.push(k);
+    const refs = this.refChildren.get(oid);
+    if (refs) {
+      this.refChildren.delete(oid);
+      kids.push(...refs);
+    }
+    return kids;
+  }
+
+  private inflate(e: Entry): Buffer {
+    return inflateAt(this.fd, e.dataOffset, e.size, this.entriesEnd, e.offset).data;
+  }
+
+  /**
+   * Pass 2 from one resolved object: depth-first down its deltas. Only the chain being walked is
+   * held: a base is dropped as soon as its last child is resolved.
+   */
+  private resolveFrom(type: ObjectType, data: Buffer, oid: string, index: number): void {
+    const stack: { type: ObjectType; data: Buffer; kids: number[]; next: number }[] = [];
+    const kids = this.takeChildren(index, oid);
+    if (kids.length > 0) stack.push({ type, data, kids, next: 0 });
+    while (stack.length > 0) {
+      const base = stack[stack.length - 1]!;
+      const k = base.kids[base.next++]!;
+      if (base.next === base.kids.length) stack.pop();
+      const e = this.entries[k]!;
+      if (e.oid !== undefined) continue;
+      const delta = e.data ?? this.inflate(e);
+      e.data = undefined;
+      let result: Buffer;
+      try {
+        result = applyDelta(base.data, delta);
+      } catch (err) {
+        if (err instanceof GitFormatError) throw new GitFormatError(`delta at offset ${e.offset}: ${err.message}`, err);
+        throw err;
+      }
+      e.type = base.type;
+      e.oid = this.accept(e.type, result, e.offset);
+      const grandKids = this.takeChildren(k, e.oid);
+      if (grandKids.length > 0) stack.push({ type: e.type, data: result, kids: grandKids, next: 0 });
+    }
+  }
+
+  /**
+   * Thin pack completion: appends the bases REF_DELTAs name but the pack lacks, as whole objects
+   * from the repository, resolving their deltas as it goes. Like git, bases are looked up in the
+   * order of the first delta needing them, and ids the repository lacks are skipped (they may be
+   * deltas of this pack resolved from a later base) until the end.
+   */
+  private appendMissingBases(appended: IndexedObject[]): void {
+    let at = this.entriesEnd;
+    for (const e of this.entries) {
+      const oid = e.baseOid;
+      if (oid === undefined || e.oid !== undefined || !this.refChildren.has(oid)) continue;
+      const base = this.opts.lookupExternal?.(oid) ?? null;
+      if (!base) continue;
+      if (hashObject(base.type, base.data) !== oid) throw new Error(`the repository's object ${oid} does not hash to its id`);
+      const entry = Buffer.concat([encodeEntryHeader(TYPE_CODE[base.type], base.data.length), zlib.deflateSync(base.data, { level: 1 })]);
+      fs.writeSync(this.fd, entry, 0, entry.length, at);
+      appended.push({ oid, type: base.type, offset: at, crc: zlib.crc32(entry), size: base.data.length });
       at += entry.length;
+      this.appendedEnd = at;
+      this.resolveFrom(base.type, base.data, oid, -1);
     }
-    const countBuf = Buffer.alloc(4);
-    countBuf.writeUInt32BE(count + appended.length);
-    fs.writeSync(fd, countBuf, 0, 4, 8);
-    fs.ftruncateSync(fd, at);
-    checksum = sha1File(fd, at);
-    fs.writeSync(fd, checksum, 0, 20, at);
-    fileSize = at + 20;
+    const missing = this.refChildren.keys().next();
+    if (!missing.done) throw new GitFormatError(`delta base ${missing.value} not found: the pack is thin and the repository lacks that object`);
   }
-  const idx = writeIndex(
-    objects.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc: o.crc })),
-    checksum,
-  );
-  return { checksum: checksum.toString('hex'), objects, idx, appendedBases: appended.length };
+
+  /** After appending: the new object count in the header, and a new trailer over the whole file. */
+  private rewriteCountAndTrailer(count: number): Buffer {
+    const end = this.appendedEnd;
+    fs.writeSync(this.fd, uint32(count), 0, 4, 8);
+    const checksum = sha1OfFile(this.fd, end);
+    fs.writeSync(this.fd, checksum, 0, 20, end);
+    fs.ftruncateSync(this.fd, end + 20);
+    return checksum;
+  }
+
+  /** Every object in pack order; refuses unresolved deltas (cycles) and duplicates. */
+  private collect(appended: IndexedObject[]): IndexedObject[] {
+    const objects: IndexedObject[] = [];
+    for (const e of this.entries) {
+      if (e.oid === undefined) {
+        const base = e.baseOid ?? `at offset ${this.entries[e.baseIndex!]!.offset}`;
+        throw new GitFormatError(`delta at offset ${e.offset} could not be resolved: its base ${base} depends on itself`);
+      }
+      objects.push({ oid: e.oid, type: e.type!, offset: e.offset, crc: e.crc, size: e.size });
+    }
+    objects.push(...appended);
+    const seen = new Set<string>();
+    for (const o of objects) {
+      if (seen.has(o.oid)) throw new GitFormatError(`pack contains object ${o.oid} twice`);
+      seen.add(o.oid);
+    }
+    return objects;
+  }
 }

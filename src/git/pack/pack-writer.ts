@@ -1,15 +1,24 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
+import { OFS_DELTA, REF_DELTA, TYPE_NAME } from '../objects/types.js';
 import { encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
 
+export type DeltaBase = { ofsDistance: number } | { oid: Buffer };
+
+/** Entries at least this large go to the sink as they are instead of being copied behind their header. */
+const PASS_THROUGH = 64 * 1024;
+
 /**
- * Streams a pack: header, entries (whole, or stored compressed bytes copied verbatim, optionally
- * as OFS/REF deltas), SHA-1 trailer. The sink may return a promise to apply backpressure.
+ * Streams a pack to a sink: header, entries (whole objects, deflated here, or stored compressed
+ * bytes copied verbatim, optionally as OFS/REF deltas), SHA-1 trailer. Every call awaits the sink,
+ * so a sink returning a promise applies backpressure. Use one call at a time.
  */
 export class PackWriter {
   private readonly hash = crypto.createHash('sha1');
   private expected = -1;
   private written = 0;
+  private finished = false;
+  /** Offset in the pack of the next byte written (for OFS_DELTA distances). */
   position = 0;
 
   constructor(private readonly sink: (chunk: Buffer) => void | Promise<void>) {}
@@ -21,6 +30,8 @@ export class PackWriter {
   }
 
   async begin(count: number): Promise<void> {
+    if (this.expected >= 0) throw new Error('pack writer: begin() called twice');
+    if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) throw new RangeError(`pack writer: bad object count ${count}`);
     const h = Buffer.alloc(12);
     h.write('PACK', 0, 'latin1');
     h.writeUInt32BE(2, 4);
@@ -29,21 +40,47 @@ export class PackWriter {
     await this.emit(h);
   }
 
+  /** A whole object of type `typeCode` (1-4), deflated here. */
   async writeWhole(typeCode: number, data: Buffer): Promise<void> {
+    if (!TYPE_NAME[typeCode]) throw new RangeError(`pack writer: ${typeCode} is not an object type`);
+    // Large objects deflate at level 1: several times faster, and big files are mostly binary anyway.
     await this.writeRaw(typeCode, data.length, zlib.deflateSync(data, { level: data.length > 1 << 20 ? 1 : 6 }));
   }
 
-  async writeRaw(typeCode: number, size: number, compressed: Buffer, base?: { ofsDistance: number } | { oid: Buffer }): Promise<void> {
+  /**
+   * An entry whose zlib stream is given as stored: `size` is the inflated size of the object (or of
+   * the delta). Deltas need `base`: an OFS_DELTA the distance back to its base entry, a REF_DELTA
+   * the base's id.
+   */
+  async writeRaw(typeCode: number, size: number, compressed: Buffer, base?: DeltaBase): Promise<void> {
+    if (this.expected < 0 || this.finished) throw new Error('pack writer: write outside begin()/finish()');
+    if (this.written >= this.expected) throw new Error(`pack writer: more than the ${this.expected} entries announced`);
     const parts = [encodeEntryHeader(typeCode, size)];
-    if (base && 'ofsDistance' in base) parts.push(encodeOfsOffset(base.ofsDistance));
-    else if (base) parts.push(base.oid);
-    parts.push(compressed);
+    if (typeCode === OFS_DELTA) {
+      if (!base || !('ofsDistance' in base)) throw new Error('pack writer: an OFS_DELTA needs { ofsDistance }');
+      if (base.ofsDistance > this.position - 12) throw new RangeError(`pack writer: ofs-delta distance ${base.ofsDistance} reaches before the first entry`);
+      parts.push(encodeOfsOffset(base.ofsDistance));
+    } else if (typeCode === REF_DELTA) {
+      if (!base || !('oid' in base) || base.oid.length !== 20) throw new Error('pack writer: a REF_DELTA needs { oid } of 20 bytes');
+      parts.push(base.oid);
+    } else if (base) {
+      throw new Error(`pack writer: type ${typeCode} is not a delta but a base was given`);
+    }
     this.written++;
-    await this.emit(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (compressed.length >= PASS_THROUGH) {
+      await this.emit(Buffer.concat(parts));
+      await this.emit(compressed);
+    } else {
+      parts.push(compressed);
+      await this.emit(Buffer.concat(parts));
+    }
   }
 
+  /** Appends the trailer after checking the entry count; resolves to the pack checksum. */
   async finish(): Promise<Buffer> {
-    if (this.written !== this.expected) throw new Error(`pack writer: ${this.written} entries written, ${this.expected} announced`);
+    if (this.finished) throw new Error('pack writer: finish() called twice');
+    if (this.written !== this.expected) throw new Error(`pack writer: ${this.written} entries written, ${Math.max(this.expected, 0)} announced`);
+    this.finished = true;
     const sum = this.hash.digest();
     this.position += 20;
     await this.sink(sum);
