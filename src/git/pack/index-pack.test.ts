@@ -104,6 +104,18 @@ describe('indexPack against git index-pack', () => {
     assert.ok(result.idx.equals(fs.readFileSync(path.join(dir, `ref-${name}.idx`))));
   });
 
+  it('indexes an empty pack (what a push creating refs to existing objects sends) as git does, read-only', async (t) => {
+    const p = path.join(tempDir(), 'empty.pack');
+    fs.writeFileSync(p, await writePack(0, async () => {}));
+    const open = t.mock.method(fs, 'openSync');
+    const result = await indexPack(p, { fsck: true });
+    assert.deepEqual(open.mock.calls.map((c) => c.arguments[1]), ['r'], 'opened for reading only');
+    open.mock.restore();
+    assert.deepEqual(result.objects, []);
+    git(repo.dir, ['index-pack', '-o', `${p}.idx`, p]);
+    assert.ok(result.idx.equals(fs.readFileSync(`${p}.idx`)));
+  });
+
   describe('thin packs', () => {
     let thinPath: string;
     let thinCount: number;

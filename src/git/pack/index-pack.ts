@@ -139,10 +139,12 @@ function entryIndexAt(entries: Entry[], offset: number): number {
  * Memory: the objects' metadata, a bounded amount of inflated data, and one delta chain at a time.
  */
 export async function indexPack(packPath: string, opts: IndexPackOptions = {}): Promise<IndexedPack> {
-  const fd = fs.openSync(packPath, 'r+');
+  const fd = fs.openSync(packPath, 'r');
+  const indexer = new Indexer(fd, packPath, opts);
   try {
-    return new Indexer(fd, opts).run();
+    return indexer.run();
   } finally {
+    indexer.closeWriter();
     fs.closeSync(fd);
   }
 }
@@ -160,10 +162,24 @@ class Indexer {
   /** End of the last base appended to complete a thin pack. */
   private appendedEnd = 0;
 
+  /** Opened for writing only to complete a thin pack. */
+  private writeFd: number | null = null;
+
   constructor(
     private readonly fd: number,
+    private readonly packPath: string,
     private readonly opts: IndexPackOptions,
   ) {}
+
+  private writer(): number {
+    this.writeFd ??= fs.openSync(this.packPath, 'r+');
+    return this.writeFd;
+  }
+
+  closeWriter(): void {
+    if (this.writeFd !== null) fs.closeSync(this.writeFd);
+    this.writeFd = null;
+  }
 
   run(): IndexedPack {
     const count = this.readHeader();
@@ -190,9 +206,10 @@ class Indexer {
     } catch (err) {
       // Put the file back as it was received.
       if (appended.length > 0) {
-        fs.ftruncateSync(this.fd, this.entriesEnd);
-        fs.writeSync(this.fd, trailer, 0, 20, this.entriesEnd);
-        fs.writeSync(this.fd, uint32(count), 0, 4, 8);
+        const w = this.writer();
+        fs.ftruncateSync(w, this.entriesEnd);
+        fs.writeSync(w, trailer, 0, 20, this.entriesEnd);
+        fs.writeSync(w, uint32(count), 0, 4, 8);
       }
       throw err;
     }
@@ -370,14 +387,18 @@ class Indexer {
    */
   private appendMissingBases(appended: IndexedObject[]): void {
     let at = this.entriesEnd;
+    const lacking = new Set<string>();
     for (const e of this.entries) {
       const oid = e.baseOid;
-      if (oid === undefined || e.oid !== undefined || !this.refChildren.has(oid)) continue;
+      if (oid === undefined || e.oid !== undefined || !this.refChildren.has(oid) || lacking.has(oid)) continue;
       const base = this.opts.lookupExternal?.(oid) ?? null;
-      if (!base) continue;
+      if (!base) {
+        lacking.add(oid);
+        continue;
+      }
       if (hashObject(base.type, base.data) !== oid) throw new Error(`the repository's object ${oid} does not hash to its id`);
       const entry = Buffer.concat([encodeEntryHeader(TYPE_CODE[base.type], base.data.length), zlib.deflateSync(base.data, { level: 1 })]);
-      fs.writeSync(this.fd, entry, 0, entry.length, at);
+      fs.writeSync(this.writer(), entry, 0, entry.length, at);
       appended.push({ oid, type: base.type, offset: at, crc: zlib.crc32(entry), size: base.data.length });
       at += entry.length;
       this.appendedEnd = at;
@@ -390,10 +411,11 @@ class Indexer {
   /** After appending: the new object count in the header, and a new trailer over the whole file. */
   private rewriteCountAndTrailer(count: number): Buffer {
     const end = this.appendedEnd;
-    fs.writeSync(this.fd, uint32(count), 0, 4, 8);
-    const checksum = sha1OfFile(this.fd, end);
-    fs.writeSync(this.fd, checksum, 0, 20, end);
-    fs.ftruncateSync(this.fd, end + 20);
+    const w = this.writer();
+    fs.writeSync(w, uint32(count), 0, 4, 8);
+    const checksum = sha1OfFile(w, end);
+    fs.writeSync(w, checksum, 0, 20, end);
+    fs.ftruncateSync(w, end + 20);
     return checksum;
   }
 
