@@ -133,8 +133,8 @@ function entryIndexAt(entries: Entry[], offset: number): number {
 /**
  * index-pack: checks a received pack and builds its idx. One sequential pass verifies framing,
  * zlib streams, sizes, CRCs, the trailing SHA-1 and that nothing follows it, and ids whole objects;
- * a second pass resolves deltas from each base down through its children (every delta inflated
- * once). A thin pack is completed with the bases it lacks from `lookupExternal`: they are
+ * a second pass resolves deltas from each base down through its children, applying each delta
+ * once (inflated data kept from the first pass within a budget, inflated again past it). A thin pack is completed with the bases it lacks from `lookupExternal`: they are
  * appended, and the object count and trailer rewritten, so the file becomes self-contained.
  * Memory: the objects' metadata, a bounded amount of inflated data, and one delta chain at a time.
  */
