@@ -37,8 +37,6 @@ export interface PackObject {
 
 /** Longest delta chain followed before giving up (git writes at most 4095). */
 const MAX_CHAIN = 10_000;
-/** Entries inflated beyond this size have their end found from the index instead (see rawEntry). */
-const INFLATE_TO_MEASURE_LIMIT = 16 << 20;
 
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
@@ -136,20 +134,14 @@ export class PackFile {
 
   /**
    * The entry's header fields and its zlib stream exactly as stored, for copying into another
-   * pack. The stream's length is found by inflating it (which also checks it); for entries over
-   * 16 MiB inflated, it is the distance to the next entry in the index instead, so copying a
-   * large object never holds it inflated.
+   * pack. The stream ends where the next entry in pack order starts (or at the trailer): nothing
+   * is inflated. Stored packs were fully verified (every stream inflated, every object hashed)
+   * when they were indexed, and the receiving client verifies what it is sent.
    */
-  rawEntry(offset: number): RawEntry {
-    const info = this.entryAt(offset);
-    if (info.size > INFLATE_TO_MEASURE_LIMIT) {
-      const end = this.nextEntryOffset(offset);
-      return { ...info, compressed: readAt(this.fd, info.dataOffset, end - info.dataOffset), end };
-    }
-    const { used, input } = inflateAt(this.fd, info.dataOffset, info.size, this.limit, offset);
-    // Copy out of the read window unless the stream is most of it.
-    const compressed = used * 2 < input.length ? Buffer.from(input.subarray(0, used)) : input.subarray(0, used);
-    return { ...info, compressed, end: info.dataOffset + used };
+  rawEntry(offset: number, info: EntryInfo = this.entryAt(offset)): RawEntry {
+    const end = this.nextEntryOffset(offset);
+    if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${this.path} overlaps the next one`);
+    return { ...info, compressed: readAt(this.fd, info.dataOffset, end - info.dataOffset), end };
   }
 
   private inflate(info: EntryInfo, offset: number): Buffer {

@@ -36,7 +36,7 @@ export async function writePack(
     const entry = loc.pack.file.entryAt(loc.offset);
     const isDelta = entry.typeCode === OFS_DELTA || entry.typeCode === REF_DELTA;
     if (!isDelta) {
-      const raw = loc.pack.file.rawEntry(loc.offset);
+      const raw = loc.pack.file.rawEntry(loc.offset, entry);
       written.set(oid, writer.position);
       await writer.writeRaw(entry.typeCode, entry.size, raw.compressed);
       return;
@@ -47,7 +47,7 @@ export async function writePack(
     try {
       if (wanted.has(baseOid) && !inProgress.has(baseOid)) {
         await emit(baseOid);
-        const raw = loc.pack.file.rawEntry(loc.offset);
+        const raw = loc.pack.file.rawEntry(loc.offset, entry);
         const baseAt = written.get(baseOid)!;
         written.set(oid, writer.position);
         if (opts.ofsDelta) {
@@ -58,7 +58,7 @@ export async function writePack(
         return;
       }
       if (opts.thin && !wanted.has(baseOid) && opts.clientHas.has(baseOid)) {
-        const raw = loc.pack.file.rawEntry(loc.offset);
+        const raw = loc.pack.file.rawEntry(loc.offset, entry);
         written.set(oid, writer.position);
         await writer.writeRaw(REF_DELTA, entry.size, raw.compressed, { oid: Buffer.from(baseOid, 'hex') });
         return;
