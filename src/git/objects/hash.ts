@@ -10,3 +10,16 @@ export function objectHeader(type: ObjectType, size: number): Buffer {
 export function hashObject(type: ObjectType, data: Buffer): string {
   return crypto.createHash('sha1').update(objectHeader(type, data.length)).update(data).digest('hex');
 }
+
+/**
+ * hashObject for content that the caller allocated with at least 32 free bytes in front of it (in
+ * the same buffer, see pack/inflate.ts HEADROOM): the header is written there and header and
+ * content hashed in one call, without a copy. Never use it on a buffer that others share.
+ */
+export function hashFramed(type: ObjectType, data: Buffer): string {
+  const header = `${type} ${data.length}\0`;
+  if (data.byteOffset < header.length) throw new Error('hashFramed: no room in front of the data');
+  const frame = Buffer.from(data.buffer, data.byteOffset - header.length, header.length + data.length);
+  frame.write(header, 0, 'latin1');
+  return crypto.hash('sha1', frame, 'hex');
+}

@@ -60,9 +60,10 @@ function forEachOp(delta: Buffer, from: number, copy: (offset: number, size: num
 
 /**
  * Applies a git delta to its base. Every instruction is checked before the result is allocated,
- * so a delta claiming a huge result cannot make us allocate it.
+ * so a delta claiming a huge result cannot make us allocate it. With `headroom`, the result is
+ * preceded by that many free bytes of its own buffer (see inflate.ts HEADROOM).
  */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+export function applyDelta(base: Buffer, delta: Buffer, headroom = 0): Buffer {
   const { baseSize, resultSize, headerLength } = readDeltaSizes(delta);
   if (baseSize !== base.length) throw new GitFormatError(`delta base size mismatch: the delta expects ${baseSize} bytes, the base has ${base.length}`);
   let produced = 0;
@@ -78,7 +79,7 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
     },
   );
   if (produced !== resultSize) throw new GitFormatError(`delta result size mismatch: the instructions produce ${produced} bytes, the header says ${resultSize}`);
-  const out = Buffer.allocUnsafe(resultSize);
+  const out = Buffer.allocUnsafe(headroom + resultSize).subarray(headroom);
   let o = 0;
   forEachOp(
     delta,

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { GitFormatError } from '../../core/errors.js';
 import { fsckObject } from '../objects/fsck.js';
-import { hashObject } from '../objects/hash.js';
+import { hashFramed, hashObject } from '../objects/hash.js';
 import { OFS_DELTA, REF_DELTA, TYPE_CODE, TYPE_NAME, type ObjectType } from '../objects/types.js';
 import { applyDelta } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
-import { firstWindow, inflateAt, inflateExact, readAt } from './inflate.js';
+import { firstWindow, HEADROOM, inflateAt, inflateExact, readAt } from './inflate.js';
 
 export interface IndexedObject {
   oid: string;
@@ -197,8 +197,10 @@ class Indexer {
       if (this.refChildren.size > 0) this.appendMissingBases(appended);
       const objects = this.collect(appended);
       const checksum = appended.length > 0 ? this.rewriteCountAndTrailer(count + appended.length) : trailer;
+      // Sorted by hex id here (string comparison), so writeIndex finds them in order.
+      const byId = objects.slice().sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
       const idx = writeIndex(
-        objects.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc: o.crc })),
+        byId.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc: o.crc })),
         checksum,
       );
       const externalRefs = appended.map((o) => o.oid);
@@ -262,7 +264,8 @@ class Indexer {
       let used: number;
       for (let len = firstWindow(h.size); ; len *= 2) {
         const input = reader.view(e.dataOffset, Math.min(len, limit - e.dataOffset));
-        const r = inflateExact(input, h.size, pos);
+        const isDelta = h.typeCode === OFS_DELTA || h.typeCode === REF_DELTA;
+        const r = inflateExact(input, h.size, pos, isDelta ? 0 : HEADROOM);
         if (r) {
           ({ data, used } = r);
           e.crc = zlib.crc32(input.subarray(0, used), e.crc);
@@ -293,9 +296,9 @@ class Indexer {
     return trailer;
   }
 
-  /** Hashes an object, checks it, shows it to onObject. */
+  /** Hashes an object (allocated with HEADROOM in front), checks it, shows it to onObject. */
   private accept(type: ObjectType, data: Buffer, offset: number): string {
-    const oid = hashObject(type, data);
+    const oid = hashFramed(type, data);
     if (this.opts.fsck && type !== 'blob') {
       try {
         fsckObject(type, data);
@@ -367,7 +370,7 @@ class Indexer {
       e.data = undefined;
       let result: Buffer;
       try {
-        result = applyDelta(base.data, delta);
+        result = applyDelta(base.data, delta, HEADROOM);
       } catch (err) {
         if (err instanceof GitFormatError) throw new GitFormatError(`delta at offset ${e.offset}: ${err.message}`, err);
         throw err;

@@ -14,17 +14,98 @@ export function readAt(fd: number, position: number, length: number): Buffer {
   return got === length ? buf : buf.subarray(0, got);
 }
 
-interface InflateInfo {
-  buffer: Buffer;
-  engine: { bytesWritten: number };
+/**
+ * Bytes left free in front of inflated objects (`inflateExact`'s headroom, `applyDelta`'s), so
+ * that git's "<type> <size>\0" header can be written before the content and the whole hashed in
+ * one call (`hashFramed`) without copying the object.
+ */
+export const HEADROOM = 32;
+
+interface NativeZlib {
+  reset(): void;
+  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+  onerror: (message: string, errno: number, code?: string) => void;
 }
+
+/**
+ * One zlib inflate context reused for every object, reset between them: a pack holds thousands of
+ * small streams and `zlib.inflateSync` builds (and the GC later frees) a context and its 32 KiB
+ * window for each. It drives the native handle of a `zlib.Inflate` with the same calls Node's own
+ * `inflateSync` makes. After an error, the context is dropped and a fresh one made.
+ */
+class Inflater {
+  private engine!: zlib.Inflate;
+  private handle!: NativeZlib;
+  private state!: Uint32Array;
+  private error: { message: string; code?: string } | null = null;
+
+  constructor() {
+    this.renew();
+  }
+
+  private renew(): void {
+    this.engine = new zlib.Inflate();
+    const internals = this.engine as unknown as { _handle: NativeZlib; _writeState: Uint32Array };
+    this.handle = internals._handle;
+    this.state = internals._writeState;
+    this.handle.onerror = (message, _errno, code) => {
+      this.error = { message, code };
+    };
+  }
+
+  /**
+   * Inflates the stream at the start of `input` into out[outOff, outOff + outLen). Returns the
+   * input bytes used and the bytes produced (outLen when the stream goes on past the space), or
+   * 'truncated' when the input ends first. A corrupt stream throws.
+   */
+  run(input: Buffer, out: Buffer, outOff: number, outLen: number, where: number): { used: number; produced: number } | 'truncated' {
+    this.error = null;
+    this.handle.reset();
+    this.handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, out, outOff, outLen);
+    const error = this.error as { message: string; code?: string } | null;
+    if (error) {
+      this.renew();
+      if (error.code === 'Z_BUF_ERROR') return 'truncated';
+      throw new GitFormatError(`zlib stream corrupt in object at offset ${where}: ${error.message}`);
+    }
+    return { used: input.length - this.state[1]!, produced: outLen - this.state[0]! };
+  }
+}
+
+const supported = (() => {
+  const engine = new zlib.Inflate();
+  const probe = engine as unknown as { _handle?: { writeSync?: unknown; reset?: unknown }; _writeState?: unknown };
+  const ok = typeof probe._handle?.writeSync === 'function' && typeof probe._handle.reset === 'function' && probe._writeState instanceof Uint32Array;
+  engine.close();
+  return ok;
+})();
+let inflater: Inflater | null = null;
 
 /**
  * Inflates the zlib stream at the start of `input` (bytes after it are ignored) that must inflate
  * to exactly `size` bytes. Returns the data and how many input bytes the stream used, or null when
  * `input` ends before the stream does. `where` is the pack offset of the entry, for messages.
+ * With `headroom`, the data is preceded by that many bytes of its own buffer (see HEADROOM).
  */
-export function inflateExact(input: Buffer, size: number, where: number): { data: Buffer; used: number } | null {
+export function inflateExact(input: Buffer, size: number, where: number, headroom = 0): { data: Buffer; used: number } | null {
+  if (!supported) return inflateExactPortable(input, size, where, headroom);
+  inflater ??= new Inflater();
+  // One byte more than the header says, to see a stream that goes on.
+  const out = Buffer.allocUnsafe(headroom + size + 1);
+  const r = inflater.run(input, out, headroom, size + 1, where);
+  if (r === 'truncated') return null;
+  if (r.produced > size) throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
+  if (r.produced !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.produced} bytes, its header says ${size}`);
+  return { data: out.subarray(headroom, headroom + size), used: r.used };
+}
+
+interface InflateInfo {
+  buffer: Buffer;
+  engine: { bytesWritten: number };
+}
+
+/** inflateExact through the public API only: a context per call. */
+function inflateExactPortable(input: Buffer, size: number, where: number, headroom: number): { data: Buffer; used: number } | null {
   let r: InflateInfo;
   try {
     // `info` exposes the engine: bytesWritten is the count of input bytes consumed.
@@ -39,7 +120,10 @@ export function inflateExact(input: Buffer, size: number, where: number): { data
     throw new GitFormatError(`zlib stream corrupt in object at offset ${where}: ${(err as Error).message}`, err);
   }
   if (r.buffer.length !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.buffer.length} bytes, its header says ${size}`);
-  return { data: r.buffer, used: r.engine.bytesWritten };
+  if (headroom === 0) return { data: r.buffer, used: r.engine.bytesWritten };
+  const out = Buffer.allocUnsafe(headroom + size);
+  r.buffer.copy(out, headroom);
+  return { data: out.subarray(headroom), used: r.engine.bytesWritten };
 }
 
 /** A first read large enough for most streams: stored (level 0) deflate adds 5 bytes per 64 KiB. */
@@ -50,11 +134,11 @@ export const firstWindow = (size: number) => size + Math.ceil(size / 1000) + 64;
  * window and growing it while the stream goes on. Also returns the window, so callers can copy the
  * stored bytes (`input.subarray(0, used)`) without reading them again.
  */
-export function inflateAt(fd: number, position: number, size: number, limit: number, where: number): { data: Buffer; used: number; input: Buffer } {
+export function inflateAt(fd: number, position: number, size: number, limit: number, where: number, headroom = 0): { data: Buffer; used: number; input: Buffer } {
   let len = firstWindow(size);
   for (;;) {
     const input = readAt(fd, position, Math.min(len, limit - position));
-    const r = inflateExact(input, size, where);
+    const r = inflateExact(input, size, where, headroom);
     if (r) return { ...r, input };
     if (position + input.length >= limit) throw new GitFormatError(`pack truncated at offset ${where} (zlib stream of the object runs past the end)`);
     len *= 2;
