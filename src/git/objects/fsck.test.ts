@@ -63,8 +63,10 @@ const cases: Case[] = [
   { what: "symlinked 'gi7eba~9'", type: 'tree', data: tree(link('gi7eba~9')), ours: /symbolic link named \.gitmodules/ },
   // Trees: modes, ids, order, structure.
   { what: 'zero-padded mode 040000', type: 'tree', data: tree(entry('040000', 'd', T)), ours: /zero-padded mode 040000/ },
-  { what: 'legacy mode 100664', type: 'tree', data: tree(entry('100664', 'f')), ours: /bad mode 100664/, gitAccepts: true },
-  { what: 'unknown mode 100600', type: 'tree', data: tree(entry('100600', 'f')), ours: /bad mode 100600/, gitAccepts: true },
+  { what: 'legacy mode 100664', type: 'tree', data: tree(entry('100664', 'f')), ours: null },
+  { what: 'regular file mode 100600', type: 'tree', data: tree(entry('100600', 'f')), ours: null },
+  { what: 'unknown type in mode 110644', type: 'tree', data: tree(entry('110644', 'f')), ours: /bad mode 110644/, gitAccepts: true },
+  { what: 'mode 40755', type: 'tree', data: tree(entry('40755', 'd', T)), ours: /bad mode 40755/, gitAccepts: true },
   { what: 'malformed mode', type: 'tree', data: tree(entry('10064x', 'f')), ours: /malformed mode/ },
   { what: 'null id', type: 'tree', data: tree(entry('100644', 'f', '0'.repeat(40))), ours: /points to the null object id/ },
   { what: 'unsorted', type: 'tree', data: tree(file('b'), file('a')), ours: /not sorted: 'b' comes before 'a'/ },

@@ -56,7 +56,7 @@ describe('tree codec', () => {
   it('refuses to serialize entries git fsck would refuse', () => {
     const ok: TreeEntry = { mode: '100644', name: 'a', oid: B };
     const cases: [TreeEntry[], RegExp][] = [
-      [[{ ...ok, mode: '100664' }], /bad mode '100664'/],
+      [[{ ...ok, mode: '110644' }], /bad mode '110644'/],
       [[{ ...ok, oid: 'xyz' }], /bad object id/],
       [[{ ...ok, name: '..' }], /tree entry name '\.\.' is not allowed/],
       [[{ ...ok, name: '.GIT' }], /tree entry name '\.GIT' is not allowed/],

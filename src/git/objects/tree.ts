@@ -12,6 +12,13 @@ export interface TreeEntry {
 export const TREE_MODES: ReadonlySet<string> = new Set(['100644', '100755', '120000', '40000', '160000']);
 
 /**
+ * A regular file's mode with other permission bits (100664, written by gits of 2005, or 100600):
+ * git reads it as a regular file and fsck only warns (badFilemode), so histories holding it are
+ * accepted and kept as they are, never written anew.
+ */
+export const isLegacyFileMode = (mode: string): boolean => /^100[0-7]{3}$/.test(mode);
+
+/**
  * Frames the entry at byte `pos` of a tree: `<octal mode> <name>\0<20-byte id>`. Returns where the
  * space and the NUL are; throws on structure errors (truncation, bad mode field, empty name).
  */
@@ -65,7 +72,7 @@ export function compareTreeEntries(a: { name: string; mode: string }, b: { name:
 export function serializeTree(entries: readonly TreeEntry[]): Buffer {
   const keyed = entries.map((e) => {
     const name = Buffer.from(e.name);
-    if (!TREE_MODES.has(e.mode)) throw new GitFormatError(`tree entry '${e.name}' has a bad mode '${e.mode}'`);
+    if (!TREE_MODES.has(e.mode) && !isLegacyFileMode(e.mode)) throw new GitFormatError(`tree entry '${e.name}' has a bad mode '${e.mode}'`);
     if (!OID_RE.test(e.oid)) throw new GitFormatError(`tree entry '${e.name}' has a bad object id '${e.oid}'`);
     const problem = treeNameProblem(name, e.mode);
     if (problem) throw new GitFormatError(`tree entry name '${e.name}' is not allowed (${problem})`);
