@@ -9,7 +9,6 @@ import type { Logger } from '../core/logger.js';
 import type { RefUpdate, RefUpdateResult } from '../db/types.js';
 import { ZERO_OID, type ObjectType } from './objects/types.js';
 import { parseCommit } from './objects/commit.js';
-import { parseTree } from './objects/tree.js';
 import { parseTag } from './objects/tag.js';
 import { indexPack } from './pack/index-pack.js';
 import { PackIndex } from './pack/idx.js';
@@ -116,25 +115,37 @@ const quotaError = (left: number) =>
 
 /** Collects what the received objects name, as index-pack hands them over (no second read). */
 class Connectivity {
-  private readonly named = new Map<string, string>(); // oid -> what names it
+  /** Every object named by a received one -> the id of an object naming it. */
+  private readonly named = new Map<string, string>();
 
   see = (oid: string, type: ObjectType, data: Buffer): void => {
-    if (type === 'commit') {
+    if (type === 'tree') this.seeTree(oid, data);
+    else if (type === 'commit') {
       const c = parseCommit(data);
-      this.named.set(c.tree, `tree ${c.tree} of commit ${oid}`);
-      for (const p of c.parents) this.named.set(p, `parent ${p} of commit ${oid}`);
-    } else if (type === 'tree') {
-      for (const e of parseTree(data)) if (e.mode !== '160000') this.named.set(e.oid, `${e.oid} (${e.name}) in tree ${oid}`);
-    } else if (type === 'tag') {
-      const t = parseTag(data);
-      this.named.set(t.object, `${t.object} named by tag ${oid}`);
-    }
+      this.name(c.tree, oid);
+      for (const p of c.parents) this.name(p, oid);
+    } else if (type === 'tag') this.name(parseTag(data).object, oid);
   };
+
+  private name(oid: string, by: string): void {
+    if (!this.named.has(oid)) this.named.set(oid, by);
+  }
+
+  /** The ids of a tree's entries, gitlinks (mode 160000: commits of another repository) left out. fsck has checked the modes. */
+  private seeTree(oid: string, data: Buffer): void {
+    for (let pos = 0; pos < data.length; ) {
+      const nul = data.indexOf(0, pos);
+      if (nul < 0 || nul + 21 > data.length) throw new GitFormatError(`tree ${oid} is truncated`);
+      const gitlink = data[pos] === 0x31 && data[pos + 1] === 0x36 && data[pos + 6] === 0x20; // "160000 "
+      if (!gitlink) this.name(data.toString('hex', nul + 1, nul + 21), oid);
+      pos = nul + 21;
+    }
+  }
 
   /** Every object the pack brings must have what it names (I1: the live object set stays closed). */
   check(received: Set<string>, existing: RepoObjects): void {
-    for (const [oid, what] of this.named) {
-      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${what}`);
+    for (const [oid, by] of this.named) {
+      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${oid} (named by ${by})`);
     }
   }
 }
@@ -172,6 +183,14 @@ export async function receivePack(
   let newPackFile: PackFile | null = null;
   const log = deps.log.child({ repoId });
   const checks = deps.checks.map((make) => make());
+  // Milliseconds spent in each phase, logged with the push.
+  const ms: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    ms[phase] = Math.round(now - mark);
+    mark = now;
+  };
 
   try {
     for (const c of req.commands) {
@@ -186,6 +205,7 @@ export async function receivePack(
       tmpPack = path.join(deps.tmpDir, `incoming-${crypto.randomUUID()}.pack`);
       const limit = new SizeLimit(deps.maxPushBytes, deps.quotaBytes);
       await pipeline(Readable.from(reader.rest()), limit, fs.createWriteStream(tmpPack));
+      lap('receive');
       if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
       await progress(`Indexing ${limit.bytes} bytes\n`);
       const connectivity = new Connectivity();
@@ -195,6 +215,7 @@ export async function receivePack(
         for (const o of observers) o(oid, type, data);
       };
       const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject });
+      lap('index');
       for (const o of indexed.objects) received.add(o.oid);
       if (indexed.objects.length > 0) {
         connectivity.check(received, existing);
@@ -220,6 +241,7 @@ export async function receivePack(
     for (const c of checks) {
       for (const [ref, reason] of await c.check(ctx)) if (!results.has(ref)) results.set(ref, reason);
     }
+    lap('check');
     const pending = req.commands.filter((c) => !results.has(c.ref));
     if (atomic && pending.length !== req.commands.length) {
       for (const c of pending) results.set(c.ref, 'atomic push failed');
@@ -227,6 +249,7 @@ export async function receivePack(
       if (stored) {
         await progress('Storing pack\n');
         await deps.store.storePack(repoId, stored);
+        lap('store');
       }
       const updates: RefUpdate[] = pending.map((c) => ({
         name: c.ref,
@@ -236,6 +259,7 @@ export async function receivePack(
       }));
       const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic);
       for (const r of outcome) results.set(r.name, r.ok ? null : r.reason);
+      lap('commit');
     }
   } catch (err) {
     if (!(err instanceof AppError)) log.error({ err }, 'push failed');
@@ -263,7 +287,7 @@ export async function receivePack(
   } else {
     await sink(bytes);
   }
-  log.info({ refs: req.commands.map((c) => ({ ref: c.ref, result: results.get(c.ref) ?? 'ok' })), unpack: unpackStatus }, 'push');
+  log.info({ refs: req.commands.map((c) => ({ ref: c.ref, result: results.get(c.ref) ?? 'ok' })), unpack: unpackStatus, ms }, 'push');
   return [...results.values()].every((r) => r === null) && unpackStatus === 'ok' ? 'ok' : 'rejected';
 }
 
