@@ -47,6 +47,7 @@ for (const backend of backends()) {
           bob = await hub.user('bob');
           await hub.repo('alice/target');
           await hub.repo('alice/secret', { private: true });
+          await hub.repo('alice/legacy');
           repoUrl = `${hub.url}/alice/target.git`;
           work = path.join(tmpDir('bad'), 'w');
           await git(['init', '--quiet', '-b', 'main', work]);
@@ -162,6 +163,27 @@ for (const backend of backends()) {
         assert.match(r.lines[0]!, /not allowed/);
       });
     }
+
+    it('a legacy file mode (100664, written by gits of 2005) is accepted as git accepts it, and kept by an API commit', async () => {
+      const blob = hashObject(work, 'blob', Buffer.from('old\n'));
+      const tree = hashObject(work, 'tree', treeBytes([['100664', 'old.txt', blob]]));
+      const commit = (await git(['commit-tree', tree, '-m', 'from 2005'], { cwd: work })).trim();
+      await git(['push', '--quiet', `${hub!.authUrl(alice)}/alice/legacy.git`, `${commit}:refs/heads/main`], { cwd: work });
+      const res = await fetch(`${hub!.url}/api/models/alice/legacy/commit/main`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/x-ndjson' },
+        body: [{ key: 'header', value: { summary: 'add a file' } }, { key: 'file', value: { path: 'new.txt', content: 'bmV3Cg==', encoding: 'base64' } }].map((l) => JSON.stringify(l)).join('\n'),
+      });
+      assert.equal(res.status, 200, await res.text());
+      const check = path.join(tmpDir('legacy'), 'c');
+      await git(['clone', '--quiet', `${hub!.url}/alice/legacy.git`, check]);
+      assert.equal((await git(['rev-parse', 'HEAD^^{tree}'], { cwd: check })).trim(), tree, 'the pushed tree is stored as sent');
+      // ls-tree shows modes canonicalised; the raw tree keeps what was written.
+      const raw = spawnSync('git', ['cat-file', 'tree', 'HEAD^{tree}'], { cwd: check, env: gitEnv }).stdout.toString('latin1');
+      assert.match(raw, /100664 old\.txt\0/);
+      assert.match(raw, /100644 new\.txt\0/);
+      assert.equal(fs.readFileSync(path.join(check, 'old.txt'), 'utf8'), 'old\n');
+    });
 
     for (const ref of ['refs/heads/bad..name', 'refs/heads/ends.lock', 'refs/heads/a~b', 'refs/heads/.hidden', 'refs/heads/x@{1}', 'HEAD', 'main']) {
       it(`an invalid ref name: ${ref}`, async () => {
