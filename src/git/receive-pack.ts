@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { RefUpdate, RefUpdateResult } from '../db/types.js';
 import { ZERO_OID, type ObjectType } from './objects/types.js';
 import { parseCommit } from './objects/commit.js';
+import { OidSet } from './objects/oid-set.js';
 import { parseTag } from './objects/tag.js';
 import { indexPack } from './pack/index-pack.js';
 import { PackIndex } from './pack/idx.js';
@@ -115,37 +116,38 @@ const quotaError = (left: number) =>
 
 /** Collects what the received objects name, as index-pack hands them over (no second read). */
 class Connectivity {
-  /** Every object named by a received one -> the id of an object naming it. */
-  private readonly named = new Map<string, string>();
+  /** Every object named by a received one -> the index in `referrers` of an object naming it. */
+  private readonly named = new OidSet(4096);
+  private readonly referrers: string[] = [];
 
   see = (oid: string, type: ObjectType, data: Buffer): void => {
     if (type === 'tree') this.seeTree(oid, data);
     else if (type === 'commit') {
       const c = parseCommit(data);
-      this.name(c.tree, oid);
-      for (const p of c.parents) this.name(p, oid);
-    } else if (type === 'tag') this.name(parseTag(data).object, oid);
+      const by = this.referrers.push(oid) - 1;
+      this.named.add(Buffer.from(c.tree, 'hex'), 0, by);
+      for (const p of c.parents) this.named.add(Buffer.from(p, 'hex'), 0, by);
+    } else if (type === 'tag') {
+      this.named.add(Buffer.from(parseTag(data).object, 'hex'), 0, this.referrers.push(oid) - 1);
+    }
   };
-
-  private name(oid: string, by: string): void {
-    if (!this.named.has(oid)) this.named.set(oid, by);
-  }
 
   /** The ids of a tree's entries, gitlinks (mode 160000: commits of another repository) left out. fsck has checked the modes. */
   private seeTree(oid: string, data: Buffer): void {
+    const by = this.referrers.push(oid) - 1;
     for (let pos = 0; pos < data.length; ) {
       const nul = data.indexOf(0, pos);
       if (nul < 0 || nul + 21 > data.length) throw new GitFormatError(`tree ${oid} is truncated`);
       const gitlink = data[pos] === 0x31 && data[pos + 1] === 0x36 && data[pos + 6] === 0x20; // "160000 "
-      if (!gitlink) this.name(data.toString('hex', nul + 1, nul + 21), oid);
+      if (!gitlink) this.named.add(data, nul + 1, by);
       pos = nul + 21;
     }
   }
 
   /** Every object the pack brings must have what it names (I1: the live object set stays closed). */
   check(received: Set<string>, existing: RepoObjects): void {
-    for (const [oid, by] of this.named) {
-      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${oid} (named by ${by})`);
+    for (const [oid, by] of this.named.entries()) {
+      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${oid} (named by ${this.referrers[by]})`);
     }
   }
 }
