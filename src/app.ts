@@ -11,6 +11,7 @@ import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
+import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { errorHandler } from './http/error-handler.js';
 import { createMetrics } from './http/metrics.js';
@@ -36,12 +37,15 @@ export interface AppDeps {
 export interface App {
   app: Express;
   store: GitStore;
+  compactor: Compactor;
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
+  const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
+  store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs);
   const quotas = createQuotaService(db, config.quotas);
@@ -152,5 +156,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store };
+  return { app, store, compactor };
 }

@@ -23,7 +23,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const db = await openDb(config.database, log.child({ module: 'db' }));
   const blobs = await createBlobStore(config.storage);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const { app, store, compactor } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
 
   const server = http.createServer(app);
   // Large pushes and downloads take as long as they take; idle sockets still time out.
@@ -44,6 +44,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      await compactor.close();
       store.packs.closeAll();
       await db.close();
     },

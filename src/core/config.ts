@@ -40,6 +40,9 @@ const envSchema = z.object({
   PACKHUB_CACHE_DIR: z.string().optional(),
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
+  PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
+  PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
+  PACKHUB_COMPACT_GRACE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
@@ -71,6 +74,8 @@ export interface Config {
   cacheDir: string;
   cacheMaxBytes: number;
   maxPushBytes: number;
+  /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
+  compaction: { minPacks: number; delayMs: number; graceMs: number };
   allowAnonymousRead: boolean;
   /** LFS uploads of this size and more go through the server (multipart to S3) instead of one presigned PUT. */
   lfsProxyUploadBytes: number;
@@ -129,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheDir: path.resolve(e.PACKHUB_CACHE_DIR ?? path.join(dataDir, 'cache')),
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
+    compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     lfsThreshold: e.PACKHUB_LFS_THRESHOLD,

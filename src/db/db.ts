@@ -62,6 +62,15 @@ export interface Db {
   };
   packs: {
     listLive(repoId: string): Promise<PackRecord[]>;
+    /**
+     * Compaction's commit point: registers `pack` (already durable in the BlobStore) as live and
+     * marks the packs it replaces superseded, in one transaction, only if every one of them is
+     * still live (false, and nothing changed, when another compaction got there first).
+     */
+    replace(repoId: string, pack: Omit<PackRecord, 'createdAt'>, supersedes: string[]): Promise<boolean>;
+    listSuperseded(repoId: string): Promise<PackRecord[]>;
+    /** Deletes the rows of these packs if they are still superseded; returns the names deleted. */
+    forgetSuperseded(repoId: string, names: string[]): Promise<string[]>;
   };
   refs: {
     list(repoId: string): Promise<RefRecord[]>;

@@ -294,5 +294,24 @@ for (const [kind, make] of configs) {
         assert.equal([file[0]!.ok, dir[0]!.ok].filter(Boolean).length, 1, `round ${round}: exactly one of ${base} and ${base}/x`);
       }
     });
+
+    it('packs: a compaction replaces live packs only if all are still live; superseded rows are forgotten once', async () => {
+      const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'packs' })).id;
+      const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });
+      for (const c of ['1', '2', '3']) await db.commitPush(repo, pack(c), [], { atomic: true });
+      const names = (await db.packs.listLive(repo)).map((p) => p.name).sort();
+      assert.deepEqual(names, ['1', '2', '3'].map((c) => c.repeat(40)));
+      // Two compactions of the same packs at once: exactly one wins.
+      const results = await Promise.all([db.packs.replace(repo, pack('a', 'compact'), names), db.packs.replace(repo, pack('b', 'compact'), names)]);
+      assert.deepEqual(results.filter(Boolean).length, 1);
+      const winner = results[0] ? 'a' : 'b';
+      assert.deepEqual((await db.packs.listLive(repo)).map((p) => [p.name, p.source]), [[winner.repeat(40), 'compact']]);
+      assert.deepEqual((await db.packs.listSuperseded(repo)).map((p) => p.name).sort(), names);
+      assert.equal(await db.packs.replace(repo, pack('c', 'compact'), [winner.repeat(40), names[0]!]), false, 'a replaced pack is no longer live');
+      assert.deepEqual((await db.packs.listLive(repo)).map((p) => p.name), [winner.repeat(40)], 'a failed replace changes nothing');
+      assert.deepEqual((await db.packs.forgetSuperseded(repo, [names[0]!, winner.repeat(40)])).sort(), [names[0]], 'a live pack is never forgotten');
+      assert.deepEqual(await db.packs.forgetSuperseded(repo, [names[0]!]), []);
+      assert.equal((await db.packs.listSuperseded(repo)).length, 2);
+    });
   });
 }

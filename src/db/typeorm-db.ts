@@ -21,6 +21,9 @@ const toUser = (u: UserEntity): UserRecord => ({ ...u });
 const toToken = (t: TokenEntity): TokenRecord => ({ ...t });
 const toRepo = (r: RepoEntity): RepoRecord => ({ ...r });
 
+/** Rolls back a pack replacement that lost the race against another one. */
+class PacksChanged extends Error {}
+
 class RefRejected extends Error {
   constructor(
     readonly ref: string,
@@ -114,6 +117,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
   const insertPack = async (m: EntityManager, pack: Omit<PackRecord, 'createdAt'>) => {
     await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live' }).orUpdate(['state'], ['repo_id', 'name']).execute();
   };
+
+  const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt });
 
   const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
     const owners = locks.length ? await ds.getRepository(UserEntity).findBy({ id: In([...new Set(locks.map((l) => l.ownerId))]) }) : [];
@@ -279,7 +284,36 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     packs: {
       async listLive(repoId) {
         const live = await read(() => ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } }));
-        return live.map((p): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt }));
+        return live.map(packRecord);
+      },
+      async replace(repoId, pack, supersedes) {
+        try {
+          await tx(async (m) => {
+            const r = await m
+              .createQueryBuilder()
+              .update(PackEntity)
+              .set({ state: 'superseded' })
+              .where('repo_id = :repoId AND state = :live AND name IN (:...names)', { repoId, live: 'live', names: supersedes })
+              .execute();
+            if (r.affected !== supersedes.length) throw new PacksChanged();
+            await insertPack(m, pack);
+          });
+          return true;
+        } catch (err) {
+          if (err instanceof PacksChanged) return false;
+          throw err;
+        }
+      },
+      async listSuperseded(repoId) {
+        return (await read(() => ds.getRepository(PackEntity).find({ where: { repoId, state: 'superseded' } }))).map(packRecord);
+      },
+      async forgetSuperseded(repoId, names) {
+        if (names.length === 0) return [];
+        return tx(async (m) => {
+          const gone = await m.getRepository(PackEntity).find({ where: { repoId, state: 'superseded', name: In(names) }, select: { name: true } });
+          if (gone.length) await m.getRepository(PackEntity).delete({ repoId, state: 'superseded', name: In(gone.map((p) => p.name)) });
+          return gone.map((p) => p.name);
+        });
       },
     },
     refs: {

@@ -20,6 +20,8 @@ export interface StoredPack {
  */
 export class GitStore {
   readonly packs: PackCache;
+  /** Told after a commit that registered a new pack (compaction listens). */
+  onNewPack: ((repoId: string) => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -53,8 +55,10 @@ export class GitStore {
   }
 
   /** Register the stored pack and swap refs (compare-and-swap in the db). */
-  commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
+  async commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
     const record = pack ? { repoId, name: pack.name, objectCount: pack.objectCount, sizeBytes: pack.sizeBytes, source: 'receive' as const } : null;
-    return this.db.commitPush(repoId, record, updates, { atomic });
+    const results = await this.db.commitPush(repoId, record, updates, { atomic });
+    if (pack) this.onNewPack?.(repoId);
+    return results;
   }
 }

@@ -168,6 +168,22 @@ export class PackCache {
     }
   }
 
+  /** Closes a pack that is gone from the repository (superseded by compaction) and drops its cached copy. */
+  async forget(repoId: string, name: string): Promise<void> {
+    const k = this.key(repoId, name);
+    const p = this.open.get(k);
+    if (!p) return;
+    this.open.delete(k);
+    const lp = await p.catch(() => null);
+    if (!lp) return;
+    lp.file.close();
+    if (!this.store.localPath) {
+      this.cachedBytes -= lp.bytes;
+      await fsp.rm(this.localFile(repoId, name, 'pack'), { force: true });
+      await fsp.rm(this.localFile(repoId, name, 'idx'), { force: true });
+    }
+  }
+
   closeAll(): void {
     for (const p of this.open.values()) void p.then((lp) => lp.file.close()).catch(() => undefined);
     this.open.clear();

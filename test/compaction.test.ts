@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { git, gitResult, tmpDir } from './helpers/git.js';
+import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
+
+// Background compaction: many packs (one per push) become one, nothing is lost, full clones then
+// stream the stored pack, and replaced packs are deleted after their grace period.
+
+async function commitFile(dir: string, name: string, content: string) {
+  fs.writeFileSync(path.join(dir, name), content);
+  await git(['add', name], { cwd: dir });
+  await git(['commit', '--quiet', '-m', `edit ${name}`], { cwd: dir });
+  return (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+}
+
+/** The `compacted` log lines of the hub, parsed. */
+function compactions(hub: Hub): { repoId: string; objects: number; replaced: number; unreachable: number }[] {
+  return fs
+    .readFileSync(hub.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"compacted"'))
+    .map((l) => JSON.parse(l));
+}
+
+async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const packFiles = (hub: Hub) => {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name.endsWith('.pack')) found.push(path.join(dir, e.name));
+    }
+  };
+  walk(path.join(hub.dataDir, 'objects'));
+  return found;
+};
+
+for (const backend of backends()) {
+  describe(`background compaction (${backend})`, () => {
+    let hub: Hub | undefined;
+    let alice: { name: string; token: string };
+    let work: string;
+
+    before(() =>
+      withServerLog(
+        () => hub,
+        async () => {
+          hub = await startHub({ backend, env: { PACKHUB_COMPACT_MIN_PACKS: '3', PACKHUB_COMPACT_DELAY_MS: '300', PACKHUB_COMPACT_GRACE_MS: '1500' } });
+          alice = await hub.user('alice');
+          await hub.repo('alice/many');
+          work = path.join(tmpDir('compact'), 'w');
+          await git(['init', '--quiet', '-b', 'main', work]);
+        },
+      ),
+    );
+    afterEach((t) => serverLogOnFailure(t, hub));
+    after(() => hub?.stop());
+
+    it('several pushes become one pack holding every object, reachable or not; clones are complete; old packs go', async () => {
+      const remote = `${hub!.authUrl(alice)}/alice/many.git`;
+      // Four pushes to main, and a branch pushed then deleted: its commit is reachable from no ref.
+      for (let i = 0; i < 4; i++) {
+        await commitFile(work, `f${i}.txt`, `file ${i}\n`.repeat(200 + i));
+        await git(['push', '--quiet', remote, 'main'], { cwd: work });
+      }
+      await git(['checkout', '--quiet', '-b', 'gone'], { cwd: work });
+      const gone = await commitFile(work, 'secret.txt', 'only on a deleted branch\n');
+      await git(['push', '--quiet', remote, 'gone'], { cwd: work });
+      await git(['push', '--quiet', remote, '--delete', 'gone'], { cwd: work });
+      await git(['checkout', '--quiet', 'main'], { cwd: work });
+      const head = (await git(['rev-parse', 'main'], { cwd: work })).trim();
+
+      const [done] = await until('a compaction', () => {
+        const c = compactions(hub!);
+        return c.length > 0 && c;
+      });
+      // Every object ever pushed: 4 commits with their trees and blobs on main, 3 more on 'gone'.
+      const all = (await git(['rev-list', '--objects', 'main', gone], { cwd: work })).trim().split('\n').length;
+      const onMain = (await git(['rev-list', '--objects', 'main'], { cwd: work })).trim().split('\n').length;
+      assert.equal(done!.objects, all, 'no object is dropped');
+      assert.equal(done!.unreachable, all - onMain, 'the deleted branch is kept, after the reachable objects');
+      assert.ok(done!.replaced >= 3);
+
+      // Clones are complete and fsck-clean; the pack holds objects no ref reaches, so it is not
+      // streamed as it is (that would send them): the clone is built from it.
+      const a = path.join(tmpDir('compact-clone'), 'a');
+      const r = await gitResult(['clone', '--progress', `${hub!.url}/alice/many.git`, a]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /Sending the stored pack/);
+      assert.equal((await git(['rev-parse', 'HEAD'], { cwd: a })).trim(), head);
+      await git(['fsck', '--full', '--strict'], { cwd: a });
+      if (backend === 'fs') await until('the replaced packs to be deleted', () => packFiles(hub!).length === 1);
+    });
+
+    it('a repository whose objects are all reachable is then cloned from the stored pack as it is', async () => {
+      await hub!.repo('alice/clean');
+      const remote = `${hub!.authUrl(alice)}/alice/clean.git`;
+      const w = path.join(tmpDir('compact-clean'), 'w');
+      await git(['init', '--quiet', '-b', 'main', w]);
+      for (let i = 0; i < 3; i++) {
+        await commitFile(w, `g${i}.txt`, `more ${i}\n`.repeat(300));
+        await git(['push', '--quiet', remote, 'main'], { cwd: w });
+      }
+      await git(['tag', '-a', 'v1', '-m', 'release'], { cwd: w });
+      await git(['push', '--quiet', remote, 'v1'], { cwd: w });
+      const before = compactions(hub!).length;
+      await until('a second compaction', () => compactions(hub!).length > before);
+      const last = compactions(hub!).at(-1)!;
+      assert.equal(last.unreachable, 0);
+      for (const name of ['b', 'c']) {
+        const dest = path.join(tmpDir('compact-clean-clone'), name);
+        const r = await gitResult(['clone', '--progress', '--mirror', `${hub!.url}/alice/clean.git`, dest]);
+        assert.equal(r.code, 0, r.stderr);
+        await git(['fsck', '--full', '--strict'], { cwd: dest });
+        assert.equal((await git(['rev-parse', 'v1^{commit}'], { cwd: dest })).trim(), (await git(['rev-parse', 'main'], { cwd: w })).trim());
+        if (name === 'c') assert.match(r.stderr, /Sending the stored pack/, 'the second clone streams the compacted pack');
+      }
+      // Pushing on top of a compacted repository works as before.
+      await commitFile(w, 'after.txt', 'after compaction\n');
+      await git(['push', '--quiet', remote, 'main'], { cwd: w });
+      const d = path.join(tmpDir('compact-clean-clone'), 'd');
+      await git(['clone', '--quiet', `${hub!.url}/alice/clean.git`, d]);
+      assert.equal(fs.readFileSync(path.join(d, 'after.txt'), 'utf8'), 'after compaction\n');
+    });
+  });
+}
