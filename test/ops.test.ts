@@ -42,6 +42,27 @@ describe('operations: health, readiness, metrics, graceful shutdown', () => {
     assert.match(text, /packhub_http_request_duration_seconds_bucket/);
   });
 
+  it('a pack missing from storage fails that clone with an error, and the server stays up', async () => {
+    await hub.repo('alice/lost');
+    const repos = path.join(hub.dataDir, 'objects', 'repos');
+    const before = new Set(fs.readdirSync(repos));
+    const work = path.join(tmpDir('ops-lost'), 'w');
+    await git(['init', '--quiet', '-b', 'main', work]);
+    fs.writeFileSync(path.join(work, 'a.txt'), 'soon lost\n');
+    await git(['add', '.'], { cwd: work });
+    await git(['commit', '--quiet', '-m', 'a'], { cwd: work });
+    await git(['push', '--quiet', `${hub.authUrl(alice)}/alice/lost.git`, 'main'], { cwd: work });
+    const lost = fs.readdirSync(repos).filter((d) => !before.has(d));
+    assert.equal(lost.length, 1, 'the push stored its pack under a new repository folder');
+    // Storage loses the files (an operator's mistake); the server learns it when it opens them.
+    await hub.restart();
+    fs.rmSync(path.join(repos, lost[0]!), { recursive: true });
+    const r = await gitResult(['clone', '--quiet', `${hub.url}/alice/lost.git`, path.join(tmpDir('ops-lost-clone'), 'c')]);
+    assert.notEqual(r.code, 0);
+    assert.deepEqual(await (await fetch(`${hub.url}/healthz`)).json(), { status: 'ok' }, 'the server is still up');
+    await git(['clone', '--quiet', `${hub.url}/alice/ops.git`, path.join(tmpDir('ops-lost-clone'), 'other')]);
+  });
+
   it('SIGTERM lets an in-flight clone finish, then the server exits', async () => {
     const work = path.join(tmpDir('ops2'), 'w');
     await git(['init', '--quiet', '-b', 'main', work]);

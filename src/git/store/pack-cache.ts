@@ -110,7 +110,11 @@ export class PackCache {
       p = this.load(repoId, name);
       this.open.set(k, p);
       p.catch(() => this.open.delete(k));
-      void p.then(() => this.evict());
+      // A failed load is the caller's error (it gets the rejection); eviction runs after a load.
+      p.then(
+        () => this.evict().catch((err: unknown) => this.log.warn({ err }, 'pack cache eviction failed')),
+        () => undefined,
+      );
     }
     return p.then((lp) => {
       lp.lastUsed = Date.now();
