@@ -42,10 +42,11 @@ export interface PushContext {
 
 /**
  * A policy hook, instantiated per push: it may observe each received object while index-pack has
- * its content at hand (no second read), then returns a rejection reason per ref it refuses.
+ * its content at hand (no second read; null for blobs over 1 MiB, which are streamed), then returns
+ * a rejection reason per ref it refuses.
  */
 export type PushCheck = () => {
-  observe?: (oid: string, type: ObjectType, data: Buffer) => void;
+  observe?: (oid: string, type: ObjectType, data: Buffer | null) => void;
   check: (ctx: PushContext) => Promise<Map<string, string>>;
 };
 
@@ -120,7 +121,8 @@ class Connectivity {
   private readonly named = new OidSet(4096);
   private readonly referrers: string[] = [];
 
-  see = (oid: string, type: ObjectType, data: Buffer): void => {
+  see = (oid: string, type: ObjectType, data: Buffer | null): void => {
+    if (data === null) return; // a large blob
     if (type === 'tree') this.seeTree(oid, data);
     else if (type === 'commit') {
       const c = parseCommit(data);
@@ -212,7 +214,7 @@ export async function receivePack(
       await progress(`Indexing ${limit.bytes} bytes\n`);
       const connectivity = new Connectivity();
       const observers = checks.map((c) => c.observe).filter((o): o is NonNullable<typeof o> => !!o);
-      const onObject = (oid: string, type: ObjectType, data: Buffer) => {
+      const onObject = (oid: string, type: ObjectType, data: Buffer | null) => {
         connectivity.see(oid, type, data);
         for (const o of observers) o(oid, type, data);
       };

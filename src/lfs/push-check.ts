@@ -38,7 +38,7 @@ export function createLfsPushCheck(records: LfsRecords): PushCheck {
     const commits: string[] = [];
     return {
       observe(oid, type, data) {
-        if (type === 'blob' && data.length < MAX_POINTER_SIZE) {
+        if (type === 'blob' && data && data.length < MAX_POINTER_SIZE) {
           const p = parsePointer(data);
           if (p) pointers.set(p.oid, oid);
         } else if (type === 'commit') commits.push(oid);

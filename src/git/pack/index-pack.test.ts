@@ -217,6 +217,37 @@ describe('indexPack against git index-pack', () => {
       await assert.rejects(indexBytes(bad), isFormatError(new RegExp(`^zlib stream corrupt in object at offset ${target.offset}: incorrect data check`)));
     });
 
+    it('streams a blob over 1 MiB (never held whole) and still refuses it cut, corrupt or lying about its size', async () => {
+      // Compressible, so the stream spans many inflate steps of output for each step of input.
+      const data = Buffer.from(Array.from({ length: 3 << 18 }, (_, i) => `line ${i % 977}\n`).join('')).subarray(0, 3 << 20);
+      const tail = Buffer.from('after the big one\n');
+      const good = await writePack(2, async (w) => {
+        await w.writeWhole(3, data);
+        await w.writeWhole(3, tail);
+      });
+      const seen: [string, Buffer | null][] = [];
+      const r = await indexBytes(good, { onObject: (oid, _type, d) => void seen.push([oid, d]) });
+      assert.deepEqual(r.objects.map((o) => o.oid), [hashObject('blob', data), hashObject('blob', tail)]);
+      assert.deepEqual(seen.map(([, d]) => d && d.toString()), [null, tail.toString()], 'the large blob is not handed out');
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'git.pack'), good);
+      git(dir, ['index-pack', '-o', 'git.idx', 'git.pack']);
+      assert.ok(r.idx.equals(fs.readFileSync(path.join(dir, 'git.idx'))), 'the same idx as git index-pack');
+      const entryEnd = good.length - 20 - (tail.length + 10); // roughly where the big stream ends
+      for (const cut of [40, 1000, 70_000, Math.floor(entryEnd / 2), entryEnd - 5]) {
+        await assert.rejects(indexBytes(good.subarray(0, cut)), isFormatError(/^pack truncated at offset 12/), `cut at ${cut}`);
+      }
+      const bad = Buffer.from(good);
+      bad[Math.floor(entryEnd / 2)] ^= 0x55;
+      const body = bad.subarray(0, bad.length - 20);
+      crypto.createHash('sha1').update(body).digest().copy(bad, bad.length - 20);
+      // A flipped byte breaks the stream, or changes what it inflates to.
+      await assert.rejects(indexBytes(bad), isFormatError(/^(zlib stream corrupt in object at offset 12|object at offset 12 inflates to)/));
+      const deflated = zlib.deflateSync(data);
+      await assert.rejects(indexBytes(await writePack(1, (w) => w.writeRaw(3, data.length - 1, deflated))), isFormatError(/^object at offset 12 inflates to more than the/));
+      await assert.rejects(indexBytes(await writePack(1, (w) => w.writeRaw(3, data.length + 1, deflated))), isFormatError(/^object at offset 12 inflates to 3145728 bytes, its header says 3145729/));
+    });
+
     it('refuses a wrong trailer, garbage after it, other files and other versions', async () => {
       const badSum = Buffer.from(pack);
       badSum[badSum.length - 1] ^= 1;

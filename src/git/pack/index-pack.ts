@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { GitFormatError } from '../../core/errors.js';
 import { fsckObject } from '../objects/fsck.js';
-import { hashFramed, hashObject } from '../objects/hash.js';
+import { hashFramed, hashObject, objectHeader } from '../objects/hash.js';
 import { OFS_DELTA, REF_DELTA, TYPE_CODE, TYPE_NAME, type ObjectType } from '../objects/types.js';
 import { applyDelta } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
-import { firstWindow, HEADROOM, inflateAt, inflateExact, readAt } from './inflate.js';
+import { firstWindow, HEADROOM, inflateAt, inflateExact, inflateStreaming, readAt } from './inflate.js';
 
 export interface IndexedObject {
   oid: string;
@@ -40,8 +40,11 @@ export interface IndexPackOptions {
   fsck?: boolean;
   /** Refuse packs announcing more objects than this. */
   maxObjects?: number;
-  /** Sees every object of the pack once, while its content is at hand (not the appended bases). */
-  onObject?: (oid: string, type: ObjectType, data: Buffer) => void;
+  /**
+   * Sees every object of the pack once, while its content is at hand (not the appended bases);
+   * data is null for blobs over 1 MiB, which are streamed and never held whole.
+   */
+  onObject?: (oid: string, type: ObjectType, data: Buffer | null) => void;
 }
 
 interface Entry {
@@ -72,6 +75,8 @@ const WINDOW = 8 << 20;
  */
 class SequentialReader {
   private buf: Buffer = Buffer.alloc(0);
+  /** The memory behind `buf`, reused as the window moves (views handed out before are invalid then). */
+  private space: Buffer = Buffer.alloc(0);
   private start = 0;
   private hashedTo = 0;
   private readonly hash = crypto.createHash('sha1');
@@ -86,7 +91,9 @@ class SequentialReader {
   view(pos: number, len: number): Buffer {
     const want = Math.max(0, Math.min(len, this.size - pos));
     if (pos < this.start || pos + want > this.start + this.buf.length) {
-      this.buf = readAt(this.fd, pos, Math.min(this.size - pos, Math.max(want, WINDOW)));
+      const len = Math.min(this.size - pos, Math.max(want, WINDOW));
+      if (this.space.length < len) this.space = Buffer.allocUnsafe(Math.max(len, WINDOW));
+      this.buf = readInto(this.fd, this.space, pos, len);
       this.start = pos;
       const to = Math.min(this.hashEnd, pos + this.buf.length);
       if (this.hashedTo < pos) throw new Error('pack reader skipped bytes');
@@ -102,6 +109,17 @@ class SequentialReader {
     while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(WINDOW, this.hashEnd - this.hashedTo));
     return this.hash.digest();
   }
+}
+
+/** Fills `space` from `position` with up to `length` bytes; returns the filled part. */
+function readInto(fd: number, space: Buffer, position: number, length: number): Buffer {
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, space, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return space.subarray(0, got);
 }
 
 function uint32(n: number): Buffer {
@@ -151,6 +169,8 @@ export async function indexPack(packPath: string, opts: IndexPackOptions = {}): 
 
 class Indexer {
   private readonly entries: Entry[] = [];
+  /** Output space for streamed inflation. */
+  private readonly chunk = Buffer.allocUnsafe(1 << 20);
   /** OFS children of each entry, as linked lists: first child, then next sibling (-1 ends). */
   private firstOfsChild = new Int32Array(0);
   private nextOfsSibling = new Int32Array(0);
@@ -260,6 +280,30 @@ class Indexer {
       }
       e.dataOffset = pos + p;
       e.crc = zlib.crc32(head.subarray(0, p));
+      if (h.typeCode === TYPE_CODE.blob && h.size > KEEP_ONE) {
+        // Streamed: a large blob is never held whole here (no check needs its bytes); if it is
+        // a delta base, the second pass inflates it again.
+        const hash = crypto.createHash('sha1').update(objectHeader('blob', h.size));
+        const start = e.dataOffset;
+        const used = inflateStreaming(
+          // Up to the end of the file: the stream's end shows as input left over (the trailer at least).
+          (u, want) => reader.view(start + u, Math.min(want, this.fileSize - start - u)),
+          h.size,
+          this.chunk,
+          (out, input) => {
+            hash.update(out);
+            e.crc = zlib.crc32(input, e.crc);
+          },
+          pos,
+        );
+        if (start + used > limit) throw new GitFormatError(`pack truncated at offset ${pos} (zlib stream of the object runs past the end)`);
+        e.type = 'blob';
+        e.oid = hash.digest('hex');
+        this.opts.onObject?.(e.oid, 'blob', null);
+        this.entries.push(e);
+        pos = start + used;
+        continue;
+      }
       let data: Buffer;
       let used: number;
       for (let len = firstWindow(h.size); ; len *= 2) {

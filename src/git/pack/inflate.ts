@@ -70,6 +70,47 @@ class Inflater {
     }
     return { used: input.length - this.state[1]!, produced: outLen - this.state[0]! };
   }
+
+  /**
+   * Streams one zlib stream whose input arrives in pieces (`next(used, want)` gives up to `want`
+   * bytes from input offset `used` on; none at the end of the file) and whose output goes to `onData` in
+   * pieces of at most `chunk.length` bytes, refusing more than `size` bytes. Returns the input
+   * bytes the stream used. The stream's end is where inflate stops consuming input with output
+   * space left: a pack entry is always followed by more bytes (the next entry or the trailer).
+   */
+  stream(next: (used: number, want: number) => Buffer, size: number, chunk: Buffer, onData: (data: Buffer, input: Buffer) => void, where: number): number {
+    this.error = null;
+    this.handle.reset();
+    let used = 0;
+    let produced = 0;
+    for (;;) {
+      const input = next(used, STREAM_INPUT);
+      if (input.length === 0) throw new GitFormatError(`pack truncated at offset ${where} (zlib stream of the object runs past the end)`);
+      let inOff = 0;
+      for (;;) {
+        const room = Math.min(chunk.length, size + 1 - produced);
+        this.handle.writeSync(zlib.constants.Z_NO_FLUSH, input, inOff, input.length - inOff, chunk, 0, room);
+        const error = this.error as { message: string } | null;
+        if (error) {
+          this.renew();
+          throw new GitFormatError(`zlib stream corrupt in object at offset ${where}: ${error.message}`);
+        }
+        const got = room - this.state[0]!;
+        const consumed = input.length - inOff - this.state[1]!;
+        if (got > 0 || consumed > 0) onData(chunk.subarray(0, got), input.subarray(inOff, inOff + consumed));
+        produced += got;
+        inOff += consumed;
+        used += consumed;
+        if (produced > size) throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
+        if (this.state[0]! === 0) continue; // output full: drain more
+        if (inOff < input.length) {
+          if (produced !== size) throw new GitFormatError(`object at offset ${where} inflates to ${produced} bytes, its header says ${size}`);
+          return used;
+        }
+        break; // input used up: the stream goes on
+      }
+    }
+  }
 }
 
 const supported = (() => {
@@ -80,6 +121,8 @@ const supported = (() => {
   return ok;
 })();
 let inflater: Inflater | null = null;
+/** Input read per step when streaming. */
+const STREAM_INPUT = 1 << 20;
 
 /**
  * Inflates the zlib stream at the start of `input` (bytes after it are ignored) that must inflate
@@ -97,6 +140,27 @@ export function inflateExact(input: Buffer, size: number, where: number, headroo
   if (r.produced > size) throw new GitFormatError(`object at offset ${where} inflates to more than the ${size} bytes its header says`);
   if (r.produced !== size) throw new GitFormatError(`object at offset ${where} inflates to ${r.produced} bytes, its header says ${size}`);
   return { data: out.subarray(headroom, headroom + size), used: r.used };
+}
+
+/**
+ * Inflates a stream too large to hold whole, piece by piece (see Inflater.stream); `onData` gets
+ * each piece of output with the input bytes used to make it. Returns the input bytes the stream used.
+ */
+export function inflateStreaming(next: (used: number, want: number) => Buffer, size: number, chunk: Buffer, onData: (data: Buffer, input: Buffer) => void, where: number): number {
+  if (supported) {
+    inflater ??= new Inflater();
+    return inflater.stream(next, size, chunk, onData, where);
+  }
+  // Without the native handle: one piece, as inflateExact does it.
+  for (let len = firstWindow(size); ; len *= 2) {
+    const input = next(0, len);
+    const r = inflateExact(input, size, where);
+    if (r) {
+      onData(r.data, input.subarray(0, r.used));
+      return r.used;
+    }
+    if (input.length < len) throw new GitFormatError(`pack truncated at offset ${where} (zlib stream of the object runs past the end)`);
+  }
 }
 
 interface InflateInfo {
