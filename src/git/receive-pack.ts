@@ -1,9 +1,6 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Readable, Transform } from 'node:stream';
 import { AppError, GitFormatError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RefUpdate, RefUpdateResult } from '../db/types.js';
@@ -11,6 +8,7 @@ import { ZERO_OID, type ObjectType } from './objects/types.js';
 import { parseCommit } from './objects/commit.js';
 import { OidSet } from './objects/oid-set.js';
 import { parseTag } from './objects/tag.js';
+import { IncomingPack } from './pack/incoming-pack.js';
 import { indexPack } from './pack/index-pack.js';
 import { PackIndex } from './pack/idx.js';
 import { PackFile } from './pack/pack-file.js';
@@ -94,22 +92,6 @@ async function readCommands(reader: PktReader): Promise<Request | null> {
     }
   }
   return { commands, caps, pushOptions };
-}
-
-class SizeLimit extends Transform {
-  bytes = 0;
-  constructor(
-    private readonly max: number,
-    private readonly quota: number,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
-    this.bytes += chunk.length;
-    if (this.bytes > this.max) cb(new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${this.max} bytes`));
-    else if (this.bytes > this.quota) cb(quotaError(this.quota));
-    else cb(null, chunk);
-  }
 }
 
 const quotaError = (left: number) =>
@@ -207,18 +189,35 @@ export async function receivePack(
     if (needsPack) {
       await fsp.mkdir(deps.tmpDir, { recursive: true });
       tmpPack = path.join(deps.tmpDir, `incoming-${crypto.randomUUID()}.pack`);
-      const limit = new SizeLimit(deps.maxPushBytes, deps.quotaBytes);
-      await pipeline(Readable.from(reader.rest()), limit, fs.createWriteStream(tmpPack));
-      lap('receive');
-      if (limit.bytes === 0) throw new GitFormatError('pack missing: the push sent no pack data');
-      await progress(`Indexing ${limit.bytes} bytes\n`);
+      // Received and indexed at once: index-pack reads the file as it grows (as git index-pack --stdin).
+      const incoming = await IncomingPack.create(tmpPack);
+      const receiving = incoming.receive(reader.rest(), (total) => {
+        if (total > deps.maxPushBytes) throw new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${deps.maxPushBytes} bytes`);
+        if (total > deps.quotaBytes) throw quotaError(deps.quotaBytes);
+      });
       const connectivity = new Connectivity();
       const observers = checks.map((c) => c.observe).filter((o): o is NonNullable<typeof o> => !!o);
       const onObject = (oid: string, type: ObjectType, data: Buffer | null) => {
         connectivity.see(oid, type, data);
         for (const o of observers) o(oid, type, data);
       };
-      const indexed = await indexPack(tmpPack, { lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject });
+      const indexing = indexPack(tmpPack, { incoming, lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject });
+      indexing.catch(() => undefined); // awaited below, after the receiving side has its say
+      let total: number;
+      try {
+        total = await receiving;
+      } catch (err) {
+        // Size limits and a vanished client explain a failed index, not the other way round.
+        await indexing.catch(() => undefined);
+        throw err;
+      }
+      lap('receive');
+      if (total === 0) {
+        await indexing.catch(() => undefined);
+        throw new GitFormatError('pack missing: the push sent no pack data');
+      }
+      await progress(`Received ${total} bytes, indexing\n`);
+      const indexed = await indexing;
       lap('index');
       for (const o of indexed.objects) received.add(o.oid);
       if (indexed.objects.length > 0) {

@@ -8,6 +8,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_CODE, TYPE_NAME, type ObjectType } from '../
 import { applyDelta } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
+import type { IncomingPack } from './incoming-pack.js';
 import { firstWindow, HEADROOM, inflateAt, inflateExact, inflateStreaming, readAt } from './inflate.js';
 
 export interface IndexedObject {
@@ -38,6 +39,8 @@ export interface IndexPackOptions {
   lookupExternal?: (oid: string) => { type: ObjectType; data: Buffer } | null;
   /** Run fsckObject on every commit, tree and tag. */
   fsck?: boolean;
+  /** The pack is still arriving into the file: index it as it comes (see IncomingPack). */
+  incoming?: IncomingPack;
   /** Refuse packs announcing more objects than this. */
   maxObjects?: number;
   /**
@@ -81,31 +84,36 @@ class SequentialReader {
   private hashedTo = 0;
   private readonly hash = crypto.createHash('sha1');
 
+  /** `size()`: bytes in the file now (a pack still arriving grows). hashEnd null: hash nothing. */
   constructor(
     private readonly fd: number,
-    private readonly size: number,
-    private readonly hashEnd: number,
+    private readonly size: () => number,
+    private readonly hashEnd: number | null,
   ) {}
 
   /** Bytes [pos, pos+len), fewer at the end of the file. Positions only move forward. */
   view(pos: number, len: number): Buffer {
-    const want = Math.max(0, Math.min(len, this.size - pos));
+    const size = this.size();
+    const want = Math.max(0, Math.min(len, size - pos));
     if (pos < this.start || pos + want > this.start + this.buf.length) {
-      const len = Math.min(this.size - pos, Math.max(want, WINDOW));
+      const len = Math.min(size - pos, Math.max(want, WINDOW));
       if (this.space.length < len) this.space = Buffer.allocUnsafe(Math.max(len, WINDOW));
       this.buf = readInto(this.fd, this.space, pos, len);
       this.start = pos;
-      const to = Math.min(this.hashEnd, pos + this.buf.length);
-      if (this.hashedTo < pos) throw new Error('pack reader skipped bytes');
-      if (this.hashedTo < to) {
-        this.hash.update(this.buf.subarray(this.hashedTo - pos, to - pos));
-        this.hashedTo = to;
+      if (this.hashEnd !== null) {
+        const to = Math.min(this.hashEnd, pos + this.buf.length);
+        if (this.hashedTo < pos) throw new Error('pack reader skipped bytes');
+        if (this.hashedTo < to) {
+          this.hash.update(this.buf.subarray(this.hashedTo - pos, to - pos));
+          this.hashedTo = to;
+        }
       }
     }
     return this.buf.subarray(pos - this.start, pos - this.start + want);
   }
 
   digest(): Buffer {
+    if (this.hashEnd === null) throw new Error('this reader hashes nothing');
     while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(WINDOW, this.hashEnd - this.hashedTo));
     return this.hash.digest();
   }
@@ -160,7 +168,10 @@ export async function indexPack(packPath: string, opts: IndexPackOptions = {}): 
   const fd = fs.openSync(packPath, 'r');
   const indexer = new Indexer(fd, packPath, opts);
   try {
-    return indexer.run();
+    return await indexer.run();
+  } catch (err) {
+    opts.incoming?.stop(err as Error);
+    throw err;
   } finally {
     indexer.closeWriter();
     fs.closeSync(fd);
@@ -201,9 +212,9 @@ class Indexer {
     this.writeFd = null;
   }
 
-  run(): IndexedPack {
-    const count = this.readHeader();
-    const trailer = this.scan(count);
+  async run(): Promise<IndexedPack> {
+    const count = await this.readHeader();
+    const trailer = await this.scan(count);
     this.linkChildren();
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i]!;
@@ -237,8 +248,22 @@ class Indexer {
     }
   }
 
-  private readHeader(): number {
-    this.fileSize = fs.fstatSync(this.fd).size;
+  /**
+   * Where the entries end as far as known: the file size less the trailer. While the pack is still
+   * arriving, first waits until that is at least `end` or the stream has ended.
+   */
+  private async entriesLimit(end: number): Promise<number> {
+    const incoming = this.opts.incoming;
+    if (incoming) {
+      if (!incoming.done && incoming.written - 20 < end) await incoming.wait(end + 20);
+      this.fileSize = incoming.written;
+    }
+    return this.fileSize - 20;
+  }
+
+  private async readHeader(): Promise<number> {
+    if (this.opts.incoming) await this.opts.incoming.wait(32);
+    this.fileSize = this.opts.incoming ? this.opts.incoming.written : fs.fstatSync(this.fd).size;
     const header = readAt(this.fd, 0, 12);
     if (this.fileSize === 0) throw new GitFormatError('pack missing: the file is empty');
     if (header.length < 4 || header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError("not a pack: it does not start with 'PACK'");
@@ -253,13 +278,16 @@ class Indexer {
   }
 
   /** Pass 1: every entry in order, then the trailer. Returns the trailer. */
-  private scan(count: number): Buffer {
-    const limit = this.fileSize - 20;
-    const reader = new SequentialReader(this.fd, this.fileSize, limit);
+  private async scan(count: number): Promise<Buffer> {
+    const incoming = this.opts.incoming;
+    // A pack still arriving is hashed on its way in; a complete one as it is read.
+    const reader = new SequentialReader(this.fd, () => this.fileSize, incoming ? null : this.fileSize - 20);
     reader.view(0, 12);
     let kept = 0;
     let pos = 12;
+    let limit = this.fileSize - 20;
     for (let i = 0; i < count; i++) {
+      if (incoming) limit = await this.entriesLimit(pos + 32);
       if (pos >= limit) throw new GitFormatError(`pack truncated at offset ${pos}: ${count - i} of ${count} objects missing`);
       const head = reader.view(pos, 32).subarray(0, limit - pos);
       const h = decodeEntryHeader(head, 0, pos);
@@ -282,7 +310,8 @@ class Indexer {
       e.crc = zlib.crc32(head.subarray(0, p));
       if (h.typeCode === TYPE_CODE.blob && h.size > KEEP_ONE) {
         // Streamed: a large blob is never held whole here (no check needs its bytes); if it is
-        // a delta base, the second pass inflates it again.
+        // a delta base, the second pass inflates it again. (A pack still arriving is waited for.)
+        if (incoming) limit = await this.entriesLimit(Infinity);
         const hash = crypto.createHash('sha1').update(objectHeader('blob', h.size));
         const start = e.dataOffset;
         const used = inflateStreaming(
@@ -307,6 +336,7 @@ class Indexer {
       let data: Buffer;
       let used: number;
       for (let len = firstWindow(h.size); ; len *= 2) {
+        if (incoming) limit = await this.entriesLimit(e.dataOffset + len);
         const input = reader.view(e.dataOffset, Math.min(len, limit - e.dataOffset));
         const isDelta = h.typeCode === OFS_DELTA || h.typeCode === REF_DELTA;
         const r = inflateExact(input, h.size, pos, isDelta ? 0 : HEADROOM);
@@ -315,7 +345,7 @@ class Indexer {
           e.crc = zlib.crc32(input.subarray(0, used), e.crc);
           break;
         }
-        if (e.dataOffset + input.length >= limit) throw new GitFormatError(`pack truncated at offset ${pos} (zlib stream of the object runs past the end)`);
+        if (e.dataOffset + input.length >= limit && (!incoming || incoming.done)) throw new GitFormatError(`pack truncated at offset ${pos} (zlib stream of the object runs past the end)`);
       }
       if (e.typeCode === OFS_DELTA || e.typeCode === REF_DELTA) {
         if (data.length <= KEEP_ONE && kept + data.length <= KEEP_TOTAL) {
@@ -333,10 +363,11 @@ class Indexer {
       this.entries.push(e);
       pos = e.dataOffset + used;
     }
+    if (incoming) limit = await this.entriesLimit(Infinity);
     if (pos < limit) throw new GitFormatError(`pack has ${limit - pos} bytes of garbage after its last object (offset ${pos})`);
     this.entriesEnd = pos;
     const trailer = readAt(this.fd, pos, 20);
-    if (!reader.digest().equals(trailer)) throw new GitFormatError('pack checksum mismatch: the trailer is not the SHA-1 of the pack');
+    if (!(incoming ? incoming.digest() : reader.digest()).equals(trailer)) throw new GitFormatError('pack checksum mismatch: the trailer is not the SHA-1 of the pack');
     return trailer;
   }
 
