@@ -210,6 +210,38 @@ describe('S3BlobStore (against s3rver)', () => {
     await assert.rejects(down.ensureBucket(), isUnavailable);
   });
 
+  it('putFile retries with the file opened again when the connection breaks mid-request', async () => {
+    // A TCP relay to s3rver that cuts the first connection as soon as the request starts arriving.
+    let connections = 0;
+    const target = Number(new URL(cfg.endpoint!).port);
+    const relay = net.createServer((client) => {
+      if (++connections === 1) {
+        client.once('data', () => client.destroy());
+        return;
+      }
+      const upstream = net.connect(target, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const flaky = new S3BlobStore({ ...cfg, endpoint: `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}` });
+      const file = path.join(dir, 'retry.bin');
+      const bytes = crypto.randomBytes(300_000);
+      fs.writeFileSync(file, bytes);
+      await flaky.putFile('packs/retry.bin', file);
+      assert.ok(connections >= 2, 'the first connection was cut');
+      assert.ok((await readAll(await store.get('packs/retry.bin'))).equals(bytes));
+    } finally {
+      relay.close();
+    }
+  });
+
   it('rejects unsafe keys', async () => {
     await assert.rejects(store.get('../x'), /unsafe blob key/);
     await assert.rejects(store.put('a//b', Readable.from([Buffer.from('x')])), /unsafe blob key/);

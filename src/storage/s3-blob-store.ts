@@ -57,6 +57,12 @@ export function translateS3Error(err: unknown, key: string): AppError {
   return new AppError('internal', 'StorageError', `object storage error on ${key}: ${e.name ?? ''} ${e.message ?? ''}`.trim(), { cause: err });
 }
 
+/** Failures worth one more try: the connection broke, or the server was briefly unable. */
+function isTransient(err: unknown): boolean {
+  const e = err as VendorError;
+  return isNetworkError(err) || /socket hang up/i.test(e.message ?? '') || (!!e.name && UNAVAILABLE_NAMES.has(e.name)) || (e.$metadata?.httpStatusCode ?? 0) >= 500;
+}
+
 function translate(err: unknown, key: string): never {
   throw translateS3Error(err, key);
 }
@@ -143,12 +149,21 @@ export class S3BlobStore implements BlobStore {
   async putFile(key: string, filePath: string, opts: { contentType?: string; move?: boolean } = {}): Promise<void> {
     const size = (await fsp.stat(filePath)).size;
     if (size < PART_SIZE) {
-      try {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key), Body: fs.createReadStream(filePath), ContentLength: size, ContentType: opts.contentType ?? 'application/octet-stream' }),
-        );
-      } catch (err) {
-        translate(err, key);
+      // The SDK cannot replay a stream body: a request that died on a stale keep-alive socket is
+      // retried here with the file opened again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.client.send(
+            new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key), Body: fs.createReadStream(filePath), ContentLength: size, ContentType: opts.contentType ?? 'application/octet-stream' }),
+          );
+          break;
+        } catch (err) {
+          if (attempt < 3 && isTransient(err)) {
+            await new Promise((r) => setTimeout(r, 100 * attempt));
+            continue;
+          }
+          translate(err, key);
+        }
       }
     } else {
       await this.put(key, fs.createReadStream(filePath, { highWaterMark: 1 << 20 }), { size, contentType: opts.contentType });
