@@ -158,9 +158,13 @@ for (const backend of backends()) {
       assert.equal(dl.status, 404);
     });
 
-    it('deletes a repository', async () => {
+    it('deletes a repository, and its packs leave storage', async () => {
+      const stored = () => fs.readdirSync(path.join(h.dataDir, 'objects', 'repos'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+      const before = backend === 'fs' ? stored() : 0;
       await hub.deleteRepo({ ...creds(), repo: { type: 'dataset', name: 'alice/data' } });
       assert.equal(await hub.repoExists({ ...creds(), repo: { type: 'dataset', name: 'alice/data' } }), false);
+      // Its initial commit stored a pack and an index.
+      if (backend === 'fs') assert.ok(stored() === before - 2, `its pack and index are gone (${before} -> ${stored()})`);
     });
   });
 }

@@ -165,10 +165,20 @@ export function createHfRouter(deps: HfDeps): Router {
       await deps.commits.commit(repo, { ref: `refs/heads/${repo.defaultBranch}`, changes, message: 'initial commit', author: author(p) });
     } catch (err) {
       await deps.db.repos.delete(repo.id);
+      await removeStoredData(repo.id);
       throw err;
     }
     res.json({ url: repoUrl(req, repo), name: hfRepoId(repo), id: repo.id.replace(/-/g, '').slice(0, 24) });
   });
+
+  /** The repository is gone (its rows deleted): its packs are garbage. A failure here leaves garbage, not a broken repository. */
+  const removeStoredData = async (repoId: string) => {
+    try {
+      await deps.store.deleteRepository(repoId);
+    } catch (err) {
+      deps.log.warn({ err, repoId }, 'could not remove the packs of a deleted repository');
+    }
+  };
 
   const repoFromBody = async (req: Request, res: Response, action: RepoAction) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -183,6 +193,7 @@ export function createHfRouter(deps: HfDeps): Router {
   router.delete('/api/repos/delete', json, async (req, res) => {
     const repo = await repoFromBody(req, res, 'admin');
     await deps.db.repos.delete(repo.id);
+    await removeStoredData(repo.id);
     res.json({ deleted: hfRepoId(repo) });
   });
 

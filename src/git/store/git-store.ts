@@ -54,6 +54,15 @@ export class GitStore {
     await this.blobs.put(packKey(repoId, pack.name, 'idx'), Readable.from([pack.idx]), { size: pack.idx.length });
   }
 
+  /**
+   * After a repository's rows are deleted: its packs leave storage and the cache. (LFS objects are
+   * shared by content across repositories and stay.)
+   */
+  async deleteRepository(repoId: string): Promise<void> {
+    await this.packs.forgetRepository(repoId);
+    for await (const { key } of this.blobs.list(`repos/${repoId}/`)) await this.blobs.delete(key);
+  }
+
   /** Register the stored pack and swap refs (compare-and-swap in the db). */
   async commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
     const record = pack ? { repoId, name: pack.name, objectCount: pack.objectCount, sizeBytes: pack.sizeBytes, source: 'receive' as const } : null;

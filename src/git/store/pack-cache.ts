@@ -188,6 +188,11 @@ export class PackCache {
     }
   }
 
+  /** Closes every pack of a deleted repository. */
+  async forgetRepository(repoId: string): Promise<void> {
+    for (const k of [...this.open.keys()]) if (k.startsWith(`${repoId}/`)) await this.forget(repoId, k.slice(repoId.length + 1));
+  }
+
   closeAll(): void {
     for (const p of this.open.values()) void p.then((lp) => lp.file.close()).catch(() => undefined);
     this.open.clear();
