@@ -89,11 +89,10 @@ export class PackFile {
     }
   }
 
-  /** The entry header at `offset`: type, size, where its data starts and its delta base. */
-  entryAt(offset: number): EntryInfo {
+  /** The entry header at `offset` (from `read`, the bytes there, when given): type, size, where its data starts and its delta base. */
+  entryAt(offset: number, read?: Buffer): EntryInfo {
     if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${this.path}`);
-    const n = fs.readSync(this.fd, this.head, 0, Math.min(32, this.limit - offset), offset);
-    const head = this.head.subarray(0, n);
+    const head = read ?? this.head.subarray(0, fs.readSync(this.fd, this.head, 0, Math.min(32, this.limit - offset), offset));
     const h = decodeEntryHeader(head, 0, offset);
     let pos = h.length;
     const info: EntryInfo = { typeCode: h.typeCode, size: h.size, headerLength: 0, dataOffset: 0 };
@@ -138,10 +137,14 @@ export class PackFile {
    * is inflated. Stored packs were fully verified (every stream inflated, every object hashed)
    * when they were indexed, and the receiving client verifies what it is sent.
    */
-  rawEntry(offset: number, info: EntryInfo = this.entryAt(offset)): RawEntry {
+  rawEntry(offset: number): RawEntry {
     const end = this.nextEntryOffset(offset);
+    // One read for the header and the stream together.
+    const bytes = end - offset <= 1 << 20 ? readAt(this.fd, offset, end - offset) : null;
+    const info = this.entryAt(offset, bytes ?? undefined);
     if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${this.path} overlaps the next one`);
-    return { ...info, compressed: readAt(this.fd, info.dataOffset, end - info.dataOffset), end };
+    const compressed = bytes ? bytes.subarray(info.dataOffset - offset) : readAt(this.fd, info.dataOffset, end - info.dataOffset);
+    return { ...info, compressed, end };
   }
 
   private inflate(info: EntryInfo, offset: number): Buffer {

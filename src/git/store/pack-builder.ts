@@ -33,34 +33,31 @@ export async function writePack(
     if (written.has(oid)) return;
     const loc = objects.locate(oid);
     if (!loc) throw new Error(`object ${oid} vanished while writing a pack`);
-    const entry = loc.pack.file.entryAt(loc.offset);
-    const isDelta = entry.typeCode === OFS_DELTA || entry.typeCode === REF_DELTA;
+    const raw = loc.pack.file.rawEntry(loc.offset);
+    const isDelta = raw.typeCode === OFS_DELTA || raw.typeCode === REF_DELTA;
     if (!isDelta) {
-      const raw = loc.pack.file.rawEntry(loc.offset, entry);
       written.set(oid, writer.position);
-      await writer.writeRaw(entry.typeCode, entry.size, raw.compressed);
+      await writer.writeRaw(raw.typeCode, raw.size, raw.compressed);
       return;
     }
     const baseOid =
-      entry.typeCode === REF_DELTA ? entry.baseOid! : loc.pack.oidAtOffset(entry.baseOffset!).toString('hex');
+      raw.typeCode === REF_DELTA ? raw.baseOid! : loc.pack.oidAtOffset(raw.baseOffset!).toString('hex');
     inProgress.add(oid);
     try {
       if (wanted.has(baseOid) && !inProgress.has(baseOid)) {
         await emit(baseOid);
-        const raw = loc.pack.file.rawEntry(loc.offset, entry);
         const baseAt = written.get(baseOid)!;
         written.set(oid, writer.position);
         if (opts.ofsDelta) {
-          await writer.writeRaw(OFS_DELTA, entry.size, raw.compressed, { ofsDistance: writer.position - baseAt });
+          await writer.writeRaw(OFS_DELTA, raw.size, raw.compressed, { ofsDistance: writer.position - baseAt });
         } else {
-          await writer.writeRaw(REF_DELTA, entry.size, raw.compressed, { oid: Buffer.from(baseOid, 'hex') });
+          await writer.writeRaw(REF_DELTA, raw.size, raw.compressed, { oid: Buffer.from(baseOid, 'hex') });
         }
         return;
       }
       if (opts.thin && !wanted.has(baseOid) && opts.clientHas.has(baseOid)) {
-        const raw = loc.pack.file.rawEntry(loc.offset, entry);
         written.set(oid, writer.position);
-        await writer.writeRaw(REF_DELTA, entry.size, raw.compressed, { oid: Buffer.from(baseOid, 'hex') });
+        await writer.writeRaw(REF_DELTA, raw.size, raw.compressed, { oid: Buffer.from(baseOid, 'hex') });
         return;
       }
       const full = loc.pack.file.readObject(loc.offset);
