@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { git, tmpDir } from './helpers/git.js';
+import { git, gitResult, tmpDir } from './helpers/git.js';
 import { buildRichRepo, RICH } from './helpers/repo-builder.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
@@ -87,6 +87,22 @@ for (const backend of backends()) {
         await git(['fsck', '--full', '--strict'], { cwd: dir });
       });
     }
+
+    it('an identical blobless clone is answered from the response cache, with the same objects', async () => {
+      const clone = async (name: string) => {
+        const dir = path.join(tmpDir('blobless-again'), name);
+        const r = await gitResult(['clone', '--progress', '--filter=blob:none', '--no-checkout', url, dir]);
+        assert.equal(r.code, 0, r.stderr);
+        return { dir, stderr: r.stderr };
+      };
+      const a = await clone('a');
+      const b = await clone('b');
+      assert.match(b.stderr, /Sending a cached pack/);
+      const objects = async (dir: string) => (await git(['rev-list', '--objects', '--all', '--missing=print'], { cwd: dir })).split('\n').sort();
+      assert.deepEqual(await objects(b.dir), await objects(a.dir));
+      await git(['checkout', '--quiet', 'main'], { cwd: b.dir });
+      await git(['fsck', '--full', '--strict'], { cwd: b.dir });
+    });
 
     it('clone --shallow-since and --shallow-exclude', async () => {
       const since = path.join(tmpDir('since'), 'c');

@@ -61,7 +61,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
 
   const uploadRepo = async (repoId: string, defaultBranch: string): Promise<UploadPackRepo> => {
     const refs = await deps.store.refs(repoId);
-    return { refs, head: resolveHead(refs, defaultBranch), objects: () => deps.store.objects(repoId) };
+    return { refs, head: resolveHead(refs, defaultBranch), objects: () => deps.store.objects(repoId), responses: deps.store.responses };
   };
 
   for (const type of REPO_TYPES) {

@@ -6,11 +6,14 @@ import { SidebandWriter, type Sink } from './protocol/sideband.js';
 import { enumerateObjects, parseFilter, type EnumerateRequest } from './store/enumerate.js';
 import { writePack } from './store/pack-builder.js';
 import type { RepoObjects } from './store/repo-objects.js';
+import type { ResponseCache } from './store/response-cache.js';
 
 export interface UploadPackRepo {
   refs: RefRecord[];
   head: { target: string; oid: string | null };
   objects(): Promise<RepoObjects>;
+  /** Where responses to filtered clones are kept, if anywhere. */
+  responses?: ResponseCache;
 }
 
 const OID_RE = /^[0-9a-f]{40}$/;
@@ -108,7 +111,7 @@ async function streamPackFile(packPath: string, out: SidebandWriter): Promise<vo
   }
 }
 
-async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter): Promise<FetchKind> {
+async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter, responses?: ResponseCache): Promise<FetchKind> {
   // Full clone of a repository held in one pack: once a clone with these wants was found to need
   // exactly that pack, later ones stream it verbatim without walking anything.
   const single = objects.packs.length === 1 ? objects.packs[0]! : null;
@@ -117,6 +120,17 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   if (plain && single!.fullCloneKey === key) {
     if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
     await streamPackFile(single!.file.path, out);
+    await out.flush();
+    return 'clone';
+  }
+  // A filtered clone (no haves, no shallow) is answered from the response cache when the same
+  // request met the same pack before.
+  const filtered = !!single && !!args.filter && args.commonHaves.length === 0 && args.depth === undefined && args.deepenSince === undefined && !args.deepenNot?.length && args.clientShallow.length === 0;
+  const responseKey = filtered ? `${[...new Set(args.wants)].sort().join(',')}|${args.includeTag ? (args.includeTags ?? []).join(',') : '-'}|${JSON.stringify(args.filter)}|${args.ofsDelta}` : '';
+  const cached = filtered && responses ? responses.find(single!.name, responseKey) : null;
+  if (cached) {
+    if (!args.noProgress) await out.progress('Sending a cached pack\n');
+    await streamPackFile(cached, out);
     await out.flush();
     return 'clone';
   }
@@ -129,12 +143,27 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
     return 'clone';
   }
   if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\n`);
-  await writePack(objects, plan.objects, (chunk) => out.data(chunk), {
-    ofsDelta: args.ofsDelta,
-    // A shallow client may lack bases below its boundary; never send it thin deltas.
-    thin: args.thin && !plan.deepening && args.clientShallow.length === 0,
-    clientHas: plan.clientHas,
-  });
+  const recording = filtered && responses ? responses.record(single!.name, responseKey) : null;
+  try {
+    await writePack(
+      objects,
+      plan.objects,
+      (chunk) => {
+        recording?.write(chunk);
+        return out.data(chunk);
+      },
+      {
+        ofsDelta: args.ofsDelta,
+        // A shallow client may lack bases below its boundary; never send it thin deltas.
+        thin: args.thin && !plan.deepening && args.clientShallow.length === 0,
+        clientHas: plan.clientHas,
+      },
+    );
+    recording?.commit();
+  } catch (err) {
+    recording?.abort();
+    throw err;
+  }
   await out.flush();
   if (!args.noProgress) await out.progress(`Total ${plan.objects.length} (reused by packhub)\n`);
   return args.commonHaves.length === 0 ? 'clone' : 'fetch';
@@ -230,7 +259,7 @@ async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Pr
     await sink(Buffer.concat(lines));
   }
   await sink(pktLine('packfile\n'));
-  const kind = await sendPack(objects, args, out);
+  const kind = await sendPack(objects, args, out, repo.responses);
   await sink(FLUSH);
   return kind;
 }
@@ -311,7 +340,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
   args.commonHaves = common;
   const sideband = new SidebandWriter(sink, args.sideband !== 'none');
   if (args.sideband === 'none') args.noProgress = true;
-  const kind = await sendPack(objects, args, sideband);
+  const kind = await sendPack(objects, args, sideband, repo.responses);
   if (args.sideband !== 'none') await sink(FLUSH);
   return kind;
 }

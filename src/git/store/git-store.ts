@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../core/logger.js';
 import type { Db, RefRecord, RefUpdate, RefUpdateResult } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { PackCache, packKey } from './pack-cache.js';
 import { RepoObjects } from './repo-objects.js';
+import { ResponseCache } from './response-cache.js';
 
 export interface StoredPack {
   name: string;
@@ -20,6 +22,8 @@ export interface StoredPack {
  */
 export class GitStore {
   readonly packs: PackCache;
+  /** Responses to filtered clones, on local disk (a quarter of the cache budget). */
+  readonly responses: ResponseCache;
   /** Told after a commit that registered a new pack (compaction listens). */
   onNewPack: ((repoId: string) => void) | null = null;
 
@@ -31,6 +35,7 @@ export class GitStore {
     private readonly log: Logger,
   ) {
     this.packs = new PackCache(blobs, cacheDir, cacheMaxBytes, log.child({ module: 'pack-cache' }));
+    this.responses = new ResponseCache(path.join(cacheDir, 'responses'), Math.floor(cacheMaxBytes / 4));
   }
 
   async objects(repoId: string): Promise<RepoObjects> {
