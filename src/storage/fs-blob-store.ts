@@ -94,7 +94,8 @@ export class FsBlobStore implements BlobStore {
       await fh.close();
       throw notFound(key);
     }
-    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // 1 MiB reads: large objects stream at disk speed instead of in 64 KiB steps.
+    return fh.createReadStream({ highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async download(key: string, filePath: string): Promise<void> {
