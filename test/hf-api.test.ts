@@ -179,5 +179,27 @@ for (const backend of backends()) {
       assert.equal(headRes.headers.get('x-linked-etag'), `"${entry.lfs!.oid}"`);
       assert.equal(headRes.headers.get('x-repo-commit'), sha);
     });
+
+    it('a large file pushed without LFS streams through resolve and raw, whole and by Range', async () => {
+      const dir = path.join(tmpDir('hf-git-big'), 'c');
+      await git(['clone', '--quiet', `${h.authUrl(alice)}/alice/api.git`, dir]);
+      const data = crypto.randomBytes(3 << 20);
+      fs.writeFileSync(path.join(dir, 'plain.dat'), data);
+      await git(['add', 'plain.dat'], { cwd: dir });
+      await git(['commit', '--quiet', '-m', 'a big file without LFS'], { cwd: dir });
+      await git(['push', '--quiet', 'origin', 'main'], { cwd: dir });
+      for (const kind of ['resolve', 'raw']) {
+        const whole = await api(`/alice/api/${kind}/main/plain.dat`);
+        assert.equal(whole.status, 200);
+        assert.equal(whole.headers.get('content-length'), String(data.length));
+        assert.ok(Buffer.from(await whole.arrayBuffer()).equals(data), `${kind}: the same bytes`);
+        const part = await api(`/alice/api/${kind}/main/plain.dat`, { headers: { Range: 'bytes=1048570-1048589' } });
+        assert.equal(part.status, 206);
+        assert.equal(part.headers.get('content-range'), `bytes 1048570-1048589/${data.length}`);
+        assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(1048570, 1048590)));
+        const tail = await api(`/alice/api/${kind}/main/plain.dat`, { headers: { Range: `bytes=${data.length - 5}-` } });
+        assert.ok(Buffer.from(await tail.arrayBuffer()).equals(data.subarray(data.length - 5)));
+      }
+    });
   });
 }

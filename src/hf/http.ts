@@ -1,3 +1,5 @@
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -661,8 +663,11 @@ export function createHfRouter(deps: HfDeps): Router {
     const clean = path.replace(/^\/+/, '');
     const e = clean ? entryAt(objects, commitOid, clean) : null;
     if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
-    const blob = objects.read(e.oid).data;
-    const pointer = kind === 'resolve' && blob.length < 1024 ? parsePointer(blob) : null;
+    // Large files stream from the pack when stored whole (never held in memory); LFS pointers are small.
+    const size = objects.size(e.oid);
+    const streamed = size >= 1 << 20 ? objects.stream(e.oid) : null;
+    const blob = streamed ? null : objects.read(e.oid).data;
+    const pointer = kind === 'resolve' && blob && blob.length < 1024 ? parsePointer(blob) : null;
     res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
     if (pointer) {
       res.setHeader('X-Linked-Etag', `"${pointer.oid}"`);
@@ -680,20 +685,35 @@ export function createHfRouter(deps: HfDeps): Router {
     res.setHeader('ETag', `"${e.oid}"`);
     res.setHeader('Accept-Ranges', 'bytes');
     res.type('application/octet-stream');
-    const range = blob.length === 0 ? null : parseRange(req.headers.range, blob.length);
+    const range = size === 0 ? null : parseRange(req.headers.range, size);
     if (range === 'unsatisfiable') {
-      res.status(416).setHeader('Content-Range', `bytes */${blob.length}`);
+      res.status(416).setHeader('Content-Range', `bytes */${size}`);
       res.end();
       return;
     }
-    const body = range ? blob.subarray(range.start, range.end + 1) : blob;
-    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${blob.length}`);
-    res.setHeader('Content-Length', String(body.length));
+    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : size));
     if (req.method === 'HEAD') res.end();
-    else res.end(body);
+    else if (blob) res.end(range ? blob.subarray(range.start, range.end + 1) : blob);
+    else await pipeline(streamed!.stream(), byteRange(range), res);
   }
 
   return router;
+}
+
+/** Passes through bytes [start, end] of a stream (all of them without a range). */
+function byteRange(range: { start: number; end: number } | null): Transform {
+  let pos = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const from = pos;
+      pos += chunk.length;
+      if (!range) return cb(null, chunk);
+      const a = Math.max(range.start - from, 0);
+      const b = Math.min(range.end + 1 - from, chunk.length);
+      cb(null, a < b ? chunk.subarray(a, b) : undefined);
+    },
+  });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

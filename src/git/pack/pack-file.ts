@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import { GitFormatError } from '../../core/errors.js';
 import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/types.js';
 import { applyDelta, readDeltaSizes } from './delta.js';
@@ -194,6 +196,25 @@ export class PackFile {
       cur = this.baseOffsetOf(info, cur);
     }
     throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
+  }
+
+  /**
+   * A whole (non-delta) object's content as a stream inflated from the pack, never held whole; null
+   * for a delta (resolving one needs its base in memory: use readObject).
+   */
+  streamObject(offset: number): { size: number; stream: () => Readable } | null {
+    const info = this.entryAt(offset);
+    if (info.typeCode === OFS_DELTA || info.typeCode === REF_DELTA) return null;
+    const end = this.nextEntryOffset(offset);
+    return {
+      size: info.size,
+      stream: () => {
+        const inflate = zlib.createInflate({ chunkSize: 1 << 20 });
+        const raw = fs.createReadStream(this.path, { start: info.dataOffset, end: end - 1, highWaterMark: 1 << 20 });
+        raw.on('error', (err) => inflate.destroy(err));
+        return raw.pipe(inflate);
+      },
+    };
   }
 
   /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */

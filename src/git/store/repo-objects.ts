@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { GitFormatError } from '../../core/errors.js';
 import type { ObjectType } from '../objects/types.js';
 import { parseCommit, type Commit } from '../objects/commit.js';
@@ -49,6 +50,12 @@ export class RepoObjects {
   type(oid: string): ObjectType | null {
     const loc = this.locate(oid);
     return loc ? loc.pack.file.objectType(loc.offset) : null;
+  }
+
+  /** A whole stored object's content as a stream (see PackFile.streamObject); null when missing or a delta. */
+  stream(oid: string): { size: number; stream: () => Readable } | null {
+    const loc = this.locate(oid);
+    return loc ? loc.pack.file.streamObject(loc.offset) : null;
   }
 
   size(oid: string): number {
