@@ -4,7 +4,10 @@
  * with that client and with curl; beside it, Debian's nginx serves the same file statically to the
  * same two downloaders, and a local `cp` gives the floor. Every download is checked by SHA-256.
  *
- *   npm run build && npx tsx bench/hf-transfer.ts [--size-mib 1024] [--runs 3]
+ *   npm run build && npx tsx bench/hf-transfer.ts [--size-mib 1024] [--runs 3] [--behind-nginx]
+ *
+ * With --behind-nginx, packhub runs behind the deployment's docker/nginx.conf with
+ * PACKHUB_ACCEL_REDIRECT_PREFIX set, so downloads are sent by nginx after packhub checked them.
  *
  * packhub runs from dist/ (embedded defaults: SQLite + local disk) in a temp data dir on the same
  * disk as the file; the table gives medians, MiB/s, the ratio to nginx, and packhub's peak RSS.
@@ -22,7 +25,11 @@ import { parseArgs } from 'node:util';
 import * as hub from '@huggingface/hub';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, 'behind-nginx': { type: 'boolean', default: false } },
+});
+/** --behind-nginx: packhub behind docker/nginx.conf with PACKHUB_ACCEL_REDIRECT_PREFIX, clients talk to nginx. */
+const behindNginx = values['behind-nginx'];
 const sizeMiB = Number(values['size-mib']);
 const runs = Number(values.runs);
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -90,14 +97,36 @@ console.log('done');
 
 // packhub from dist/, with a user and a write token.
 const port = await freePort();
-const env = { ...process.env, PACKHUB_DATA_DIR: path.join(dir, 'hub'), PACKHUB_PORT: String(port), PACKHUB_HOST: '127.0.0.1', PACKHUB_LOG_LEVEL: 'warn' };
+const env = {
+  ...process.env,
+  PACKHUB_DATA_DIR: path.join(dir, 'hub'),
+  PACKHUB_PORT: String(port),
+  PACKHUB_HOST: '127.0.0.1',
+  PACKHUB_LOG_LEVEL: 'warn',
+  ...(behindNginx ? { PACKHUB_ACCEL_REDIRECT_PREFIX: '/_packhub_objects/' } : {}),
+};
 execFileSync('node', [CLI, 'user', 'create', 'bench'], { env });
 const token = execFileSync('node', [CLI, 'token', 'create', 'bench', '--scope', 'write'], { env }).toString().trim().split('\n').at(-1)!;
 // PACKHUB_BENCH_NODE_ARGS: extra node flags for the server (such as --cpu-prof).
 const server = spawn('node', [...(process.env.PACKHUB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 cleanups.push(() => server.kill());
-const hubUrl = `http://127.0.0.1:${port}`;
-await waitFor(`${hubUrl}/healthz`);
+await waitFor(`http://127.0.0.1:${port}/healthz`);
+let hubUrl = `http://127.0.0.1:${port}`;
+if (behindNginx) {
+  // The deployment's own nginx.conf, pointed at this server and this data dir.
+  const proxyPort = await freePort();
+  const proxyDir = path.join(dir, 'proxy');
+  fs.mkdirSync(proxyDir);
+  let conf = fs.readFileSync(path.join(ROOT, 'docker', 'nginx.conf'), 'utf8');
+  conf = conf.replace('server packhub:8080;', `server 127.0.0.1:${port};`).replace('listen 80;', `listen 127.0.0.1:${proxyPort};`);
+  conf = conf.replace(/\/tmp\/nginx([-\w.]*)/g, (_m, rest: string) => path.join(proxyDir, `nginx${rest}`));
+  conf = conf.replace('access_log /dev/stdout;', 'access_log off;').replace('alias /data/objects/;', `alias ${path.join(dir, 'hub', 'objects')}/;`);
+  fs.writeFileSync(path.join(proxyDir, 'nginx.conf'), process.getuid?.() === 0 ? `user root;\n${conf}` : conf);
+  const proxy = spawn(fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-p', proxyDir, '-c', path.join(proxyDir, 'nginx.conf'), '-e', path.join(proxyDir, 'error.log'), '-g', 'daemon off;'], { stdio: 'inherit' });
+  cleanups.push(() => proxy.kill());
+  hubUrl = `http://127.0.0.1:${proxyPort}`;
+  await waitFor(`${hubUrl}/healthz`);
+}
 const creds = { hubUrl, accessToken: token as `hf_${string}` };
 
 // nginx serving the same directory statically.
@@ -179,7 +208,7 @@ for (let run = 1; run <= runs; run++) {
 
 const nginxCurl = median(results.get('nginx static (curl)')!);
 const nginxFetch = median(results.get('nginx static (fetch, streamed to disk)')!);
-console.log(`\n## HF-API transfer of ${sizeMiB} MiB (${os.cpus().length} cores, runs=${runs}, medians)`);
+console.log(`\n## HF-API transfer of ${sizeMiB} MiB${behindNginx ? ', packhub behind nginx (X-Accel-Redirect)' : ''} (${os.cpus().length} cores, runs=${runs}, medians)`);
 console.log(`${'method'.padEnd(52)} ${'seconds'.padStart(8)} ${'MiB/s'.padStart(8)}  throughput vs nginx (same client)`);
 for (const [name, xs] of results) {
   const s = median(xs);

@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps): App {
   const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
-  const content = new ContentStore(blobs);
+  const content = new ContentStore(blobs, config.accelRedirectPrefix);
   const quotas = createQuotaService(db, config.quotas);
   const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
 

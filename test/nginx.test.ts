@@ -20,11 +20,14 @@ async function freePort(): Promise<number> {
 }
 
 /** The deployment's own docker/nginx.conf, with its upstream pointed at the test server. */
-function nginxConf(dir: string, listen: number, upstream: number): string {
+function nginxConf(dir: string, listen: number, upstream: number, dataDir: string): string {
   let conf = fs.readFileSync(path.join(ROOT, 'docker/nginx.conf'), 'utf8');
   conf = conf.replace('server packhub:8080;', `server 127.0.0.1:${upstream};`).replace('listen 80;', `listen 127.0.0.1:${listen};`);
   conf = conf.replace(/\/tmp\/nginx([-\w.]*)/g, (_m, rest: string) => path.join(dir, `nginx${rest}`));
   conf = conf.replace('access_log /dev/stdout;', `access_log ${path.join(dir, 'access.log')};`);
+  // The objects directory of the test's data dir, read by workers that may run as another user.
+  conf = conf.replace('alias /data/objects/;', `alias ${path.join(dataDir, 'objects')}/;`);
+  if (process.getuid?.() === 0) conf = `user root;\n${conf}`;
   const file = path.join(dir, 'nginx.conf');
   fs.writeFileSync(file, conf);
   return file;
@@ -38,12 +41,12 @@ describe('behind nginx with docker/nginx.conf (streaming, no buffering)', () => 
   let dir: string;
 
   before(async () => {
-    hub = await startHub({ backend: 'fs' });
+    hub = await startHub({ backend: 'fs', env: { PACKHUB_ACCEL_REDIRECT_PREFIX: '/_packhub_objects/' } });
     alice = await hub.user('alice');
     await hub.repo('alice/proxied');
     dir = tmpDir('nginx');
     const port = await freePort();
-    const conf = nginxConf(dir, port, hub.port);
+    const conf = nginxConf(dir, port, hub.port, hub.dataDir);
     const check = await run('nginx', ['-t', '-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')]);
     assert.equal(check.code, 0, check.stderr);
     nginx = spawn('nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
@@ -87,5 +90,20 @@ describe('behind nginx with docker/nginx.conf (streaming, no buffering)', () => 
     assert.ok(got.equals(data), 'byte-identical after the round trip');
     const errors = fs.readFileSync(path.join(dir, 'error.log'), 'utf8');
     assert.doesNotMatch(errors, /buffered to a temporary file/, 'nginx streamed the body');
+    // The download was handed to nginx (X-Accel-Redirect): a static file's Last-Modified, with
+    // packhub's headers carried over, and ranges answered by nginx.
+    const auth = { Authorization: `Bearer ${alice.token}` };
+    const head = await fetch(`${url}/alice/big/resolve/main/model.safetensors`, { method: 'HEAD', headers: auth });
+    assert.equal(head.status, 200);
+    assert.ok(head.headers.get('last-modified'), 'sent by nginx from the file');
+    assert.equal(head.headers.get('content-length'), String(data.length));
+    assert.equal(head.headers.get('x-linked-size'), String(data.length));
+    assert.match(head.headers.get('x-repo-commit') ?? '', /^[0-9a-f]{40}$/);
+    assert.equal(head.headers.get('etag'), head.headers.get('x-linked-etag'));
+    const part = await fetch(`${url}/alice/big/resolve/main/model.safetensors`, { headers: { ...auth, Range: 'bytes=100-199' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(100, 200)));
+    const denied = await fetch(`${url}/_packhub_objects/lfs/`);
+    assert.equal(denied.status, 404, 'the internal location is not reachable from outside');
   });
 });

@@ -40,6 +40,7 @@ const envSchema = z.object({
   PACKHUB_CACHE_DIR: z.string().optional(),
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
+  PACKHUB_ACCEL_REDIRECT_PREFIX: z.string().regex(/^\/[\w/-]*\/$/, 'an internal nginx location such as /_packhub_objects/').optional(),
   PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
   PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
   PACKHUB_COMPACT_GRACE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
@@ -74,6 +75,8 @@ export interface Config {
   cacheDir: string;
   cacheMaxBytes: number;
   maxPushBytes: number;
+  /** nginx internal location serving the objects directory (filesystem backend behind nginx), or null. */
+  accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
   compaction: { minPacks: number; delayMs: number; graceMs: number };
   allowAnonymousRead: boolean;
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheDir: path.resolve(e.PACKHUB_CACHE_DIR ?? path.join(dataDir, 'cache')),
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
+    accelRedirectPrefix: e.PACKHUB_ACCEL_REDIRECT_PREFIX ?? null,
     compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,

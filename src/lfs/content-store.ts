@@ -8,7 +8,20 @@ import type { BlobStore, ByteRange } from '../storage/blob-store.js';
 export const lfsKey = (oid: string) => `lfs/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
 
 export class ContentStore {
-  constructor(readonly blobs: BlobStore) {}
+  /**
+   * `accelRedirectPrefix`: behind nginx on the filesystem backend, downloads are answered with an
+   * `X-Accel-Redirect` to this internal location (which serves the objects directory), so nginx
+   * sends the file itself (sendfile) instead of packhub copying it through.
+   */
+  constructor(
+    readonly blobs: BlobStore,
+    private readonly accelRedirectPrefix: string | null = null,
+  ) {}
+
+  /** The internal nginx location of an object, when downloads are handed to nginx. */
+  accelPath(oid: string): string | null {
+    return this.accelRedirectPrefix && this.blobs.localPath ? this.accelRedirectPrefix + lfsKey(oid) : null;
+  }
 
   /** The stored size, or null when the object is absent. */
   async size(oid: string): Promise<number | null> {

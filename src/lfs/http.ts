@@ -221,6 +221,15 @@ export async function serveObject(content: ContentStore, req: Request, res: Resp
   } else {
     res.status(200).setHeader('Content-Length', String(size));
   }
+  const accel = content.accelPath(oid);
+  if (accel) {
+    // nginx sends the file, ranges included; packhub's headers above go along (see docker/nginx.conf).
+    res.removeHeader('Content-Length');
+    res.removeHeader('Content-Range');
+    res.status(200).setHeader('X-Accel-Redirect', accel);
+    res.end();
+    return;
+  }
   if (req.method === 'HEAD') {
     res.end();
     return;
