@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import crypto from 'node:crypto';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { loadConfig, parseByteSize, type Config } from './core/config.js';
@@ -8,6 +9,7 @@ import { createLogger } from './core/logger.js';
 import { validateNamespace, validateUserName } from './core/names.js';
 import type { RepoType } from './db/types.js';
 import { openDb } from './db/typeorm-db.js';
+import { createInvitation } from './auth/invitations.js';
 import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
 import { createRepoService } from './repos/repo-service.js';
 
@@ -16,6 +18,7 @@ const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 usage:
   packhub serve                                        run the hub (PACKHUB_* environment variables configure it)
   packhub user create NAME [--admin] [--password P] [--email E]
+  packhub invite create NAME [--days 7]                 an invitation code and link (PACKHUB_REGISTRATION=invite)
   packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
                                                        prints the new token alone on the last line
   packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space] [--default-branch main]
@@ -70,6 +73,24 @@ async function main(argv: string[]): Promise<void> {
     const passwordHash = values.password ? await hashPassword(values.password) : null;
     const user = await withDb(config, (db) => db.users.create({ name, email: values.email ?? null, isAdmin: !!values.admin, passwordHash }));
     process.stdout.write(`created user ${user.name}${user.isAdmin ? ' (admin)' : ''}\n`);
+    return;
+  }
+
+  if (cmd === 'invite' && sub === 'create') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { days: { type: 'string', default: '7' } } });
+    const name = positionals[0];
+    if (!name || positionals.length > 1) throw new UsageError('usage: packhub invite create NAME [--days 7]');
+    validateUserName(name);
+    const days = Number(values.days);
+    if (!(days > 0 && days <= 365)) throw new UsageError('--days must be between 0 and 365');
+    const inv = await withDb(config, async (db) => {
+      if (await db.users.findByName(name)) throw new AppError('conflict', 'NameTaken', `a user named '${name}' exists already`);
+      // The same secret the server signs with (created by whichever comes first).
+      const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
+      return createInvitation(secret, name, days);
+    });
+    const base = config.publicUrl ?? `http://localhost:${config.port}`;
+    process.stdout.write(`invitation for ${name}, valid until ${inv.expiresAt.toISOString()}:\n${inv.code}\n${base}/#/register?name=${encodeURIComponent(name)}&invite=${encodeURIComponent(inv.code)}\n`);
     return;
   }
 

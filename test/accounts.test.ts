@@ -25,6 +25,41 @@ describe('accounts: registration, sign-in sessions, tokens, rate limiting', () =
     }
   });
 
+  it('invitation-only registration: an invitation registers its name once; no code, another name or a forged code are refused', async () => {
+    const inv = await startHub({ backend: 'fs', env: { PACKHUB_REGISTRATION: 'invite' } });
+    const at = (p: string, body: unknown, cookie?: string) =>
+      fetch(`${inv.url}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Packhub-UI': '1', ...(cookie ? { Cookie: cookie } : {}) }, body: JSON.stringify(body) });
+    try {
+      assert.deepEqual(await (await fetch(`${inv.url}/ui-api/registration`)).json(), { mode: 'invite' });
+      const out = await inv.cli(['invite', 'create', 'frank', '--days', '2']);
+      const code = out.split('\n')[1]!;
+      assert.match(out.split('\n')[2]!, /#\/register\?name=frank&invite=/);
+      const noCode = await at('/ui-api/register', { name: 'frank', password: 'long enough password' });
+      assert.equal(noCode.status, 403);
+      assert.match((await noCode.json()).error.message, /invitation only/);
+      const other = await at('/ui-api/register', { name: 'mallory', password: 'long enough password', invite: code });
+      assert.equal(other.status, 403, 'the code names frank');
+      const forged = await at('/ui-api/register', { name: 'frank', password: 'long enough password', invite: `${code.split('.')[0]}.${'A'.repeat(43)}` });
+      assert.equal(forged.status, 403);
+      const ok = await at('/ui-api/register', { name: 'frank', password: 'long enough password', invite: code });
+      assert.equal(ok.status, 201);
+      const again = await at('/ui-api/register', { name: 'frank', password: 'long enough password', invite: code });
+      assert.equal(again.status, 409, 'a code registers one account');
+      // Admins invite from the UI API too; others may not.
+      const frank = cookieFrom(ok);
+      assert.equal((await at('/ui-api/invitations', { name: 'gina' }, frank)).status, 403);
+      await inv.cli(['user', 'create', 'root', '--admin', '--password', 'admin password here']);
+      const admin = cookieFrom(await at('/ui-api/login', { name: 'root', password: 'admin password here' }));
+      const made = await at('/ui-api/invitations', { name: 'gina', days: 1 }, admin);
+      assert.equal(made.status, 201);
+      const { code: ginaCode } = (await made.json()) as { code: string };
+      assert.equal((await at('/ui-api/register', { name: 'gina', password: 'long enough password', invite: ginaCode })).status, 201);
+      assert.equal((await at('/ui-api/invitations', { name: 'gina' }, admin)).status, 409, 'no invitation for a taken name');
+    } finally {
+      await inv.stop();
+    }
+  });
+
   it('register sets an httpOnly SameSite session cookie; me; logout ends it', async () => {
     const weak = await post('/ui-api/register', { name: 'dana', password: 'short' });
     assert.equal(weak.status, 400);

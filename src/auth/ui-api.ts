@@ -2,13 +2,14 @@ import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid } from '../core/errors.js';
 import { validateUserName } from '../core/names.js';
 import type { Db } from '../db/db.js';
+import { createInvitation, invitationProblem } from './invitations.js';
 import { LoginLimiter, SESSION_COOKIE, SESSION_SECONDS, signSession, verifySession } from './session.js';
 import { generateToken, hashPassword, hashToken, verifyPassword } from './tokens.js';
 
 export interface UiApiDeps {
   db: Db;
   secret: string;
-  registration: 'open' | 'closed';
+  registration: 'open' | 'invite' | 'closed';
 }
 
 function cookieOf(req: Request, name: string): string | null {
@@ -20,7 +21,7 @@ function cookieOf(req: Request, name: string): string | null {
 }
 
 /**
- * Accounts for the web UI: registration (open or closed by configuration), password login with a
+ * Accounts for the web UI: registration (open, by invitation or closed, by configuration), password login with a
  * session cookie (httpOnly, SameSite=Lax, Secure behind TLS), logout, and access tokens (read or
  * write scope, optional expiry, shown once, revocable). Failed logins are rate limited.
  */
@@ -50,10 +51,18 @@ export function createUiApi(deps: UiApiDeps): Router {
     return user;
   };
 
+  router.get('/ui-api/registration', (_req, res) => {
+    res.json({ mode: deps.registration });
+  });
+
   router.post('/ui-api/register', json, async (req, res) => {
-    if (deps.registration !== 'open') throw new AppError('forbidden', 'RegistrationClosed', 'Registration is closed on this hub; ask an administrator for an account');
-    const { name, password, email } = (req.body ?? {}) as { name?: string; password?: string; email?: string };
+    if (deps.registration === 'closed') throw new AppError('forbidden', 'RegistrationClosed', 'Registration is closed on this hub; ask an administrator for an account');
+    const { name, password, email, invite } = (req.body ?? {}) as { name?: string; password?: string; email?: string; invite?: string };
     validateUserName(String(name ?? ''));
+    if (deps.registration === 'invite') {
+      const problem = typeof invite === 'string' ? invitationProblem(deps.secret, String(name), invite) : 'this hub registers by invitation only';
+      if (problem) throw new AppError('forbidden', 'InvitationRequired', `Cannot register: ${problem}`);
+    }
     if (typeof password !== 'string' || password.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
     const user = await deps.db.users.create({ name: name!, email: email ?? null, passwordHash: await hashPassword(password) });
     setSession(req, res, user.id);
@@ -89,6 +98,18 @@ export function createUiApi(deps: UiApiDeps): Router {
     const user = await requireUser(req);
     const orgs = await deps.db.orgs.membershipsOf(user.id);
     res.json({ name: user.name, email: user.email, isAdmin: user.isAdmin, orgs: orgs.map((m) => ({ name: m.org.name, role: m.role })) });
+  });
+
+  /** Admins invite a user name; the answer holds the code and the registration link. */
+  router.post('/ui-api/invitations', json, async (req, res) => {
+    const user = await requireUser(req);
+    if (!user.isAdmin) throw new AppError('forbidden', 'AdminOnly', 'Only administrators invite users');
+    const { name, days } = (req.body ?? {}) as { name?: string; days?: number };
+    validateUserName(String(name ?? ''));
+    if (days !== undefined && !(typeof days === 'number' && days > 0 && days <= 365)) throw invalid('BadRequest', 'days must be between 0 and 365');
+    if (await deps.db.users.findByName(String(name))) throw new AppError('conflict', 'NameTaken', `a user named '${name}' exists already`);
+    const inv = createInvitation(deps.secret, String(name), days ?? 7);
+    res.status(201).json({ name, code: inv.code, expiresAt: inv.expiresAt, link: `#/register?name=${encodeURIComponent(String(name))}&invite=${encodeURIComponent(inv.code)}` });
   });
 
   router.get('/ui-api/tokens', async (req, res) => {

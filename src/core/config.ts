@@ -47,7 +47,7 @@ const envSchema = z.object({
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
-  PACKHUB_REGISTRATION: z.enum(['open', 'closed']).default('closed'),
+  PACKHUB_REGISTRATION: z.enum(['open', 'invite', 'closed']).default('closed'),
   PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
   PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
 });
@@ -85,7 +85,7 @@ export interface Config {
   /** Files of this size and more that arrive through the API are stored in LFS. */
   lfsThreshold: number;
   /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
-  registration: 'open' | 'closed';
+  registration: 'open' | 'invite' | 'closed';
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
   quotas: { privateBytes: number | null; publicBytes: number | null };
   logLevel: string;
