@@ -36,7 +36,7 @@ describe('accounts: registration, sign-in sessions, tokens, rate limiting', () =
       assert.match(out.split('\n')[2]!, /#\/register\?name=frank&invite=/);
       const noCode = await at('/ui-api/register', { name: 'frank', password: 'long enough password' });
       assert.equal(noCode.status, 403);
-      assert.match((await noCode.json()).error.message, /invitation only/);
+      assert.match(((await noCode.json()) as { error: { message: string } }).error.message, /invitation only/);
       const other = await at('/ui-api/register', { name: 'mallory', password: 'long enough password', invite: code });
       assert.equal(other.status, 403, 'the code names frank');
       const forged = await at('/ui-api/register', { name: 'frank', password: 'long enough password', invite: `${code.split('.')[0]}.${'A'.repeat(43)}` });
