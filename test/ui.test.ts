@@ -15,7 +15,7 @@ describe('web UI in headless Chromium', () => {
 
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
-    hub = await startHub({ backend: 'fs' });
+    hub = await startHub({ backend: 'fs', env: { PACKHUB_REGISTRATION: 'invite' } });
     await hub.cli(['user', 'create', 'alice', '--password', 'correct horse battery']);
     browser = await chromium.launch({
       executablePath: process.env.PACKHUB_CHROMIUM ?? '/usr/bin/chromium',
@@ -84,5 +84,61 @@ describe('web UI in headless Chromium', () => {
     await page.click('text=Revoke');
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tbody tr').length === 0);
     assert.equal((await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
+  });
+
+  it('registers through an invitation link, switches branches, shows an image, changes visibility, deletes a repo', async () => {
+    await page.goto(`${hub.url}/#/`);
+    if (await page.isVisible('text=Sign out')) await page.click('text=Sign out');
+    const link = (await hub.cli(['invite', 'create', 'bob'])).trim().split('\n').at(-1)!;
+    await page.goto(`${hub.url}/${link.slice(link.indexOf('#'))}`);
+    await page.waitForSelector('input[name=invite]');
+    assert.equal(await page.inputValue('input[name=name]'), 'bob');
+    await page.fill('input[name=password]', 'bob has a long password');
+    await shot('register');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('text=Sign out');
+    assert.equal(await page.textContent('.me'), 'bob');
+
+    await page.goto(`${hub.url}/#/new`);
+    await page.fill('input[name=repo]', 'pics');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/models\/bob\/pics$/);
+    // A 1x1 PNG, and a branch with a file of its own (made through the API with the session).
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+    await page.setInputFiles('input[type=file]', [{ name: 'dot.png', mimeType: 'image/png', buffer: png }]);
+    await page.click('form.upload button[type=submit]');
+    await page.waitForSelector('text=dot.png');
+    const made = await page.evaluate(async () => {
+      const h = { 'X-Packhub-UI': '1', 'Content-Type': 'application/json' };
+      const b = await fetch('/api/models/bob/pics/branch/dev', { method: 'POST', headers: h, body: '{}' });
+      const lines = [{ key: 'header', value: { summary: 'on dev' } }, { key: 'file', value: { path: 'only-on-dev.txt', content: 'ZGV2Cg==', encoding: 'base64' } }];
+      const c = await fetch('/api/models/bob/pics/commit/dev', { method: 'POST', headers: { ...h, 'Content-Type': 'application/x-ndjson' }, body: lines.map((l) => JSON.stringify(l)).join('\n') });
+      return [b.status, c.status];
+    });
+    assert.deepEqual(made, [200, 200]);
+    await page.reload();
+    await page.waitForSelector('select[aria-label=branch] option[value=dev]', { state: 'attached' });
+    assert.equal(await page.isVisible('text=only-on-dev.txt'), false);
+    await page.selectOption('select[aria-label=branch]', 'dev');
+    await page.waitForSelector('text=only-on-dev.txt');
+    assert.match((await page.textContent('.commits')) ?? '', /on dev/);
+    await shot('branch');
+
+    await page.click('text=dot.png');
+    await page.waitForSelector('img.view');
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } }).document.querySelector('img.view')?.naturalWidth ?? 0) > 0);
+    await shot('image');
+
+    await page.click('summary:has-text("Settings")');
+    await page.click('text=Make it private');
+    await page.waitForSelector('h1 .badge:has-text("private")');
+    assert.equal((await fetch(`${hub.url}/api/models/bob/pics`)).status, 401, 'private now: anonymous callers are asked to authenticate');
+    await shot('settings');
+    if (!(await page.isVisible('input[name=confirm]'))) await page.click('summary:has-text("Settings")');
+    await page.fill('input[name=confirm]', 'bob/pics');
+    await page.click('button.danger');
+    await page.waitForURL(/#\/$/);
+    const gone = await page.evaluate(async () => (await fetch('/api/models/bob/pics', { headers: { 'X-Packhub-UI': '1' } })).status);
+    assert.equal(gone, 404);
   });
 });
