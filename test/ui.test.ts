@@ -141,4 +141,41 @@ describe('web UI in headless Chromium', () => {
     const gone = await page.evaluate(async () => (await fetch('/api/models/bob/pics', { headers: { 'X-Packhub-UI': '1' } })).status);
     assert.equal(gone, 404);
   });
+
+  it('user and organization pages: create an org, add and remove members, create a repo in it; non-admins cannot manage members', async () => {
+    await page.goto(`${hub.url}/#/bob`);
+    await page.waitForSelector('text=New organization');
+    await page.fill('input[name=org]', 'lab');
+    await page.click('text=Create organization');
+    await page.waitForURL(/#\/lab$/);
+    await page.waitForSelector('.members');
+    assert.match((await page.textContent('.members')) ?? '', /bob\s*admin/);
+    await page.fill('input[name=member]', 'alice');
+    await page.selectOption('select[name=role]', 'write');
+    await page.click('text=Add or change member');
+    await page.waitForSelector('.members td:has-text("alice")');
+    assert.match((await page.textContent('.members')) ?? '', /alice\s*write/);
+
+    await page.goto(`${hub.url}/#/new`);
+    await page.selectOption('select[name=owner]', 'lab');
+    await page.fill('input[name=repo]', 'shared');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/models\/lab\/shared$/);
+    await page.goto(`${hub.url}/#/lab`);
+    await page.waitForSelector('text=lab/shared');
+    await shot('org');
+
+    // alice (a writer, not an admin) may not manage members: the API says no.
+    const login = await fetch(`${hub.url}/ui-api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'alice', password: 'correct horse battery' }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const asAlice = await fetch(`${hub.url}/ui-api/orgs/lab/members/alice`, { method: 'PUT', headers: { Cookie: cookie, 'Content-Type': 'application/json' }, body: JSON.stringify({ role: 'admin' }) });
+    assert.equal(asAlice.status, 403);
+    const lastAdmin = await page.evaluate(async () => (await fetch('/ui-api/orgs/lab/members/bob', { method: 'DELETE', headers: { 'X-Packhub-UI': '1' } })).status);
+    assert.equal(lastAdmin, 409, 'the last admin stays');
+
+    await page.click('.members tr:has-text("alice") button');
+    await page.waitForSelector('.members td:has-text("alice")', { state: 'detached' });
+    const anonymous = (await (await fetch(`${hub.url}/ui-api/namespaces/lab`)).json()) as { members?: unknown };
+    assert.equal(anonymous.members, undefined, 'members are listed to members only');
+  });
 });

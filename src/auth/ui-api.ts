@@ -1,7 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid } from '../core/errors.js';
-import { validateUserName } from '../core/names.js';
-import type { Db } from '../db/db.js';
+import { validateNamespace, validateUserName } from '../core/names.js';
+import type { Db, OrgRole, UserRecord } from '../db/db.js';
+import { roleIn } from './permissions.js';
+import type { Principal } from './principal.js';
 import { createInvitation, invitationProblem } from './invitations.js';
 import { LoginLimiter, SESSION_COOKIE, SESSION_SECONDS, signSession, verifySession } from './session.js';
 import { generateToken, hashPassword, hashToken, verifyPassword } from './tokens.js';
@@ -111,6 +113,75 @@ export function createUiApi(deps: UiApiDeps): Router {
     const inv = createInvitation(deps.secret, String(name), days ?? 7);
     res.status(201).json({ name, code: inv.code, expiresAt: inv.expiresAt, link: `#/register?name=${encodeURIComponent(String(name))}&invite=${encodeURIComponent(inv.code)}` });
   });
+
+  // ---- user and organization pages; organization management (org admins, through roleIn)
+  const principalOf = async (user: UserRecord): Promise<Principal> => ({
+    user,
+    scope: 'write',
+    tokenId: 0,
+    orgs: new Map((await deps.db.orgs.membershipsOf(user.id)).map((m) => [m.org.name, m.role])),
+  });
+
+  const orgAdmin = async (req: Request, orgName: string) => {
+    const user = await requireUser(req);
+    const org = await deps.db.orgs.findByName(orgName);
+    if (!org) throw new AppError('not_found', 'OrgNotFound', `no organization named '${orgName}'`);
+    if (roleIn(await principalOf(user), org.name) !== 'admin') throw new AppError('forbidden', 'OrgAdminOnly', `only admins of ${org.name} manage its members`);
+    return org;
+  };
+
+  router.get('/ui-api/namespaces/:name', async (req, res) => {
+    const name = String(req.params.name);
+    const viewer = await sessionUser(req);
+    if (await deps.db.users.findByName(name)) {
+      res.json({ kind: 'user', name });
+      return;
+    }
+    const org = await deps.db.orgs.findByName(name);
+    if (!org) throw new AppError('not_found', 'NamespaceNotFound', `no user or organization named '${name}'`);
+    const myRole = viewer ? roleIn(await principalOf(viewer), org.name) : null;
+    // Members are listed to members (and site admins) only.
+    const members = myRole
+      ? await Promise.all((await deps.db.orgs.members(org.id)).map(async (m) => ({ name: (await deps.db.users.findById(m.userId))?.name ?? `user-${m.userId}`, role: m.role })))
+      : undefined;
+    res.json({ kind: 'org', name: org.name, myRole, members });
+  });
+
+  router.post('/ui-api/orgs', json, async (req, res) => {
+    const user = await requireUser(req);
+    const name = String((req.body as { name?: unknown } | undefined)?.name ?? '');
+    validateNamespace(name);
+    const org = await deps.db.orgs.create(name);
+    await deps.db.orgs.setMember(org.id, user.id, 'admin');
+    res.status(201).json({ name: org.name });
+  });
+
+  router.put('/ui-api/orgs/:org/members/:user', json, async (req, res) => {
+    const org = await orgAdmin(req, String(req.params.org));
+    const role = (req.body as { role?: unknown } | undefined)?.role;
+    if (role !== 'read' && role !== 'write' && role !== 'admin') throw invalid('BadRequest', "role must be 'read', 'write' or 'admin'");
+    const member = await deps.db.users.findByName(String(req.params.user));
+    if (!member) throw new AppError('not_found', 'UserNotFound', `no user named '${req.params.user}'`);
+    await lastAdminGuard(org.id, member.id, role);
+    await deps.db.orgs.setMember(org.id, member.id, role);
+    res.json({ org: org.name, user: member.name, role });
+  });
+
+  router.delete('/ui-api/orgs/:org/members/:user', async (req, res) => {
+    const org = await orgAdmin(req, String(req.params.org));
+    const member = await deps.db.users.findByName(String(req.params.user));
+    if (!member) throw new AppError('not_found', 'UserNotFound', `no user named '${req.params.user}'`);
+    await lastAdminGuard(org.id, member.id, null);
+    await deps.db.orgs.removeMember(org.id, member.id);
+    res.json({ org: org.name, removed: member.name });
+  });
+
+  /** An organization keeps at least one admin. */
+  const lastAdminGuard = async (orgId: number, userId: number, newRole: OrgRole | null) => {
+    if (newRole === 'admin') return;
+    const admins = (await deps.db.orgs.members(orgId)).filter((m) => m.role === 'admin');
+    if (admins.length === 1 && admins[0]!.userId === userId) throw new AppError('conflict', 'LastAdmin', 'an organization keeps at least one admin: make someone else admin first');
+  };
 
   router.get('/ui-api/tokens', async (req, res) => {
     const user = await requireUser(req);
