@@ -58,7 +58,16 @@ describe('web UI in headless Chromium', () => {
     assert.match((await page.textContent('.commits')) ?? '', /initial commit/);
     await shot('repo');
 
-    await page.click('text=config.json');
+    // The commit, with what it changed.
+    await page.click('.commits li:has-text("Upload README.md") a');
+    await page.waitForSelector('.commit pre.diff');
+    const diff = (await page.textContent('.commit')) ?? '';
+    assert.match(diff, /added\s*config\.json/);
+    assert.match(diff, /\+\{"layers": 2\}/);
+    assert.match(diff, /\+# Demo model/);
+    await shot('commit');
+
+    await page.click('table.files a:has-text("config.json")');
     await page.waitForSelector('pre.file');
     assert.equal((await page.textContent('pre.file'))?.trim(), '{"layers": 2}');
     await shot('file');

@@ -1,5 +1,6 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createTwoFilesPatch } from 'diff';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -279,6 +280,7 @@ export function createHfRouter(deps: HfDeps): Router {
     if (op === 'tag' && (method === 'POST' || method === 'DELETE')) return tag(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
     if (op === 'super-squash' && method === 'POST') return superSquash(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
     if (op === 'compare' && method === 'GET') return compare(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'commit-diff' && method === 'GET') return commitDiff(res, await loadRepo(res, type, ns, name, 'read'), rest);
     if (op === 'settings' && method === 'PUT') return settings(req, res, await loadRepo(res, type, ns, name, 'admin'));
     if (op === 'auth-check' && method === 'GET') {
       await loadRepo(res, type, ns, name, rest[0] === 'write' ? 'write' : 'read');
@@ -625,6 +627,41 @@ export function createHfRouter(deps: HfDeps): Router {
     res.json({ commitId: oid });
   }
 
+  /**
+   * `commit-diff/<rev>` (packhub's, for the web UI): a commit and what it changed against its first
+   * parent, with a unified diff for text files (binary, LFS and large files by id and size only).
+   */
+  async function commitDiff(res: Response, repo: RepoRecord, rest: string[]) {
+    const rev = rest.map((x) => decodeURIComponent(x)).join('/');
+    const refs = await deps.store.refs(repo.id);
+    const objects = await deps.store.objects(repo.id);
+    const oid = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+    const c = objects.commit(oid);
+    const parent = c.parents[0] && objects.has(c.parents[0]) ? c.parents[0] : null;
+    const side = (blob: string | null) => {
+      if (!blob) return null;
+      const size = objects.size(blob);
+      if (size > DIFF_MAX_BYTES) return { oid: blob, size, text: null };
+      const data = objects.read(blob).data;
+      const pointer = size < 1024 ? parsePointer(data) : null;
+      const binary = !!pointer || data.subarray(0, 8000).includes(0);
+      return { oid: blob, size, lfs: pointer ? { oid: pointer.oid, size: pointer.size } : undefined, text: binary ? null : data.toString('utf8') };
+    };
+    const files = diffTrees(objects, parent ? objects.commit(parent).tree : null, c.tree).slice(0, 300).map((f) => {
+      const a = side(f.oldOid);
+      const b = side(f.newOid);
+      const textual = (a === null || a.text !== null) && (b === null || b.text !== null);
+      return {
+        path: f.path,
+        status: f.status,
+        old: a && { oid: a.oid, size: a.size, lfs: a.lfs },
+        new: b && { oid: b.oid, size: b.size, lfs: b.lfs },
+        diff: textual ? createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, a?.text ?? '', b?.text ?? '', undefined, undefined, { context: 3 }).split('\n').slice(2).join('\n') : null,
+      };
+    });
+    res.json({ id: oid, parents: c.parents, title: c.message.split('\n')[0], message: c.message, author: c.author.name, date: new Date(c.author.timestamp * 1000).toISOString(), files });
+  }
+
   /** `compare/<base>..<head>`: the files that differ, as JSON. */
   async function compare(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
     const spec = rest.map((x) => decodeURIComponent(x)).join('/');
@@ -700,6 +737,9 @@ export function createHfRouter(deps: HfDeps): Router {
 
   return router;
 }
+
+/** Files larger than this are listed in a commit's diff by size only. */
+const DIFF_MAX_BYTES = 256 << 10;
 
 /** Passes through bytes [start, end] of a stream (all of them without a range). */
 function byteRange(range: { start: number; end: number } | null): Transform {
