@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +16,7 @@ describe('web UI in headless Chromium', () => {
 
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
-    hub = await startHub({ backend: 'fs', env: { PACKHUB_REGISTRATION: 'invite' } });
+    hub = await startHub({ backend: 'fs', env: { PACKHUB_REGISTRATION: 'invite', PACKHUB_LFS_THRESHOLD: '65536' } });
     await hub.cli(['user', 'create', 'alice', '--password', 'correct horse battery']);
     browser = await chromium.launch({
       executablePath: process.env.PACKHUB_CHROMIUM ?? '/usr/bin/chromium',
@@ -114,9 +115,20 @@ describe('web UI in headless Chromium', () => {
     await page.waitForURL(/#\/models\/bob\/pics$/);
     // A 1x1 PNG, and a branch with a file of its own (made through the API with the session).
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
-    await page.setInputFiles('input[type=file]', [{ name: 'dot.png', mimeType: 'image/png', buffer: png }]);
+    // A file over the LFS threshold (64 KiB here) goes through the LFS batch API, hashed in the browser.
+    const weights = crypto.randomBytes(300 << 10);
+    await page.setInputFiles('input[type=file]', [
+      { name: 'dot.png', mimeType: 'image/png', buffer: png },
+      { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: weights },
+    ]);
     await page.click('form.upload button[type=submit]');
+    await page.waitForSelector('table.files tr:has-text("weights.bin") .lfs');
     await page.waitForSelector('text=dot.png');
+    const tree = (await (await fetch(`${hub.url}/api/models/bob/pics/tree/main`)).json()) as { path: string; lfs?: { oid: string } }[];
+    assert.equal(tree.find((e) => e.path === 'weights.bin')?.lfs?.oid, crypto.createHash('sha256').update(weights).digest('hex'), 'stored as an LFS pointer');
+    assert.equal(tree.find((e) => e.path === 'dot.png')?.lfs, undefined, 'the small file is stored inline');
+    const back = Buffer.from(await (await fetch(`${hub.url}/bob/pics/resolve/main/weights.bin`)).arrayBuffer());
+    assert.ok(back.equals(weights), 'the LFS file reads back identical');
     const made = await page.evaluate(async () => {
       const h = { 'X-Packhub-UI': '1', 'Content-Type': 'application/json' };
       const b = await fetch('/api/models/bob/pics/branch/dev', { method: 'POST', headers: h, body: '{}' });

@@ -23,23 +23,85 @@ export async function send(method, path, body) {
   return (await check(res)).json();
 }
 
-/** Commit files through the Hub API (NDJSON), reporting upload progress. */
-export function commitFiles(repo, files, title, onProgress) {
-  return new Promise(async (resolve, reject) => {
-    const lines = [JSON.stringify({ key: 'header', value: { summary: title } })];
-    for (const f of files) {
-      const bytes = new Uint8Array(await f.arrayBuffer());
-      let bin = '';
-      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      lines.push(JSON.stringify({ key: 'file', value: { path: f.name, content: btoa(bin), encoding: 'base64' } }));
-    }
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/models/${repo}/commit/main`);
-    xhr.setRequestHeader('Content-Type', 'application/x-ndjson');
-    xhr.setRequestHeader('X-Packhub-UI', '1');
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onload = () => (xhr.status < 300 ? resolve(JSON.parse(xhr.responseText)) : reject(new Error(`${xhr.status}: ${xhr.getResponseHeader('x-error-message') || xhr.statusText}`)));
-    xhr.onerror = () => reject(new Error('network error'));
-    xhr.send(lines.join('\n'));
+/** An XHR (for its upload progress), resolving with the response text. */
+function xhr(method, url, body, headers, onProgress) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open(method, url);
+    for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
+    if (onProgress) x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded);
+    x.onload = () => (x.status < 300 ? resolve(x.responseText) : reject(new Error(`${x.status}: ${x.getResponseHeader('x-error-message') || x.responseText || x.statusText}`)));
+    x.onerror = () => reject(new Error('network error'));
+    x.send(body);
   });
+}
+
+/** SHA-256 of a file read in 4 MiB slices (never held whole). */
+async function sha256(file, onProgress) {
+  const { createSHA256 } = await import('hash-wasm');
+  const h = await createSHA256();
+  const step = 4 << 20;
+  for (let at = 0; at < file.size; at += step) {
+    h.update(new Uint8Array(await file.slice(at, at + step).arrayBuffer()));
+    onProgress(Math.min(at + step, file.size));
+  }
+  return h.digest('hex');
+}
+
+const base64 = async (blob) => {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+};
+
+/**
+ * Commits files through the Hub API, as huggingface_hub does: the server says per file (preupload)
+ * which go through Git LFS; those are hashed here, uploaded through the LFS batch API (PUT with
+ * progress, then verify), and committed as pointers; the others travel inline in the NDJSON commit.
+ * `onProgress(fraction)` covers hashing, uploading and the commit.
+ */
+export async function commitFiles(kind, repo, files, title, onProgress) {
+  const total = files.reduce((n, f) => n + f.size, 0) * 2 || 1; // hashing (or reading) and sending
+  let done = 0;
+  const report = (n) => onProgress(Math.min(0.99, (done + n) / total));
+  const pre = await send('POST', `/api/${kind}/${repo}/preupload/main`, {
+    files: await Promise.all(files.map(async (f) => ({ path: f.name, size: f.size, sample: await base64(f.slice(0, 512)) }))),
+  });
+  const lfs = new Set(pre.files.filter((f) => f.uploadMode === 'lfs').map((f) => f.path));
+  const lines = [JSON.stringify({ key: 'header', value: { summary: title } })];
+  const prefix = kind === 'models' ? '' : `/${kind}`;
+  for (const f of files) {
+    if (!lfs.has(f.name)) {
+      lines.push(JSON.stringify({ key: 'file', value: { path: f.name, content: await base64(f), encoding: 'base64' } }));
+      done += f.size;
+      report(0);
+      continue;
+    }
+    const oid = await sha256(f, report);
+    done += f.size;
+    const batch = await (
+      await fetch(`${prefix}/${repo}.git/info/lfs/objects/batch`, {
+        method: 'POST',
+        headers: { ...UI, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
+        body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: f.size }], hash_algo: 'sha256' }),
+      }).then(check)
+    ).json();
+    const obj = batch.objects[0];
+    if (obj.error) throw new Error(`LFS: ${obj.error.message}`);
+    const up = obj.actions?.upload;
+    if (up) {
+      await xhr('PUT', up.href, f, { 'Content-Type': 'application/octet-stream', ...(up.header ?? {}) }, report);
+      const verify = obj.actions.verify;
+      if (verify) await xhr('POST', verify.href, JSON.stringify({ oid, size: f.size }), { 'Content-Type': 'application/vnd.git-lfs+json', ...(verify.header ?? {}) });
+    }
+    done += f.size;
+    report(0);
+    lines.push(JSON.stringify({ key: 'lfsFile', value: { path: f.name, algo: 'sha256', oid, size: f.size } }));
+  }
+  for (const f of files) if (!lfs.has(f.name)) done += f.size; // inline ones are sent with the commit
+  const sent = done;
+  const result = await xhr('POST', `/api/${kind}/${repo}/commit/main`, lines.join('\n'), { ...UI, 'Content-Type': 'application/x-ndjson' }, (n) => onProgress(Math.min(0.99, (sent + n) / (total + n))));
+  onProgress(1);
+  return JSON.parse(result);
 }
