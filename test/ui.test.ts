@@ -71,6 +71,7 @@ describe('web UI in headless Chromium', () => {
     await page.click('table.files a:has-text("config.json")');
     await page.waitForSelector('pre.file');
     assert.equal((await page.textContent('pre.file'))?.trim(), '{"layers": 2}');
+    assert.equal(await page.textContent('pre.file .hljs-attr'), '"layers"', 'highlighted as JSON');
     await shot('file');
 
     // The home page finds it.
