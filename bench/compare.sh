@@ -4,7 +4,8 @@
 # times clones, fetches and pushes alternately (A B A B ...), and prints medians, the ratio
 # packhub / reference per test, and packhub's peak RSS.
 #
-#   bash bench/compare.sh            (RUNS=5 REPOS="wide deep fat" TESTS=... as in baseline.sh)
+#   bash bench/compare.sh            (RUNS=5 REPOS="wide deep fat" TESTS=... as in baseline.sh;
+#                                     then bench/hf-transfer.ts: HF_MIB=1024 HF_RUNS=3, HF_MIB=0 skips it)
 #
 # The client-side harness is ../shared/bench/baseline.sh (override with BASELINE=path).
 set -euo pipefail
@@ -50,3 +51,10 @@ awk -F'\t' -v runs="$RUNS" '
   }' "$RESULTS"
 echo "packhub peak RSS: $((RSS_KB / 1024)) MiB"
 echo "every run: $RESULTS"
+
+# The HF-API transfer beside nginx static and cp (HF_MIB=0 skips it; --behind-nginx via HF_ARGS).
+if [[ "${HF_MIB:-1024}" != 0 ]]; then
+  cleanup
+  trap - EXIT
+  npx tsx bench/hf-transfer.ts --size-mib "${HF_MIB:-1024}" --runs "${HF_RUNS:-3}" ${HF_ARGS:-}
+fi
