@@ -11,6 +11,12 @@ export interface BlobStat {
   etag?: string;
 }
 
+export interface BlobListing {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
 export interface PresignPutOptions {
   /** Exact Content-Length the upload must have. */
   size: number;
@@ -41,7 +47,8 @@ export interface BlobStore {
   stat(key: string): Promise<BlobStat | null>;
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
-  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /** Keys in key order, with their size and when they were last written (for garbage collection's grace period). */
+  list(prefix: string): AsyncIterable<BlobListing>;
   /** A local file path holding the object, for backends that are local files (lets packs be read in place). */
   localPath?(key: string): string;
   /** Presigned URLs, for backends that support them (S3). */

@@ -13,8 +13,8 @@ import { createBlobStore } from './index.js';
 
 const isBlobNotFound = (e: unknown) => e instanceof AppError && e.kind === 'not_found' && e.code === 'BlobNotFound';
 
-async function collect(it: AsyncIterable<{ key: string; size: number }>) {
-  const out: { key: string; size: number }[] = [];
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
 }
@@ -101,7 +101,9 @@ describe('FsBlobStore', () => {
     await store.put('l/ab', Readable.from([Buffer.from('123')]));
     await store.put('l/b/z', Readable.from([Buffer.from('1234')]));
     fs.writeFileSync(path.join(root, 'l', 'zz.tmp-123'), 'in progress');
-    assert.deepEqual(await collect(store.list('l/')), [
+    const listed = await collect(store.list('l/'));
+    assert.ok(listed.every((x) => x.modified instanceof Date && Date.now() - x.modified.getTime() < 60_000));
+    assert.deepEqual(listed.map(({ key, size }) => ({ key, size })), [
       { key: 'l/a-c', size: 2 },
       { key: 'l/a/b', size: 1 },
       { key: 'l/ab', size: 3 },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../core/errors.js';
-import { assertSafeKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js';
+import { assertSafeKey, type BlobListing, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js';
 
 const notFound = (key: string) => new AppError('not_found', 'BlobNotFound', `object ${key} not found`);
 const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
@@ -136,12 +136,12 @@ export class FsBlobStore implements BlobStore {
    * Keys starting with `prefix` (a plain string prefix, as on S3), in lexicographic key order.
    * Streams a directory walk: memory holds one directory listing at a time.
    */
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  async *list(prefix: string): AsyncIterable<BlobListing> {
     // Walk from the deepest directory that the prefix names completely, then filter by the rest.
     const cut = prefix.lastIndexOf('/');
     const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
     if (dirKey) assertSafeKey(dirKey);
-    const walk = async function* (dir: string, rel: string): AsyncGenerator<{ key: string; size: number }> {
+    const walk = async function* (dir: string, rel: string): AsyncGenerator<BlobListing> {
       let entries: fs.Dirent[];
       try {
         entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -160,7 +160,8 @@ export class FsBlobStore implements BlobStore {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* walk(path.join(dir, d.name), key);
         } else if (d.isFile() && key.startsWith(prefix)) {
           try {
-            yield { key, size: (await fsp.stat(path.join(dir, d.name))).size };
+            const st = await fsp.stat(path.join(dir, d.name));
+            yield { key, size: st.size, modified: st.mtime };
           } catch (err) {
             if (!isMissing(err)) throw err; // deleted while listing
           }

@@ -22,8 +22,8 @@ async function readAll(r: Readable): Promise<Buffer> {
   return Buffer.concat(await r.toArray());
 }
 
-async function collect(it: AsyncIterable<{ key: string; size: number }>) {
-  const out: { key: string; size: number }[] = [];
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
 }
@@ -154,11 +154,13 @@ describe('S3BlobStore (against s3rver)', () => {
     await store.put('list/b/c', Readable.from([Buffer.from('22')]));
     assert.equal((await readAll(await raw.get('hub1/list/a'))).toString(), '1');
     assert.equal(await raw.stat('list/a'), null);
-    assert.deepEqual(await collect(store.list('list/')), [
+    const listed = await collect(store.list('list/'));
+    assert.ok(listed.every((x) => x.modified instanceof Date && Math.abs(Date.now() - x.modified.getTime()) < 60_000));
+    assert.deepEqual(listed.map(({ key, size }) => ({ key, size })), [
       { key: 'list/a', size: 1 },
       { key: 'list/b/c', size: 2 },
     ]);
-    assert.deepEqual(await collect(raw.list('hub1/list/b')), [{ key: 'hub1/list/b/c', size: 2 }]);
+    assert.deepEqual((await collect(raw.list('hub1/list/b'))).map(({ key, size }) => ({ key, size })), [{ key: 'hub1/list/b/c', size: 2 }]);
   });
 
   it('a body that fails mid-upload stores nothing and reports the body error', async () => {

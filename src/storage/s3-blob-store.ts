@@ -18,7 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError } from '../core/errors.js';
 import type { S3Config } from '../core/config.js';
-import { assertSafeKey, type BlobStat, type BlobStore, type ByteRange, type PresignPutOptions } from './blob-store.js';
+import { assertSafeKey, type BlobListing, type BlobStat, type BlobStore, type ByteRange, type PresignPutOptions } from './blob-store.js';
 
 /** Multipart part size (S3 needs >= 5 MiB; larger parts mean fewer requests). */
 const PART_SIZE = 16 * 1024 * 1024;
@@ -214,7 +214,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  async *list(prefix: string): AsyncIterable<BlobListing> {
     let token: string | undefined;
     const strip = this.cfg.prefix ? this.cfg.prefix.replace(/\/+$/, '').length + 1 : 0;
     do {
@@ -224,7 +224,7 @@ export class S3BlobStore implements BlobStore {
       } catch (err) {
         translate(err, prefix);
       }
-      for (const o of r.Contents ?? []) yield { key: o.Key!.slice(strip), size: o.Size ?? 0 };
+      for (const o of r.Contents ?? []) yield { key: o.Key!.slice(strip), size: o.Size ?? 0, modified: o.LastModified ?? new Date() };
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }
