@@ -27,6 +27,9 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
+  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
+                                                       grace period (PACKHUB_GC_GRACE_MS); the server also runs it
+                                                       every PACKHUB_GC_INTERVAL_MS
 `;
 
 class UsageError extends Error {}
@@ -179,6 +182,22 @@ async function main(argv: string[]): Promise<void> {
       const r = await quotas.report(ns);
       const fmt = (x: { usedBytes: number; limitBytes: number | null }) => `${x.usedBytes} bytes used of ${x.limitBytes === null ? 'unlimited' : `${x.limitBytes} bytes`}`;
       process.stdout.write(`${ns}: private ${fmt(r.private)}; public ${fmt(r.public)}\n`);
+    });
+    return;
+  }
+
+  if (cmd === 'gc') {
+    const { values, positionals } = parseArgs({ args: argv.slice(1), allowPositionals: true, options: { 'dry-run': { type: 'boolean' }, 'grace-ms': { type: 'string' } } });
+    if (positionals.length > 0) throw new UsageError('usage: packhub gc [--dry-run] [--grace-ms N]');
+    const graceMs = values['grace-ms'] === undefined ? config.gc.graceMs : Number(values['grace-ms']);
+    if (!Number.isInteger(graceMs) || graceMs < 0) throw new UsageError('--grace-ms takes a whole number of milliseconds');
+    const { createBlobStore } = await import('./storage/index.js');
+    const { sweepStorage } = await import('./repos/storage-sweep.js');
+    const blobs = await createBlobStore(config.storage);
+    await withDb(config, async (db) => {
+      const r = await sweepStorage({ db, lfs: db.lfs, blobs, log: createLogger('warn', process.stderr) }, { graceMs, dryRun: values['dry-run'] });
+      for (const o of r.removed) process.stdout.write(`${values['dry-run'] ? 'would delete' : 'deleted'} ${o.key} (${o.size} bytes)\n`);
+      process.stdout.write(`${r.scanned} objects scanned; ${r.removed.length} ${values['dry-run'] ? 'to delete' : 'deleted'} (${r.removedBytes} bytes); ${r.young} unnamed but younger than ${graceMs} ms, kept\n`);
     });
     return;
   }

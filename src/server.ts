@@ -8,6 +8,7 @@ import type { Logger } from './core/logger.js';
 import { openDb } from './db/typeorm-db.js';
 import { createBlobStore } from './storage/index.js';
 import { createApp } from './app.js';
+import { scheduleStorageSweeps } from './repos/storage-sweep.js';
 
 export interface RunningServer {
   port: number;
@@ -24,6 +25,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const blobs = await createBlobStore(config.storage);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
   const { app, store, compactor } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, log: log.child({ module: 'gc' }) }, config.gc);
 
   const server = http.createServer(app);
   // Large pushes and downloads take as long as they take; idle sockets still time out.
@@ -45,6 +47,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       server.closeIdleConnections();
       await closed;
       await compactor.close();
+      await sweeps.close();
       store.packs.closeAll();
       await db.close();
     },

@@ -44,6 +44,8 @@ const envSchema = z.object({
   PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
   PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
   PACKHUB_COMPACT_GRACE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
+  PACKHUB_GC_INTERVAL_MS: z.coerce.number().int().min(0).default(60 * 60_000),
+  PACKHUB_GC_GRACE_MS: z.coerce.number().int().min(0).default(60 * 60_000),
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
@@ -79,6 +81,8 @@ export interface Config {
   accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
   compaction: { minPacks: number; delayMs: number; graceMs: number };
+  /** Storage sweeps: how often (0: never on their own), and how old an object no row names must be to go. */
+  gc: { intervalMs: number; graceMs: number };
   allowAnonymousRead: boolean;
   /** LFS uploads of this size and more go through the server (multipart to S3) instead of one presigned PUT. */
   lfsProxyUploadBytes: number;
@@ -139,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
     accelRedirectPrefix: e.PACKHUB_ACCEL_REDIRECT_PREFIX ?? null,
     compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
+    gc: { intervalMs: e.PACKHUB_GC_INTERVAL_MS, graceMs: e.PACKHUB_GC_GRACE_MS },
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     lfsThreshold: e.PACKHUB_LFS_THRESHOLD,

@@ -70,6 +70,10 @@ export class FsBlobStore implements BlobStore {
     if (opts.move) {
       const dest = this.localPath(key);
       await fsp.mkdir(path.dirname(dest), { recursive: true });
+      // The object's age counts from when it is stored (garbage collection's grace period), not
+      // from when the caller last wrote the file.
+      const now = new Date();
+      await fsp.utimes(filePath, now, now);
       await fsyncPath(filePath);
       try {
         await fsp.rename(filePath, dest);
