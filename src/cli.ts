@@ -55,6 +55,10 @@ async function main(argv: string[]): Promise<void> {
     const log = createLogger(config.logLevel);
     const { startServer } = await import('./server.js');
     const server = await startServer(config, log);
+    // One plain line for people at a terminal (the JSON log line says the same for machines).
+    const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+    process.stderr.write(`packhub listening on http://${shown}:${server.port} (${loopback ? 'this machine only; PACKHUB_HOST=0.0.0.0 opens it to the network' : 'open to the network'})\n`);
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down');
       server.close().then(

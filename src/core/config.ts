@@ -24,7 +24,7 @@ export function parseByteSize(text: string): number {
 
 const envSchema = z.object({
   PACKHUB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  PACKHUB_HOST: z.string().default('0.0.0.0'),
+  PACKHUB_HOST: z.string().default('127.0.0.1'),
   PACKHUB_PUBLIC_URL: z.string().url().optional(),
   PACKHUB_DATA_DIR: z.string().default('./data'),
   PACKHUB_DATABASE_URL: z.string().optional(),
