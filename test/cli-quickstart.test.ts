@@ -4,13 +4,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { killOnExit } from './helpers/cleanup.js';
-import { git, gitResult, tmpDir } from './helpers/git.js';
+import { git, tmpDir } from './helpers/git.js';
 import { run } from './helpers/run.js';
 import { backendServices, backends, listeningPort, ROOT } from './helpers/server.js';
 
-// Acceptance 10: the README's quick start. `npm start` (= `bash scripts/start.sh`) on a fresh data
-// dir installs if needed, builds, and serves; the admin CLI commands of the README create a user, a
-// token and a repository; git clones the empty repository, pushes to it, and clones it back.
+// The README's quick start, followed literally: `npm start` (= `bash scripts/start.sh`) on a fresh data
+// dir installs if needed, builds, and serves; then the README's own code blocks run as written (they
+// are read from README.md, so this test breaks when the README drifts), on a fresh HOME like a new
+// machine's, with only the address changed to the test server's: the admin CLI creates a user with a
+// password, a token and a repository; git with git-lfs and a credential helper pushes a large file
+// into LFS; the JavaScript snippet runs as pasted into a .mjs file. The user signs in to the web UI.
+
+/** The code blocks of README.md marked `<!-- quickstart:NAME -->`. */
+function readmeBlocks(): Map<string, string> {
+  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const blocks = new Map<string, string>();
+  for (const m of text.matchAll(/<!-- quickstart:(\w+) -->\n```\w+\n([\s\S]*?)```/g)) blocks.set(m[1]!, m[2]!);
+  return blocks;
+}
 
 for (const backend of backends()) {
   describe(`README quick start (${backend})`, () => {
@@ -32,7 +43,7 @@ for (const backend of backends()) {
       await release?.();
     });
 
-    it('bash scripts/start.sh on a fresh data dir serves the hub; README commands create a user, token and repo; git clones and pushes', { timeout: 600_000 }, async () => {
+    it('npm start on a fresh data dir serves the hub; the README\'s own blocks create a user, token and repo, push a large file into LFS through a credential helper, and run the JS snippet; the user signs in', { timeout: 600_000 }, async () => {
       const dataDir = path.join(tmpDir('quickstart'), 'data'); // does not exist yet
       const services = await backendServices(backend);
       release = services.release;
@@ -77,29 +88,50 @@ for (const backend of backends()) {
       assert.match(home.headers.get('content-type') ?? '', /text\/html/);
       if (backend === 'fs') assert.ok(fs.readdirSync(dataDir).length > 0, 'the embedded hub keeps its data in PACKHUB_DATA_DIR');
 
-      // The admin CLI exactly as the README writes it: `npm run packhub -- ...`, same configuration.
-      const packhub = async (...args: string[]) => {
-        const r = await run('npm', ['run', 'packhub', '--', ...args], { cwd: ROOT, env, timeoutMs: 120_000 });
-        assert.equal(r.code, 0, `npm run packhub -- ${args.join(' ')}: ${r.stderr}`);
-        return r.stdout;
-      };
-      await packhub('user', 'create', 'alice');
-      const token = (await packhub('token', 'create', 'alice', '--scope', 'write')).trim().split('\n').pop()!.trim();
-      assert.match(token, /^\S{16,}$/, 'the token is alone on the last line');
-      await packhub('repo', 'create', 'alice/my-model');
+      // The README's blocks, with its address replaced by the test server's.
+      const blocks = readmeBlocks();
+      for (const name of ['admin', 'git', 'js']) assert.ok(blocks.has(name), `README.md has no quickstart:${name} block`);
+      const here = (text: string) => text.replaceAll('localhost:8080', `127.0.0.1:${port}`);
+      const work = tmpDir('quickstart-work');
+      const home = tmpDir('quickstart-home'); // a new machine's: no git-lfs filters, no credentials
+      fs.writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = Quick Start\n\temail = quick@start.invalid\n');
+      fs.writeFileSync(path.join(work, 'quickstart.mjs'), here(blocks.get('js')!));
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules')); // what `npm i @huggingface/hub` gives
+      const script = [
+        'set -euo pipefail',
+        `cd ${JSON.stringify(ROOT)}`,
+        here(blocks.get('admin')!),
+        `cd ${JSON.stringify(work)}`,
+        here(blocks.get('git')!),
+        `cd ${JSON.stringify(work)}`,
+        'node quickstart.mjs',
+        'echo "token=$HF_TOKEN"',
+      ].join('\n');
+      const shellEnv: NodeJS.ProcessEnv = { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+      delete shellEnv.HF_TOKEN;
+      const r = await run('bash', ['-c', script], { cwd: work, env: shellEnv, timeoutMs: 300_000 });
+      assert.equal(r.code, 0, `the README's commands failed:\n${r.stdout}\n${r.stderr}`);
+      const token = /^token=(\S+)$/m.exec(r.stdout)?.[1];
+      assert.ok(token && token.length >= 16, 'token create printed the token on its last line');
+      assert.match(r.stdout, /weights\.bin/, 'git lfs ls-files lists the large file');
+      assert.match(r.stdout, /downloaded 2000000 bytes of alice\/tiny\/model\.bin/);
+      assert.ok(!`${r.stdout}${r.stderr}`.replace(/^token=.*$/m, '').includes(token!), 'no command printed the token');
 
-      const clone = path.join(tmpDir('quickstart-clone'), 'my-model');
-      const empty = await gitResult(['clone', `${base}/alice/my-model.git`, clone]);
-      assert.equal(empty.code, 0, empty.stderr);
-      assert.match(empty.stderr, /cloned an empty repository/);
-      fs.writeFileSync(path.join(clone, 'README.md'), '# my model\n');
-      await git(['add', '.'], { cwd: clone });
-      await git(['commit', '--quiet', '-m', 'first'], { cwd: clone });
-      await git(['push', '--quiet', `http://alice:${token}@127.0.0.1:${port}/alice/my-model.git`, 'main'], { cwd: clone });
-      const again = path.join(tmpDir('quickstart-again'), 'c');
-      await git(['clone', '--quiet', `${base}/alice/my-model`, again]);
-      assert.equal(fs.readFileSync(path.join(again, 'README.md'), 'utf8'), '# my model\n');
-      await git(['fsck', '--full', '--strict'], { cwd: again });
+      // The large file is in LFS on the server: a clone without smudging sees a pointer.
+      const raw = path.join(tmpDir('quickstart-raw'), 'c');
+      await git(['clone', '--quiet', `${base}/alice/my-model`, raw], { env: { GIT_LFS_SKIP_SMUDGE: '1' } });
+      assert.match(fs.readFileSync(path.join(raw, 'weights.bin'), 'utf8'), /^version https:\/\/git-lfs\.github\.com\/spec\/v1\noid sha256:[0-9a-f]{64}\nsize 3000000\n$/);
+      await git(['fsck', '--full', '--strict'], { cwd: raw });
+
+      // The password of the README signs in to the web UI.
+      const password = /user create alice --password '([^']+)'/.exec(blocks.get('admin')!)?.[1];
+      assert.ok(password, 'the README creates alice with a password');
+      const login = await fetch(`${base}/ui-api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'alice', password }) });
+      assert.equal(login.status, 200, await login.text());
+      const cookie = login.headers.get('set-cookie')?.split(';')[0];
+      assert.ok(cookie);
+      const me = await fetch(`${base}/ui-api/me`, { headers: { cookie } });
+      assert.equal(((await me.json()) as { name?: string }).name, 'alice');
     });
   });
 }
