@@ -17,7 +17,8 @@ import { errorHandler } from './http/error-handler.js';
 import { createMetrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
-import { createLfsRouter, verifyStored } from './lfs/http.js';
+import { createLfsRouter } from './lfs/http.js';
+import { createPossession, verifyUploaded } from './lfs/possession.js';
 import { createHfRouter } from './hf/http.js';
 import { CommitService } from './repos/commit-service.js';
 import { createQuotaService } from './repos/quota-service.js';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): App {
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
   const quotas = createQuotaService(db, config.quotas);
   const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
+  const possession = createPossession({ records: lfs, content, findRepo: (id) => db.repos.findById(id) });
 
   const app = express();
   app.disable('x-powered-by');
@@ -115,23 +117,10 @@ export function createApp(deps: AppDeps): App {
       lfsThreshold: config.lfsThreshold,
       quotas,
       log: log.child({ module: 'hf' }),
-      async verifyUploaded(repoId, oid, size) {
-        const known = await lfs.objectSize(oid);
-        const linked = (await lfs.linked(repoId, [oid])).has(oid);
-        if (linked && known !== null && (size === null || size === known)) return known;
-        // Uploaded straight to object storage (no verify call from the client): check it now.
-        const stored = await content.size(oid);
-        const expected = size ?? stored;
-        if (stored === null || expected === null || stored !== expected || !(known === stored || (await verifyStored(content, oid, stored)))) {
-          throw new AppError('invalid', 'LfsObjectMissing', `LFS object ${oid} was not uploaded (or does not match its size and hash); upload it through the batch API first`);
-        }
-        await lfs.recordObject(oid, stored);
-        await lfs.link(repoId, oid);
-        return stored;
-      },
+      verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
     }),
   );
-  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, log: log.child({ module: 'lfs' }) }));
+  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({
       repos,

@@ -434,3 +434,7 @@ async function ensureSchema(url: string): Promise<void> {
     await client.end();
   }
 }
+      async reposLinking(oid, limit) {
+        const rows = await ds.getRepository(RepoLfsObjectEntity).find({ where: { oid }, select: { repoId: true }, take: limit });
+        return rows.map((r) => r.repoId);
+      },

@@ -39,8 +39,8 @@ export interface HfDeps {
   /** Files of this size and more that arrive inline are stored in LFS (default 1 MiB). */
   lfsThreshold: number;
   quotas: QuotaService;
-  /** Verify an object uploaded straight to object storage and link it (commit-time check). */
-  verifyUploaded(repoId: string, oid: string, size: number | null): Promise<number>;
+  /** Link an `lfsFile` line's object if the committer possesses it (src/lfs/possession.ts); its size. */
+  verifyUploaded(repo: RepoRecord, principal: Principal, oid: string, size: number | null): Promise<number>;
   log: Logger;
 }
 
@@ -426,7 +426,7 @@ export function createHfRouter(deps: HfDeps): Router {
       } else if (key === 'lfsFile') {
         const oid = String(value.oid ?? '');
         if (!isValidOid(oid)) throw invalid('BadRequest', `invalid LFS oid for ${path}`);
-        const size = await deps.verifyUploaded(repo.id, oid, typeof value.size === 'number' ? value.size : null);
+        const size = await deps.verifyUploaded(repo, p, oid, typeof value.size === 'number' ? value.size : null);
         changes.push({ kind: 'put', path, content: formatPointer({ oid, size }) });
         lfsAdds.push(path);
       } else if (key === 'deletedFile') {

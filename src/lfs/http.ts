@@ -1,16 +1,15 @@
 import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../core/errors.js';
-import { VerifyingStream } from '../core/hashing-stream.js';
 import type { Logger } from '../core/logger.js';
 import type { RepoRecord } from '../db/types.js';
 import { can } from '../auth/permissions.js';
 import { REPO_TYPES, baseUrl, principalOf, repoBase, resolveRepo } from '../http/repo-route.js';
 import type { RepoService } from '../repos/repo-service.js';
-import { objectError, parseBatchRequest, type BatchObject } from './batch.js';
-import { ContentStore, lfsKey } from './content-store.js';
+import { objectError, parseBatchRequest, type Action, type BatchObject } from './batch.js';
+import { ContentStore, lfsKey, stagingKey } from './content-store.js';
+import type { Possession } from './possession.js';
 import type { LfsLock, LfsRecords } from './records.js';
 import { signGrant, verifyGrant, type Grant } from './signed-url.js';
 import { isValidOid } from './pointer.js';
@@ -25,6 +24,8 @@ export interface LfsHttpDeps {
   /** Objects this large are uploaded through the server (S3 multipart); a single presigned PUT stops at 5 GiB. */
   proxyUploadBytes: number;
   quotas: QuotaService;
+  /** Who may link which object (src/lfs/possession.ts). */
+  possession: Possession;
   log: Logger;
 }
 
@@ -32,18 +33,6 @@ const LFS_JSON = 'application/vnd.git-lfs+json';
 const EXPIRES_IN = 3600;
 
 const lockJson = (l: LfsLock) => ({ id: l.id, path: l.path, locked_at: l.lockedAt.toISOString(), owner: { name: l.ownerName } });
-
-/** Hash-verify an object already in storage (objects uploaded straight to S3 by presigned URL). */
-export async function verifyStored(content: ContentStore, oid: string, size: number): Promise<boolean> {
-  const stored = await content.size(oid);
-  if (stored !== size) return false;
-  try {
-    await pipeline(await content.open(oid), new VerifyingStream(oid, size), new Writable({ write: (_c, _e, cb) => cb() }));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function createLfsRouter(deps: LfsHttpDeps): Router {
   const router = express.Router();
@@ -60,6 +49,7 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
       const parsed = parseBatchRequest(req.body);
       if (typeof parsed === 'string') throw new AppError('unprocessable', 'InvalidBatch', parsed);
       const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' ? 'write' : 'read');
+      const principal = principalOf(res)!;
       const valid = parsed.objects.filter((o) => !objectError(o.oid, o.size));
       const linked = await deps.records.linked(repo.id, [...new Set(valid.map((o) => o.oid))]);
       if (parsed.operation === 'upload') {
@@ -75,16 +65,30 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
           continue;
         }
         if (parsed.operation === 'upload') {
-          // Objects linked to this repo are done; anything else must be uploaded (and proven)
-          // even when the hub holds the bytes for another repo: knowing an oid grants nothing.
+          // Objects linked to this repo are done, and so are objects linked to a repo the caller can
+          // read (linked here now). Anything else must be uploaded (and proven) even when the hub
+          // holds the bytes for another repo: knowing an oid grants nothing.
           if (linked.has(oid) && (await deps.records.objectSize(oid)) === size) {
             objects.push({ oid, size });
             continue;
           }
-          const grant = { op: 'upload' as const, repoId: repo.id, oid, size };
-          const upload = deps.content.blobs.presignPut && size < deps.proxyUploadBytes
-            ? { href: await deps.content.blobs.presignPut(lfsKey(oid), EXPIRES_IN, { size, sha256: oid }), expires_in: EXPIRES_IN }
-            : { href: grantUrl(req, grant), expires_in: EXPIRES_IN };
+          if (await deps.possession.adopt(repo, principal, oid, size)) {
+            objects.push({ oid, size });
+            continue;
+          }
+          const grant = { op: 'upload' as const, repoId: repo.id, oid, size, userId: principal.user.id };
+          let upload: Action;
+          if (deps.content.blobs.presignPut && size < deps.proxyUploadBytes) {
+            // Straight to the bucket, but to this upload's staging key: verify promotes it. Clients
+            // that offer the 'multipart' transfer (the Hub's Python and JS clients) send no action
+            // headers on a basic PUT, so their URL cannot require the checksum header; their
+            // uploads are verified by reading them back.
+            const signed = await deps.content.blobs.presignPut(stagingKey(repo.id, principal.user.id, oid), EXPIRES_IN, {
+              size,
+              ...(parsed.transfers?.includes('multipart') ? {} : { sha256: oid }),
+            });
+            upload = { href: signed.url, ...(Object.keys(signed.headers).length ? { header: signed.headers } : {}), expires_in: EXPIRES_IN };
+          } else upload = { href: grantUrl(req, grant), expires_in: EXPIRES_IN };
           const verify = { href: `${grantUrl(req, grant).replace('/lfs/objects/', '/lfs/verify/')}`, expires_in: EXPIRES_IN };
           objects.push({ oid, size, authenticated: true, actions: { upload, verify } });
         } else {
@@ -166,14 +170,9 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
     if (declared !== undefined && Number(declared) !== g.size) {
       throw new AppError('invalid', 'SizeMismatch', `Content-Length ${declared} does not match the object size ${g.size}`);
     }
-    if ((await deps.records.objectSize(g.oid)) === g.size) {
-      // Stored already (from another repo): the uploader still has to prove it has the bytes.
-      await pipeline(req, new VerifyingStream(g.oid, g.size), new Writable({ write: (_c, _e, cb) => cb() }));
-    } else {
-      await deps.content.receive(g.oid, g.size, req);
-      await deps.records.recordObject(g.oid, g.size);
-    }
-    await deps.records.link(g.repoId, g.oid);
+    // Verified while streaming; stored only if the hub does not hold the object yet (else the
+    // bytes just prove possession): an upload never replaces stored content with other bytes.
+    await deps.possession.receive(g.repoId, g.oid, g.size, req);
     res.status(200).end();
   });
 
@@ -182,17 +181,9 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
     const size = Number(req.body?.size ?? g.size);
     if (req.body?.oid && req.body.oid !== g.oid) throw new AppError('unprocessable', 'OidMismatch', 'oid does not match the verify URL');
     if (size !== g.size) throw new AppError('unprocessable', 'SizeMismatch', 'size does not match the uploaded object');
-    let known = (await deps.records.objectSize(g.oid)) === g.size;
-    if (!known) {
-      // Uploaded straight to object storage: check size and hash before trusting it.
-      known = await verifyStored(deps.content, g.oid, g.size);
-      if (!known) {
-        await deps.content.blobs.delete(lfsKey(g.oid)).catch(() => undefined);
-        throw new AppError('not_found', 'ObjectNotStored', `object ${g.oid} was not stored with size ${g.size} and matching SHA-256`);
-      }
-      await deps.records.recordObject(g.oid, g.size);
-    }
-    await deps.records.link(g.repoId, g.oid);
+    // Linked already (uploaded through packhub), or staged by this grant's user for this repo and
+    // verified now; only that staging copy is ever deleted.
+    await deps.possession.claim(g.repoId, { userId: g.userId ?? 0, principal: null }, g.oid, g.size);
     send(res, 200, { message: 'verified' });
   });
 

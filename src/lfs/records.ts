@@ -17,6 +17,8 @@ export interface LfsRecords {
   link(repoId: string, oid: string): Promise<void>;
   /** Which of these oids are linked to the repository. */
   linked(repoId: string, oids: string[]): Promise<Set<string>>;
+  /** Ids of the repositories this oid is linked to (at most `limit`). */
+  reposLinking(oid: string, limit: number): Promise<string[]>;
   locks: {
     /** Throws AppError('conflict', 'LockExists') with details.lock when the path is locked. */
     create(input: { repoId: string; path: string; ownerId: number; ref: string | null }): Promise<LfsLock>;

@@ -11,10 +11,12 @@ export interface Grant {
   size: number;
   /** Unix seconds. */
   exp: number;
+  /** The user an upload grant was issued to (its bytes are staged under this user); 0 on downloads. */
+  userId?: number;
 }
 
 export function signGrant(secret: string, g: Grant): string {
-  const payload = Buffer.from(JSON.stringify([g.op, g.repoId, g.oid, g.size, g.exp])).toString('base64url');
+  const payload = Buffer.from(JSON.stringify([g.op, g.repoId, g.oid, g.size, g.exp, g.userId ?? 0])).toString('base64url');
   const mac = crypto.createHmac('sha256', secret).update(payload).digest('base64url');
   return `${payload}.${mac}`;
 }
@@ -28,9 +30,9 @@ export function verifyGrant(secret: string, token: string, now = Date.now()): Gr
   const expected = Buffer.from(crypto.createHmac('sha256', secret).update(payload).digest('base64url'));
   if (mac.length !== expected.length || !crypto.timingSafeEqual(mac, expected)) return null;
   try {
-    const [op, repoId, oid, size, exp] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [Grant['op'], string, string, number, number];
-    if ((op !== 'upload' && op !== 'download') || typeof exp !== 'number' || exp * 1000 < now) return null;
-    return { op, repoId, oid, size, exp };
+    const [op, repoId, oid, size, exp, userId = 0] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [Grant['op'], string, string, number, number, number?];
+    if ((op !== 'upload' && op !== 'download') || typeof exp !== 'number' || exp * 1000 < now || !Number.isSafeInteger(userId)) return null;
+    return { op, repoId, oid, size, exp, userId };
   } catch {
     return null;
   }

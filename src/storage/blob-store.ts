@@ -9,6 +9,11 @@ export interface ByteRange {
 export interface BlobStat {
   size: number;
   etag?: string;
+  /**
+   * Hex SHA-256 of the whole object as the store computed it, when asked for (`checksum: true`)
+   * and the store keeps one (S3 objects uploaded with `x-amz-checksum-sha256`; never s3rver, never fs).
+   */
+  sha256?: string;
 }
 
 export interface BlobListing {
@@ -20,8 +25,18 @@ export interface BlobListing {
 export interface PresignPutOptions {
   /** Exact Content-Length the upload must have. */
   size: number;
-  /** Hex SHA-256 of the body; backends that support checksums pin the upload to it. */
+  /**
+   * Hex SHA-256 of the body. The URL then requires the header `x-amz-checksum-sha256` (returned
+   * in `headers`, signed), so a store that checks checksums (AWS S3, MinIO) refuses other bytes.
+   * Only for clients that send the headers they are given.
+   */
   sha256?: string;
+}
+
+/** A presigned upload: the URL and the headers the client must send with it. */
+export interface PresignedPut {
+  url: string;
+  headers: Record<string, string>;
 }
 
 /**
@@ -43,8 +58,15 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Copy an object into a local file (atomically: temp file + rename). */
   download(key: string, filePath: string): Promise<void>;
-  /** null when absent. */
-  stat(key: string): Promise<BlobStat | null>;
+  /** null when absent. With `checksum`, ask the store for the object's SHA-256 too (where it keeps one). */
+  stat(key: string, opts?: { checksum?: boolean }): Promise<BlobStat | null>;
+  /**
+   * Copy an object to another key inside the store (server-side where the store can), atomically for
+   * readers of `to`. With `ifMatch`, only if `from` still has that ETag (stores that cannot check it
+   * copy anyway: callers must not rely on it alone). Throws not_found 'BlobNotFound' when `from` is
+   * absent, conflict 'BlobChanged' when it no longer matches.
+   */
+  copy(from: string, to: string, opts?: { ifMatch?: string }): Promise<void>;
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
   /** Keys in key order, with their size and when they were last written (for garbage collection's grace period). */
@@ -53,7 +75,7 @@ export interface BlobStore {
   localPath?(key: string): string;
   /** Presigned URLs, for backends that support them (S3). */
   presignGet?(key: string, expiresInSeconds: number): Promise<string>;
-  presignPut?(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<string>;
+  presignPut?(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<PresignedPut>;
   /** Throws when the backend is not reachable (readiness probe). */
   ping(): Promise<void>;
 }

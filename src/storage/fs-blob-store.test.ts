@@ -95,6 +95,17 @@ describe('FsBlobStore', () => {
     assert.equal(await store.stat('f/gone'), null);
   });
 
+  it('copy writes a new key atomically and leaves the source; a missing source is BlobNotFound', async () => {
+    await store.put('cp/src', Readable.from([Buffer.from('copy me')]));
+    await store.copy('cp/src', 'cp/deep/dest');
+    assert.equal(await text(await store.get('cp/deep/dest')), 'copy me');
+    assert.equal(await text(await store.get('cp/src')), 'copy me');
+    await assert.rejects(store.copy('cp/missing', 'cp/other'), isBlobNotFound);
+    assert.equal(await store.stat('cp/other'), null);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'cp')).sort(), ['deep', 'src'], 'no temp file left');
+    assert.equal((await store.stat('cp/src', { checksum: true }))?.sha256, undefined, 'local files keep no checksum');
+  });
+
   it('lists by plain key prefix in key order, without temp files', async () => {
     await store.put('l/a-c', Readable.from([Buffer.from('12')]));
     await store.put('l/a/b', Readable.from([Buffer.from('1')]));

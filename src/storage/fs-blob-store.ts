@@ -115,13 +115,24 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
+  /** Local files carry no stored checksum: `checksum` is ignored. */
+  async stat(key: string, _opts?: { checksum?: boolean }): Promise<BlobStat | null> {
     try {
       const st = await fsp.stat(this.localPath(key));
       return st.isFile() ? { size: st.size } : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
+    }
+  }
+
+  /** A copy into a temp file renamed into place (`ifMatch` does not apply: local files have no ETag). */
+  async copy(from: string, to: string): Promise<void> {
+    const src = this.localPath(from);
+    try {
+      await this.writeAtomically(to, (tmp) => fsp.copyFile(src, tmp));
+    } catch (err) {
+      throw isMissing(err) ? notFound(from) : err;
     }
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -18,12 +19,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError } from '../core/errors.js';
 import type { S3Config } from '../core/config.js';
-import { assertSafeKey, type BlobListing, type BlobStat, type BlobStore, type ByteRange, type PresignPutOptions } from './blob-store.js';
+import { assertSafeKey, type BlobListing, type BlobStat, type BlobStore, type ByteRange, type PresignedPut, type PresignPutOptions } from './blob-store.js';
 
 /** Multipart part size (S3 needs >= 5 MiB; larger parts mean fewer requests). */
 const PART_SIZE = 16 * 1024 * 1024;
 /** Parts in flight per upload: memory per upload is about PART_SIZE * QUEUE_SIZE. */
 const QUEUE_SIZE = 2;
+/** The largest object one CopyObject (and one PutObject) can handle; larger copies stream through. */
+export const MAX_SINGLE_COPY = 5 * 1024 ** 3;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
 const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable', 'InternalError']);
@@ -195,13 +198,37 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
+  async stat(key: string, opts: { checksum?: boolean } = {}): Promise<BlobStat | null> {
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }));
-      return { size: r.ContentLength ?? 0, etag: r.ETag };
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key), ...(opts.checksum ? { ChecksumMode: 'ENABLED' as const } : {}) }));
+      // Only a full-object checksum describes the bytes ("<base64>-<parts>" is a checksum of part checksums).
+      const sum = r.ChecksumSHA256 && !r.ChecksumSHA256.includes('-') ? Buffer.from(r.ChecksumSHA256, 'base64') : null;
+      return { size: r.ContentLength ?? 0, etag: r.ETag, ...(sum && sum.length === 32 ? { sha256: sum.toString('hex') } : {}) };
     } catch (err) {
       if (isMissing(err) && (err as VendorError).name !== 'NoSuchBucket') return null;
       translate(err, key);
+    }
+  }
+
+  /**
+   * CopyObject inside the bucket (the bytes do not pass through packhub), with `x-amz-copy-source-if-match`
+   * when `ifMatch` is given (AWS S3 and MinIO honour it; s3rver ignores it). Objects over 5 GiB
+   * stream through this process instead (and then `ifMatch` is not checked).
+   */
+  async copy(from: string, to: string, opts: { ifMatch?: string } = {}): Promise<void> {
+    const st = await this.stat(from);
+    if (!st) throw new AppError('not_found', 'BlobNotFound', `object ${from} not found`);
+    if (st.size > MAX_SINGLE_COPY) {
+      await this.put(to, await this.get(from), { size: st.size });
+      return;
+    }
+    const source = `${this.cfg.bucket}/${this.k(from)}`.split('/').map(encodeURIComponent).join('/');
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(to), CopySource: source, ...(opts.ifMatch ? { CopySourceIfMatch: opts.ifMatch } : {}) }));
+    } catch (err) {
+      const e = err as VendorError;
+      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) throw new AppError('conflict', 'BlobChanged', `object ${from} changed before it could be copied`);
+      translate(err, from);
     }
   }
 
@@ -233,17 +260,20 @@ export class S3BlobStore implements BlobStore {
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key) }), { expiresIn: expiresInSeconds });
   }
 
-  presignPut(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<string> {
-    return getSignedUrl(
+  /**
+   * With `sha256`, the checksum is a signed header the client must send, not a query parameter:
+   * S3 ignores `x-amz-checksum-sha256` in a presigned URL's query string, so hoisted there it would
+   * pin nothing. A store that checks checksums then refuses a body with another SHA-256, and keeps
+   * the checksum for `stat(key, { checksum: true })`.
+   */
+  async presignPut(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<PresignedPut> {
+    const checksum = opts.sha256 ? Buffer.from(opts.sha256, 'hex').toString('base64') : null;
+    const url = await getSignedUrl(
       this.presigner,
-      new PutObjectCommand({
-        Bucket: this.cfg.bucket,
-        Key: this.k(key),
-        ContentLength: opts.size,
-        ...(opts.sha256 ? { ChecksumSHA256: Buffer.from(opts.sha256, 'hex').toString('base64') } : {}),
-      }),
-      { expiresIn: expiresInSeconds },
+      new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.k(key), ContentLength: opts.size, ...(checksum ? { ChecksumSHA256: checksum } : {}) }),
+      { expiresIn: expiresInSeconds, ...(checksum ? { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) } : {}) },
     );
+    return { url, headers: checksum ? { 'x-amz-checksum-sha256': checksum } : {} };
   }
 
   async ping(): Promise<void> {
