@@ -93,8 +93,8 @@ for (const backend of backends()) {
       for (const name of ['admin', 'git', 'js']) assert.ok(blocks.has(name), `README.md has no quickstart:${name} block`);
       const here = (text: string) => text.replaceAll('localhost:8080', `127.0.0.1:${port}`);
       const work = tmpDir('quickstart-work');
-      const home = tmpDir('quickstart-home'); // a new machine's: no git-lfs filters, no credentials
-      fs.writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = Quick Start\n\temail = quick@start.invalid\n');
+      const freshHome = tmpDir('quickstart-home'); // a new machine's: no git-lfs filters, no credentials
+      fs.writeFileSync(path.join(freshHome, '.gitconfig'), '[user]\n\tname = Quick Start\n\temail = quick@start.invalid\n');
       fs.writeFileSync(path.join(work, 'quickstart.mjs'), here(blocks.get('js')!));
       fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules')); // what `npm i @huggingface/hub` gives
       const script = [
@@ -107,13 +107,13 @@ for (const backend of backends()) {
         'node quickstart.mjs',
         'echo "token=$HF_TOKEN"',
       ].join('\n');
-      const shellEnv: NodeJS.ProcessEnv = { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+      const shellEnv: NodeJS.ProcessEnv = { ...env, HOME: freshHome, XDG_CONFIG_HOME: path.join(freshHome, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
       delete shellEnv.HF_TOKEN;
       const r = await run('bash', ['-c', script], { cwd: work, env: shellEnv, timeoutMs: 300_000 });
       assert.equal(r.code, 0, `the README's commands failed:\n${r.stdout}\n${r.stderr}`);
       const token = /^token=(\S+)$/m.exec(r.stdout)?.[1];
       assert.ok(token && token.length >= 16, 'token create printed the token on its last line');
-      assert.match(r.stdout, /weights\.bin/, 'git lfs ls-files lists the large file');
+      assert.match(r.stdout, /^[0-9a-f]{10} [*-] weights\.bin$/m, 'git lfs ls-files lists the large file');
       assert.match(r.stdout, /downloaded 2000000 bytes of alice\/tiny\/model\.bin/);
       assert.ok(!`${r.stdout}${r.stderr}`.replace(/^token=.*$/m, '').includes(token!), 'no command printed the token');
 
