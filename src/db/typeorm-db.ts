@@ -370,6 +370,10 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         }
         return out;
       },
+      async reposLinking(oid, limit) {
+        const rows = await ds.getRepository(RepoLfsObjectEntity).find({ where: { oid }, select: { repoId: true }, take: limit });
+        return rows.map((r) => r.repoId);
+      },
       locks: {
         async create(input) {
           try {
@@ -434,7 +438,3 @@ async function ensureSchema(url: string): Promise<void> {
     await client.end();
   }
 }
-      async reposLinking(oid, limit) {
-        const rows = await ds.getRepository(RepoLfsObjectEntity).find({ where: { oid }, select: { repoId: true }, take: limit });
-        return rows.map((r) => r.repoId);
-      },
