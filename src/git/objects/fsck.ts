@@ -2,7 +2,7 @@ import { GitFormatError } from '../../core/errors.js';
 import { parseCommit } from './commit.js';
 import { parseTag } from './tag.js';
 import { frameTreeEntry } from './tree.js';
-import { treeNameProblem } from './tree-name.js';
+import { isDotGitmodules, treeNameProblem } from './tree-name.js';
 import type { ObjectType } from './types.js';
 
 const show = (name: Buffer) => name.toString('utf8').slice(0, 200);
@@ -42,7 +42,7 @@ function plainName(data: Buffer, start: number, end: number): boolean {
  * ids, zero-padded modes, order and duplicates. Like git, a regular file's mode with other
  * permission bits (the legacy 100664) passes (git only warns: badFilemode); other modes are refused.
  */
-function fsckTree(data: Buffer): void {
+function fsckTree(data: Buffer, gitmodules?: string[]): void {
   // Names as [start, end) in data, for the order and duplicate checks.
   const starts: number[] = [];
   const ends: number[] = [];
@@ -56,6 +56,8 @@ function fsckTree(data: Buffer): void {
     if (!plainName(data, start, nul)) {
       const problem = treeNameProblem(data.subarray(start, nul), modeText());
       if (problem) throw new GitFormatError(`tree entry name '${show(data.subarray(start, nul))}' is not allowed (${problem})`);
+      // What it names must be a blob that parses as git's fsck requires (checked once the pack is in).
+      if (gitmodules && isDotGitmodules(data.subarray(start, nul))) gitmodules.push(data.toString('hex', nul + 1, nul + 21));
     }
     const name = () => show(data.subarray(start, nul));
     if (data[pos] === 0x30) throw new GitFormatError(`tree entry '${name()}' has a zero-padded mode ${modeText()}`);
@@ -88,9 +90,13 @@ function isNullId(data: Buffer, at: number): boolean {
   return true;
 }
 
-/** `git fsck --strict` checks of one object's content; throws a GitFormatError. Blobs always pass. */
-export function fsckObject(type: ObjectType, data: Buffer): void {
-  if (type === 'tree') fsckTree(data);
+/**
+ * `git fsck --strict` checks of one object's content; throws a GitFormatError. Blobs always pass.
+ * The ids of entries named '.gitmodules' (in any spelling a filesystem reads as that) are added to
+ * `gitmodules`: like git, the caller checks those blobs (checkGitmodules) once it has them.
+ */
+export function fsckObject(type: ObjectType, data: Buffer, gitmodules?: string[]): void {
+  if (type === 'tree') fsckTree(data, gitmodules);
   else if (type === 'commit') parseCommit(data);
   else if (type === 'tag') parseTag(data);
 }

@@ -115,6 +115,11 @@ function isNtfsDot(name: Buffer, at: number, dotName: string, shortPrefix: strin
   return onlySpacesAndPeriods(name, at + i);
 }
 
+/** git's is_hfs_dotgitmodules || is_ntfs_dotgitmodules: a name some filesystem reads as '.gitmodules'. */
+export function isDotGitmodules(name: Buffer): boolean {
+  return isHfsDot(name, 'gitmodules') || isNtfsDot(name, 0, 'gitmodules', 'gi7eba');
+}
+
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
 
