@@ -13,6 +13,7 @@ import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
+import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
 import { createMetrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   const metrics = createMetrics();
+  app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -116,6 +118,7 @@ export function createApp(deps: AppDeps): App {
       publicUrl: config.publicUrl,
       lfsThreshold: config.lfsThreshold,
       quotas,
+      commitLimits: config.hfCommit,
       log: log.child({ module: 'hf' }),
       verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
     }),

@@ -40,6 +40,7 @@ const envSchema = z.object({
   PACKHUB_CACHE_DIR: z.string().optional(),
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
+  PACKHUB_MAX_OBJECT_BYTES: size.default(100 * 1024 ** 2),
   PACKHUB_ACCEL_REDIRECT_PREFIX: z.string().regex(/^\/[\w/-]*\/$/, 'an internal nginx location such as /_packhub_objects/').optional(),
   PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
   PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
@@ -81,6 +82,8 @@ export interface Config {
   accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
   compaction: { minPacks: number; delayMs: number; graceMs: number };
+  /** Largest git object (and delta result) a push or API commit may store; big files belong in LFS. */
+  maxObjectBytes: number;
   /** Storage sweeps: how often (0: never on their own), and how old an object no row names must be to go. */
   gc: { intervalMs: number; graceMs: number };
   allowAnonymousRead: boolean;
@@ -152,3 +155,4 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }
+    maxObjectBytes: e.PACKHUB_MAX_OBJECT_BYTES,

@@ -20,6 +20,24 @@ export function readDeltaSizes(delta: Buffer): { baseSize: number; resultSize: n
   return { baseSize, resultSize, headerLength: p2 };
 }
 
+/**
+ * The result size in a delta's header (the second varint), without allocating: for checks made on
+ * every delta of a pack. -1 when the header is truncated or not a safe integer.
+ */
+export function deltaResultSize(delta: Buffer): number {
+  let pos = 0;
+  while (pos < delta.length && delta[pos]! & 0x80) pos++;
+  pos++;
+  let value = 0;
+  for (let shift = 0; pos < delta.length; shift += 7) {
+    if (shift > 49) return -1;
+    const b = delta[pos++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return value;
+  }
+  return -1;
+}
+
 /** How many argument bytes follow a copy opcode: one per set bit among bits 0-6. */
 const ARG_BYTES = Uint8Array.from({ length: 128 }, (_, op) => {
   let n = 0;
@@ -60,11 +78,13 @@ function forEachOp(delta: Buffer, from: number, copy: (offset: number, size: num
 
 /**
  * Applies a git delta to its base. Every instruction is checked before the result is allocated,
- * so a delta claiming a huge result cannot make us allocate it. With `headroom`, the result is
- * preceded by that many free bytes of its own buffer (see inflate.ts HEADROOM).
+ * so a delta claiming a huge result cannot make us allocate it, and a result over `maxResult` is
+ * refused from the header alone. With `headroom`, the result is preceded by that many free bytes
+ * of its own buffer (see inflate.ts HEADROOM).
  */
-export function applyDelta(base: Buffer, delta: Buffer, headroom = 0): Buffer {
+export function applyDelta(base: Buffer, delta: Buffer, headroom = 0, maxResult = Infinity): Buffer {
   const { baseSize, resultSize, headerLength } = readDeltaSizes(delta);
+  if (resultSize > maxResult) throw new GitFormatError(`delta result of ${resultSize} bytes is over the limit of ${maxResult} bytes per object`);
   if (baseSize !== base.length) throw new GitFormatError(`delta base size mismatch: the delta expects ${baseSize} bytes, the base has ${base.length}`);
   let produced = 0;
   forEachOp(

@@ -5,7 +5,7 @@ import { GitFormatError } from '../../core/errors.js';
 import { fsckObject } from '../objects/fsck.js';
 import { hashFramed, hashObject, objectHeader } from '../objects/hash.js';
 import { OFS_DELTA, REF_DELTA, TYPE_CODE, TYPE_NAME, type ObjectType } from '../objects/types.js';
-import { applyDelta } from './delta.js';
+import { applyDelta, deltaResultSize } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
 import type { IncomingPack } from './incoming-pack.js';
@@ -32,6 +32,10 @@ export interface IndexedPack {
   appendedBases: number;
   /** Ids of those bases, which the pack referred to without containing them. */
   externalRefs: string[];
+  /** Sum of the sizes of the pack's objects as stored uncompressed (delta results counted whole), appended bases left out. */
+  inflatedBytes: number;
+  /** With fsck: ids that trees of the pack name as '.gitmodules' (to check as git's fsck does, see gitmodules.ts). */
+  gitmodules: string[];
 }
 
 export interface IndexPackOptions {
@@ -43,6 +47,11 @@ export interface IndexPackOptions {
   incoming?: IncomingPack;
   /** Refuse packs announcing more objects than this. */
   maxObjects?: number;
+  /**
+   * Refuse objects larger than this, checked from the entry header (whole objects) or the delta
+   * header (result size) before anything of that size is allocated.
+   */
+  maxObjectBytes?: number;
   /**
    * Sees every object of the pack once, while its content is at hand (not the appended bases);
    * data is null for blobs over 1 MiB, which are streamed and never held whole.
@@ -192,6 +201,10 @@ class Indexer {
   private entriesEnd = 0;
   /** End of the last base appended to complete a thin pack. */
   private appendedEnd = 0;
+  private readonly maxObject: number;
+  /** See IndexedPack.inflatedBytes. */
+  private inflatedBytes = 0;
+  private readonly gitmodules: string[] = [];
 
   /** Opened for writing only to complete a thin pack. */
   private writeFd: number | null = null;
@@ -200,7 +213,9 @@ class Indexer {
     private readonly fd: number,
     private readonly packPath: string,
     private readonly opts: IndexPackOptions,
-  ) {}
+  ) {
+    this.maxObject = opts.maxObjectBytes ?? Infinity;
+  }
 
   private writer(): number {
     this.writeFd ??= fs.openSync(this.packPath, 'r+');
@@ -235,7 +250,7 @@ class Indexer {
         checksum,
       );
       const externalRefs = appended.map((o) => o.oid);
-      return { checksum: checksum.toString('hex'), objects, idx, appendedBases: appended.length, externalRefs };
+      return { checksum: checksum.toString('hex'), objects, idx, appendedBases: appended.length, externalRefs, inflatedBytes: this.inflatedBytes, gitmodules: this.gitmodules };
     } catch (err) {
       // Put the file back as it was received.
       if (appended.length > 0) {
@@ -308,6 +323,10 @@ class Indexer {
       }
       e.dataOffset = pos + p;
       e.crc = zlib.crc32(head.subarray(0, p));
+      // Before anything of that size is allocated. A delta is a little larger than its result at worst.
+      const isDelta = h.typeCode === OFS_DELTA || h.typeCode === REF_DELTA;
+      if (h.size > (isDelta ? this.maxObject + this.maxObject / 64 + 64 : this.maxObject)) throw this.tooLarge(isDelta ? 'delta' : TYPE_NAME[h.typeCode]!, h.size, pos);
+      if (!isDelta) this.inflatedBytes += h.size;
       if (h.typeCode === TYPE_CODE.blob && h.size > KEEP_ONE) {
         // Streamed: a large blob is never held whole here (no check needs its bytes); if it is
         // a delta base, the second pass inflates it again. (A pack still arriving is waited for.)
@@ -338,7 +357,6 @@ class Indexer {
       for (let len = firstWindow(h.size); ; len *= 2) {
         if (incoming) limit = await this.entriesLimit(e.dataOffset + len);
         const input = reader.view(e.dataOffset, Math.min(len, limit - e.dataOffset));
-        const isDelta = h.typeCode === OFS_DELTA || h.typeCode === REF_DELTA;
         const r = inflateExact(input, h.size, pos, isDelta ? 0 : HEADROOM);
         if (r) {
           ({ data, used } = r);
@@ -348,6 +366,10 @@ class Indexer {
         if (e.dataOffset + input.length >= limit && (!incoming || incoming.done)) throw new GitFormatError(`pack truncated at offset ${pos} (zlib stream of the object runs past the end)`);
       }
       if (e.typeCode === OFS_DELTA || e.typeCode === REF_DELTA) {
+        const resultSize = deltaResultSize(data);
+        if (resultSize < 0) throw new GitFormatError(`delta at offset ${pos}: delta header truncated`);
+        if (resultSize > this.maxObject) throw this.tooLarge('delta result', resultSize, pos);
+        this.inflatedBytes += resultSize;
         if (data.length <= KEEP_ONE && kept + data.length <= KEEP_TOTAL) {
           e.data = data;
           kept += data.length;
@@ -371,12 +393,16 @@ class Indexer {
     return trailer;
   }
 
+  private tooLarge(what: string, size: number, offset: number): GitFormatError {
+    return new GitFormatError(`${what} at offset ${offset} is ${size} bytes, over the limit of ${this.maxObject} bytes per object (large files belong in LFS)`);
+  }
+
   /** Hashes an object (allocated with HEADROOM in front), checks it, shows it to onObject. */
   private accept(type: ObjectType, data: Buffer, offset: number): string {
     const oid = hashFramed(type, data);
     if (this.opts.fsck && type !== 'blob') {
       try {
-        fsckObject(type, data);
+        fsckObject(type, data, this.gitmodules);
       } catch (err) {
         if (err instanceof GitFormatError) throw new GitFormatError(`${type} ${oid} at offset ${offset}: ${err.message}`, err);
         throw err;
@@ -445,7 +471,7 @@ class Indexer {
       e.data = undefined;
       let result: Buffer;
       try {
-        result = applyDelta(base.data, delta, HEADROOM);
+        result = applyDelta(base.data, delta, HEADROOM, this.maxObject);
       } catch (err) {
         if (err instanceof GitFormatError) throw new GitFormatError(`delta at offset ${e.offset}: ${err.message}`, err);
         throw err;

@@ -6,7 +6,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { inflateAt, inflateHead, readAt } from './inflate.js';
+import { inflateAt, inflateHead, inflateStreaming, readAt } from './inflate.js';
 import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
@@ -185,6 +185,36 @@ export class PackFile {
       if (i > 0) baseCache.set(this.cacheId, o, result);
     }
     return result;
+  }
+
+  /**
+   * The entries from `offset` down its delta chain: the deltas, the object asked for first, then
+   * the whole object at the end. Inflates nothing.
+   */
+  deltaChain(offset: number): { deltas: { offset: number; info: EntryInfo }[]; base: { offset: number; info: EntryInfo } } {
+    const deltas: { offset: number; info: EntryInfo }[] = [];
+    let cur = offset;
+    for (;;) {
+      const info = this.entryAt(cur);
+      if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return { deltas, base: { offset: cur, info } };
+      if (deltas.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
+      deltas.push({ offset: cur, info });
+      cur = this.baseOffsetOf(info, cur);
+    }
+  }
+
+  /** Inflates an entry's data (object or delta) piece by piece into `onData` (pieces of at most 1 MiB, valid only during the call). */
+  inflateEntry(offset: number, info: EntryInfo, onData: (piece: Buffer) => void): void {
+    const chunk = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(info.size + 1, 64)));
+    inflateStreaming(
+      (used, want) => readAt(this.fd, info.dataOffset + used, Math.max(0, Math.min(want, this.size - info.dataOffset - used))),
+      info.size,
+      chunk,
+      (data) => {
+        if (data.length) onData(data);
+      },
+      offset,
+    );
   }
 
   /** The object's type: the type of the base at the end of its delta chain. Inflates nothing. */
