@@ -95,6 +95,8 @@ for (const backend of backends()) {
           await hub.repo('alice/private', { private: true });
           await hub.repo('alice/open');
           await hub.repo('bob/own');
+          // One repository per attack, so that each test stands alone (an attack that worked leaves no trace in the next).
+          for (const r of ['t-commit', 't-verify', 't-put']) await hub.repo(`bob/${r}`);
           await hub.repo('carol/mine', { private: true });
           const a = await upload(hub, alice, 'alice/private', secret);
           assert.deepEqual([a.put, a.verify], [200, 200]);
@@ -108,31 +110,35 @@ for (const backend of backends()) {
       await hub?.stop();
     });
 
-    const aliceStillHasIt = async () => {
-      const got = await download(hub, alice, 'alice/private', secretOid, secret.length);
+    const aliceStillHasIt = async (data = secret) => {
+      const got = await download(hub, alice, 'alice/private', sha256(data), data.length);
       assert.ok(got, "alice's object is still linked");
-      assert.ok(got.equals(secret), "alice's object is byte-identical");
+      assert.ok(got.equals(data), "alice's object is byte-identical");
     };
 
     it('destroy: a verify that fails (wrong size declared) leaves the stored object intact', async () => {
-      for (const size of [secret.length + 1, secret.length - 1, secret.length]) {
-        const [obj] = await batch(hub, bob, 'bob/own', 'upload', [{ oid: secretOid, size }]);
+      // An object of its own, so that this test does not depend on the others (nor they on it).
+      const victim = crypto.randomBytes(150_000);
+      const oid = sha256(victim);
+      assert.deepEqual(Object.values(await upload(hub, alice, 'alice/private', victim)).slice(1), [200, 200]);
+      for (const size of [victim.length + 1, victim.length - 1]) {
+        const [obj] = await batch(hub, bob, 'bob/own', 'upload', [{ oid, size }]);
         assert.ok(obj.actions?.upload, `bob must upload (size ${size})`);
-        const v = await verify(obj.actions.verify.href, secretOid, size);
+        const v = await verify(obj.actions.verify.href, oid, size);
         assert.ok(v.status >= 400 && v.status < 500, `verify without bytes is refused (${v.status} ${v.body})`);
+        await aliceStillHasIt(victim);
       }
-      await aliceStillHasIt();
       // A fresh upload of the same bytes by someone who has them still works, and changes nothing.
-      const again = await upload(hub, carol, 'carol/mine', secret);
+      const again = await upload(hub, carol, 'carol/mine', victim);
       assert.deepEqual([again.put, again.verify], [200, 200]);
-      assert.ok((await download(hub, carol, 'carol/mine', secretOid, secret.length))!.equals(secret));
-      await aliceStillHasIt();
+      assert.ok((await download(hub, carol, 'carol/mine', oid, victim.length))!.equals(victim));
+      await aliceStillHasIt(victim);
     });
 
     it('steal: an API commit naming a foreign oid is refused exactly as one naming no object at all', async () => {
       const ghost = sha256(crypto.randomBytes(64));
-      const stolen = await hfCommit(hub, bob, 'bob/own', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid, size: secret.length } }]);
-      const missing = await hfCommit(hub, bob, 'bob/own', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: ghost, size: secret.length } }]);
+      const stolen = await hfCommit(hub, bob, 'bob/t-commit', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid, size: secret.length } }]);
+      const missing = await hfCommit(hub, bob, 'bob/t-commit', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: ghost, size: secret.length } }]);
       assert.ok(stolen.status >= 400 && stolen.status < 500, `refused (${stolen.status} ${stolen.body})`);
       assert.equal(stolen.code, 'LfsObjectMissing');
       assert.deepEqual(
@@ -141,19 +147,19 @@ for (const backend of backends()) {
         'the answer does not tell whether the oid exists on the hub',
       );
       // Without a size too.
-      const noSize = await hfCommit(hub, bob, 'bob/own', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid } }]);
+      const noSize = await hfCommit(hub, bob, 'bob/t-commit', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid } }]);
       assert.equal(noSize.code, 'LfsObjectMissing');
       // Nothing of alice's is served through bob's repository.
-      const res = await fetch(`${hub.url}/bob/own/resolve/main/stolen.bin`, { headers: { Authorization: `Bearer ${bob.token}` } });
+      const res = await fetch(`${hub.url}/bob/t-commit/resolve/main/stolen.bin`, { headers: { Authorization: `Bearer ${bob.token}` } });
       const body = Buffer.from(await res.arrayBuffer());
       assert.equal(res.status, 404);
       assert.ok(!body.includes(secret.subarray(0, 64)));
-      assert.equal(await download(hub, bob, 'bob/own', secretOid, secret.length), null);
+      assert.equal(await download(hub, bob, 'bob/t-commit', secretOid, secret.length), null);
     });
 
     it('steal: batch upload then verify without any PUT is refused, with the same answer as for a missing object', async () => {
       const ghost = sha256(crypto.randomBytes(64));
-      const [obj, none] = await batch(hub, bob, 'bob/own', 'upload', [
+      const [obj, none] = await batch(hub, bob, 'bob/t-verify', 'upload', [
         { oid: secretOid, size: secret.length },
         { oid: ghost, size: secret.length },
       ]);
@@ -162,39 +168,39 @@ for (const backend of backends()) {
       const w = await verify(none.actions.verify.href, ghost, secret.length);
       assert.ok(v.status >= 400 && v.status < 500, `refused (${v.status} ${v.body})`);
       assert.deepEqual([v.status, normalized(v.body, secretOid)], [w.status, normalized(w.body, ghost)]);
-      assert.equal(await download(hub, bob, 'bob/own', secretOid, secret.length), null);
+      assert.equal(await download(hub, bob, 'bob/t-verify', secretOid, secret.length), null);
       // And a git push of a pointer to it is refused (the pointer is not linked to bob's repository).
       const work = path.join(tmpDir('sec-lfs-ptr'), 'w');
       await git(['init', '--quiet', '-b', 'main', work]);
       fs.writeFileSync(path.join(work, 'stolen.bin'), `version https://git-lfs.github.com/spec/v1\noid sha256:${secretOid}\nsize ${secret.length}\n`);
       await git(['add', '.'], { cwd: work });
       await git(['commit', '--quiet', '-m', 'pointer'], { cwd: work });
-      const r = await gitResult(['push', '--no-verify', `${hub.authUrl(bob)}/bob/own.git`, 'main'], { cwd: work });
+      const r = await gitResult(['push', '--no-verify', `${hub.authUrl(bob)}/bob/t-verify.git`, 'main'], { cwd: work });
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /missing LFS object/);
     });
 
     it('steal/overwrite: a PUT of wrong bytes under a foreign oid is refused and the original stays intact', async () => {
       const wrong = crypto.randomBytes(secret.length);
-      const [obj] = await batch(hub, bob, 'bob/own', 'upload', [{ oid: secretOid, size: secret.length }]);
+      const [obj] = await batch(hub, bob, 'bob/t-put', 'upload', [{ oid: secretOid, size: secret.length }]);
       const up = obj.actions.upload;
-      // On S3 the PUT goes straight to the bucket (s3rver checks no checksum): never to the object's key.
-      if (backend === 's3') assert.ok(!up.href.includes(`/lfs/`), `the upload goes to a staging key: ${up.href}`);
       const put = await fetch(up.href, { method: 'PUT', headers: up.header ?? {}, body: wrong });
       await put.arrayBuffer();
       if (backend === 'fs') assert.equal(put.status, 400, 'packhub hashes what it receives');
       const v = await verify(obj.actions.verify.href, secretOid, secret.length);
       assert.ok(v.status >= 400 && v.status < 500, `verify refuses the wrong bytes (${v.status} ${v.body})`);
-      assert.equal(await download(hub, bob, 'bob/own', secretOid, secret.length), null);
+      assert.equal(await download(hub, bob, 'bob/t-put', secretOid, secret.length), null);
       // Nor does an API commit after the wrong upload (the path the Hub's clients take) link it.
-      const c = await hfCommit(hub, bob, 'bob/own', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid, size: secret.length } }]);
+      const c = await hfCommit(hub, bob, 'bob/t-put', [{ key: 'lfsFile', value: { path: 'stolen.bin', algo: 'sha256', oid: secretOid, size: secret.length } }]);
       assert.equal(c.code, 'LfsObjectMissing');
       await aliceStillHasIt();
+      // On S3 the PUT went straight to the bucket (s3rver checks no checksum), to a staging key of its own.
+      if (backend === 's3') assert.match(new URL(up.href).pathname, /\/lfs-staging\/[^/]+\/\d+\/[0-9a-f]{64}$/);
       // The server-proxied path (large objects on S3, everything on fs) never damages a stored object either.
       const big = crypto.randomBytes(11 << 20);
       const bigOid = sha256(big);
       assert.deepEqual(Object.values(await upload(hub, alice, 'alice/private', big)).slice(1), [200, 200]);
-      const [bigObj] = await batch(hub, bob, 'bob/own', 'upload', [{ oid: bigOid, size: big.length }]);
+      const [bigObj] = await batch(hub, bob, 'bob/t-put', 'upload', [{ oid: bigOid, size: big.length }]);
       assert.ok(bigObj.actions.upload.href.startsWith(`${hub.url}/lfs/objects/`));
       const forged = Buffer.from(big);
       forged[forged.length - 1] ^= 1;
@@ -202,7 +208,7 @@ for (const backend of backends()) {
       assert.equal(bad.status, 400);
       assert.equal((await verify(bigObj.actions.verify.href, bigOid, big.length)).status, 400);
       assert.ok((await download(hub, alice, 'alice/private', bigOid, big.length))!.equals(big));
-      assert.equal(await download(hub, bob, 'bob/own', bigOid, big.length), null);
+      assert.equal(await download(hub, bob, 'bob/t-put', bigOid, big.length), null);
     });
 
     it('legit: bob uploads the same bytes himself (the upload proves possession) and gets them linked', async () => {

@@ -50,6 +50,10 @@ const envSchema = z.object({
   PACKHUB_ALLOW_ANONYMOUS_READ: bool.default(true),
   PACKHUB_LFS_PROXY_UPLOAD_BYTES: size.default(5 * 1024 ** 3),
   PACKHUB_LFS_THRESHOLD: size.default(1024 ** 2),
+  PACKHUB_HF_COMMIT_MAX_BYTES: size.default(256 * 1024 ** 2),
+  PACKHUB_HF_COMMIT_MAX_LINE_BYTES: size.optional(),
+  PACKHUB_HF_COMMIT_MAX_OPERATIONS: z.coerce.number().int().min(1).default(200_000),
+  PACKHUB_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   PACKHUB_REGISTRATION: z.enum(['open', 'invite', 'closed']).default('closed'),
   PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
   PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
@@ -78,12 +82,12 @@ export interface Config {
   cacheDir: string;
   cacheMaxBytes: number;
   maxPushBytes: number;
+  /** Largest git object (and delta result) a push or API commit may store; big files belong in LFS. */
+  maxObjectBytes: number;
   /** nginx internal location serving the objects directory (filesystem backend behind nginx), or null. */
   accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
   compaction: { minPacks: number; delayMs: number; graceMs: number };
-  /** Largest git object (and delta result) a push or API commit may store; big files belong in LFS. */
-  maxObjectBytes: number;
   /** Storage sweeps: how often (0: never on their own), and how old an object no row names must be to go. */
   gc: { intervalMs: number; graceMs: number };
   allowAnonymousRead: boolean;
@@ -91,6 +95,13 @@ export interface Config {
   lfsProxyUploadBytes: number;
   /** Files of this size and more that arrive through the API are stored in LFS. */
   lfsThreshold: number;
+  /**
+   * Bounds of one HF API commit (NDJSON, counted after decompression): the whole body, one line (a
+   * base64 `file` line carries a file below the LFS threshold), and the number of operations.
+   */
+  hfCommit: { maxBytes: number; maxLineBytes: number; maxOperations: number };
+  /** A request body that sends nothing for this long (while packhub waits for it) is cut off (0: never). */
+  bodyIdleTimeoutMs: number;
   /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
   registration: 'open' | 'invite' | 'closed';
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
@@ -144,15 +155,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheDir: path.resolve(e.PACKHUB_CACHE_DIR ?? path.join(dataDir, 'cache')),
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
+    maxObjectBytes: e.PACKHUB_MAX_OBJECT_BYTES,
     accelRedirectPrefix: e.PACKHUB_ACCEL_REDIRECT_PREFIX ?? null,
     compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
     gc: { intervalMs: e.PACKHUB_GC_INTERVAL_MS, graceMs: e.PACKHUB_GC_GRACE_MS },
     allowAnonymousRead: e.PACKHUB_ALLOW_ANONYMOUS_READ,
     lfsProxyUploadBytes: e.PACKHUB_LFS_PROXY_UPLOAD_BYTES,
     lfsThreshold: e.PACKHUB_LFS_THRESHOLD,
+    hfCommit: {
+      maxBytes: e.PACKHUB_HF_COMMIT_MAX_BYTES,
+      // base64 of a file just below the threshold, plus room for the JSON around it and its path
+      maxLineBytes: e.PACKHUB_HF_COMMIT_MAX_LINE_BYTES ?? Math.ceil(e.PACKHUB_LFS_THRESHOLD / 3) * 4 + 1024 ** 2,
+      maxOperations: e.PACKHUB_HF_COMMIT_MAX_OPERATIONS,
+    },
+    bodyIdleTimeoutMs: e.PACKHUB_BODY_IDLE_TIMEOUT_MS,
     registration: e.PACKHUB_REGISTRATION,
     quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
     logLevel: e.PACKHUB_LOG_LEVEL,
   });
 }
-    maxObjectBytes: e.PACKHUB_MAX_OBJECT_BYTES,

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'not_found'
   | 'conflict'
   | 'precondition'
+  | 'timeout'
   | 'too_large'
   | 'unsupported_media'
   | 'unprocessable'
@@ -23,6 +24,7 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   precondition: 412,
+  timeout: 408,
   too_large: 413,
   unsupported_media: 415,
   unprocessable: 422,

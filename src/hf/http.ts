@@ -1,5 +1,6 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createTwoFilesPatch } from 'diff';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid, notFound } from '../core/errors.js';
@@ -13,6 +14,7 @@ import { serializeTag } from '../git/objects/tag.js';
 import { hashObject } from '../git/objects/hash.js';
 import type { GitStore } from '../git/store/git-store.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
+import { decodedBody } from '../http/body.js';
 import { baseUrl, principalOf } from '../http/repo-route.js';
 import type { ContentStore } from '../lfs/content-store.js';
 import { parseRange, serveObject } from '../lfs/http.js';
@@ -20,12 +22,12 @@ import { formatPointer, isValidOid, parsePointer } from '../lfs/pointer.js';
 import type { LfsRecords } from '../lfs/records.js';
 import type { CommitChange, CommitService } from '../repos/commit-service.js';
 import { resolveRevision, revisionNotFound } from '../repos/revisions.js';
-import type { RepoService } from '../repos/repo-service.js';
-import { defaultGitattributes, globMatch, isLfsPath, lfsPatterns } from './gitattributes.js';
+import { validateNewName, type RepoService } from '../repos/repo-service.js';
+import { defaultGitattributes, globMatch, isLfsPath, lfsPatterns, matchCost } from './gitattributes.js';
 import { ndjsonLines } from './ndjson.js';
 import type { QuotaService } from '../repos/quota-service.js';
 import { hfRepoId, iso, repoInfoJson, typePrefix } from './repo-json.js';
-import { describeEntry, diffTrees, entryAt, lastCommitOf, listTree, type HfEntry } from './tree.js';
+import { describeEntries, describeEntry, diffTrees, entryAt, lastCommitsOf, walkTree, type HfEntry, type PathEntry } from './tree.js';
 import { serializeCommit } from '../git/objects/commit.js';
 
 export interface HfDeps {
@@ -38,6 +40,8 @@ export interface HfDeps {
   publicUrl?: string;
   /** Files of this size and more that arrive inline are stored in LFS (default 1 MiB). */
   lfsThreshold: number;
+  /** Bounds of one NDJSON commit: decompressed bytes, bytes per line, operations. */
+  commitLimits: { maxBytes: number; maxLineBytes: number; maxOperations: number };
   quotas: QuotaService;
   /** Link an `lfsFile` line's object if the committer possesses it (src/lfs/possession.ts); its size. */
   verifyUploaded(repo: RepoRecord, principal: Principal, oid: string, size: number | null): Promise<number>;
@@ -71,8 +75,15 @@ function rawTail(req: Request, prefixSegments: number): string[] {
 
 export function createHfRouter(deps: HfDeps): Router {
   const router = express.Router();
-  const json = express.json({ limit: '32mb' });
-  const form = express.urlencoded({ extended: false, limit: '32mb' });
+  // Body limits count decompressed bytes (body-parser inflates before it counts).
+  const json = express.json({ limit: SMALL_BODY_BYTES });
+  const repoJson = express.json({ limit: REPO_BODY_BYTES });
+  const repoForm = express.urlencoded({ extended: false, limit: REPO_BODY_BYTES, parameterLimit: MAX_PATHS + 16 });
+  /** Parse a JSON or form body, only once the caller may use the route (nothing is parsed for strangers). */
+  const parseBody = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => {
+      repoJson(req, res, (err?: unknown) => (err ? reject(err) : repoForm(req, res, (err2?: unknown) => (err2 ? reject(err2) : resolve()))));
+    });
   router.use('/api', (_req, res, next) => {
     res.locals.surface = 'hf';
     next();
@@ -204,14 +215,17 @@ export function createHfRouter(deps: HfDeps): Router {
     res.locals.surface = 'hf';
     const body = (req.body ?? {}) as Record<string, unknown>;
     const type = (typeof body.type === 'string' ? body.type : 'model') as RepoType;
-    const [fromNs, fromName] = String(body.fromRepo ?? '').split('/');
-    const [toNs, toName] = String(body.toRepo ?? '').split('/');
-    if (!fromNs || !fromName || !toNs || !toName) throw invalid('BadRequest', 'fromRepo and toRepo must be namespace/name');
+    const from = String(body.fromRepo ?? '').split('/');
+    const to = String(body.toRepo ?? '').split('/');
+    if (from.length !== 2 || to.length !== 2 || !from[0] || !from[1] || !to[0] || !to[1]) throw invalid('BadRequest', 'fromRepo and toRepo must be namespace/name');
+    const [fromNs, fromName] = from as [string, string];
+    const [toNs, toName] = to as [string, string];
     const repo = await loadRepo(res, type, fromNs, fromName, 'admin');
     const p = principalOf(res)!;
+    validateNewName({ type, namespace: toNs, name: toName });
     if (!canCreateIn(p, toNs)) throw new AppError('forbidden', 'Forbidden', `You don't have the rights to move a repository to ${toNs}`);
     if (await deps.repos.find({ type, namespace: toNs, name: toName })) throw new AppError('conflict', 'RepoExists', `A ${type} repository called ${toNs}/${toName} already exists`);
-    await deps.db.repos.update(repo.id, { namespace: toNs, name: toName });
+    await deps.repos.move(repo, { namespace: toNs, name: toName });
     res.json({ url: `${base(req)}/${typePrefix(repo)}${toNs}/${toName}` });
   });
 
@@ -237,7 +251,7 @@ export function createHfRouter(deps: HfDeps): Router {
       } catch {
         sha = null;
       }
-      const info = repoInfoJson(r, objects, sha, { blobs: false, expand: [] });
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [] });
       if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
       if (!truthy(q.full)) delete info.siblings;
       items.push(info);
@@ -257,7 +271,7 @@ export function createHfRouter(deps: HfDeps): Router {
   });
 
   // ---- per-repo API --------------------------------------------------------------------------
-  router.all('/api/:plural/:ns{/:name}{/*rest}', json, form, async (req, res) => {
+  router.all('/api/:plural/:ns{/:name}{/*rest}', async (req, res) => {
     const type = PLURAL[String(req.params.plural)];
     if (!type) throw notFound('NotFound', `no route for ${req.path}`);
     const ns = String(req.params.ns);
@@ -267,21 +281,26 @@ export function createHfRouter(deps: HfDeps): Router {
     const op = tail[0] ?? '';
     const rest = tail.slice(1);
     const method = req.method;
+    const withBody = async (action: RepoAction) => {
+      const repo = await loadRepo(res, type, ns, name, action);
+      await parseBody(req, res);
+      return repo;
+    };
 
     if (op === '' && method === 'GET') return repoInfo(req, res, await loadRepo(res, type, ns, name, 'read'), 'HEAD');
     if (op === 'revision' && method === 'GET') return repoInfo(req, res, await loadRepo(res, type, ns, name, 'read'), splitRevPath(rest).rev);
     if (op === 'tree' && method === 'GET') return tree(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
-    if (op === 'paths-info' && method === 'POST') return pathsInfo(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
-    if (op === 'preupload' && method === 'POST') return preupload(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
+    if (op === 'paths-info' && method === 'POST') return pathsInfo(req, res, await withBody('read'), rest);
+    if (op === 'preupload' && method === 'POST') return preupload(req, res, await withBody('read'), rest);
     if (op === 'commit' && method === 'POST') return commit(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
     if (op === 'commits' && method === 'GET') return commits(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
     if (op === 'refs' && method === 'GET') return refsList(req, res, await loadRepo(res, type, ns, name, 'read'));
-    if (op === 'branch' && (method === 'POST' || method === 'DELETE')) return branch(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
-    if (op === 'tag' && (method === 'POST' || method === 'DELETE')) return tag(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
-    if (op === 'super-squash' && method === 'POST') return superSquash(req, res, await loadRepo(res, type, ns, name, 'write'), rest);
+    if (op === 'branch' && (method === 'POST' || method === 'DELETE')) return branch(req, res, await withBody('write'), rest);
+    if (op === 'tag' && (method === 'POST' || method === 'DELETE')) return tag(req, res, await withBody('write'), rest);
+    if (op === 'super-squash' && method === 'POST') return superSquash(req, res, await withBody('write'), rest);
     if (op === 'compare' && method === 'GET') return compare(req, res, await loadRepo(res, type, ns, name, 'read'), rest);
     if (op === 'commit-diff' && method === 'GET') return commitDiff(res, await loadRepo(res, type, ns, name, 'read'), rest);
-    if (op === 'settings' && method === 'PUT') return settings(req, res, await loadRepo(res, type, ns, name, 'admin'));
+    if (op === 'settings' && method === 'PUT') return settings(req, res, await withBody('admin'));
     if (op === 'auth-check' && method === 'GET') {
       await loadRepo(res, type, ns, name, rest[0] === 'write' ? 'write' : 'read');
       res.json({ ok: true });
@@ -298,11 +317,13 @@ export function createHfRouter(deps: HfDeps): Router {
     let sha: string | null = null;
     if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
     const expand = listParam(req, 'expand');
-    res.json(repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand }));
+    res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand }));
   }
 
-  function withLastCommit(objects: RepoObjects, commitOid: string, entries: HfEntry[]): HfEntry[] {
-    return entries.map((e) => ({ ...e, lastCommit: lastCommitOf(objects, commitOid, e.path) }));
+  /** Entries with the commit that last changed each: one history walk for all of them (see lastCommitsOf). */
+  async function withLastCommit(objects: RepoObjects, commitOid: string, entries: HfEntry[]): Promise<HfEntry[]> {
+    const last = await lastCommitsOf(objects, commitOid, entries.map((e) => e.path));
+    return entries.map((e) => ({ ...e, lastCommit: last.get(e.path) }));
   }
 
   async function tree(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
@@ -310,13 +331,14 @@ export function createHfRouter(deps: HfDeps): Router {
     const { oid, objects } = await resolveAt(repo, rev);
     const q = req.query as Record<string, unknown>;
     const normalized = path.replace(/\/+$/, '');
-    let entries = listTree(objects, oid, normalized, truthy(q.recursive));
+    const listed = walkTree(objects, oid, normalized, truthy(q.recursive));
     const expand = truthy(q.expand);
-    const limit = Math.min(Math.max(Number(q.limit) || (expand ? 50 : 1000), 1), 10_000);
+    // Pages of expanded entries (each needs history) hold at most 50, as on the Hub; a larger limit gets 50.
+    const limit = Math.min(Math.max(Number(q.limit) || (expand ? EXPANDED_PAGE : 1000), 1), expand ? EXPANDED_PAGE : 10_000);
     const offset = Math.max(Number(q.cursor) || 0, 0);
-    const total = entries.length;
-    entries = entries.slice(offset, offset + limit);
-    if (expand) entries = withLastCommit(objects, oid, entries);
+    const total = listed.length;
+    let entries = await describeEntries(objects, listed.slice(offset, offset + limit));
+    if (expand) entries = await withLastCommit(objects, oid, entries);
     if (offset + limit < total) {
       const next = new URL(`${base(req)}${req.originalUrl}`);
       next.searchParams.set('cursor', String(offset + limit));
@@ -330,13 +352,15 @@ export function createHfRouter(deps: HfDeps): Router {
     const { oid, objects } = await resolveAt(repo, rev);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const paths = [body.paths].flat().filter((p): p is string => typeof p === 'string');
-    const out: HfEntry[] = [];
+    if (paths.length > MAX_PATHS) throw invalid('BadRequest', `paths-info takes at most ${MAX_PATHS} paths`);
+    const found: (PathEntry & { path: string })[] = [];
     for (const p of paths) {
       const clean = p.replace(/^\/+|\/+$/g, '');
       const e = entryAt(objects, oid, clean);
-      if (e) out.push(describeEntry(objects, clean, e));
+      if (e) found.push({ path: clean, ...e });
     }
-    res.json(truthy(body.expand) ? withLastCommit(objects, oid, out) : out);
+    const out = await describeEntries(objects, found);
+    res.json(truthy(body.expand) ? await withLastCommit(objects, oid, out) : out);
   }
 
   async function preupload(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
@@ -351,18 +375,33 @@ export function createHfRouter(deps: HfDeps): Router {
     }
     const body = (req.body ?? {}) as { files?: { path?: string; size?: number; sample?: string }[]; gitAttributes?: string; gitIgnore?: string };
     if (!Array.isArray(body.files)) throw invalid('BadRequest', 'files must be an array');
+    if (body.files.length > MAX_PATHS) throw invalid('BadRequest', `preupload takes at most ${MAX_PATHS} files`);
     const readAt = (p: string) => {
       if (!head) return '';
       const e = entryAt(objects, head, p);
-      return e && e.mode !== '40000' ? objects.read(e.oid).data.toString('utf8') : '';
+      return e && e.mode !== '40000' && objects.size(e.oid) <= PATTERN_FILE_MAX_BYTES ? objects.read(e.oid).data.toString('utf8') : '';
     };
-    const patterns = lfsPatterns(`${readAt('.gitattributes')}\n${body.gitAttributes ?? ''}`);
-    const ignore = `${readAt('.gitignore')}\n${body.gitIgnore ?? ''}`
+    const patterns = lfsPatterns(`${readAt('.gitattributes')}\n${typeof body.gitAttributes === 'string' ? body.gitAttributes : ''}`);
+    const ignore = `${readAt('.gitignore')}\n${typeof body.gitIgnore === 'string' ? body.gitIgnore : ''}`
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-    const files = body.files.map((f) => {
-      const path = normalizeRepoPath(String(f.path ?? ''));
+      .filter((l) => l && !l.startsWith('#'))
+      .flatMap((l) => [l.replace(/\/$/, ''), `${l.replace(/\/$/, '')}/**`]);
+    // Matching costs files x patterns: bounded per request, and done in slices so other requests run.
+    const allPatterns = [...patterns.map((x) => x.pattern), ...ignore];
+    let work = 0;
+    let slice = 0;
+    const files: { path: string; uploadMode: string; shouldIgnore: boolean; oid: string | null }[] = [];
+    for (const f of body.files) {
+      const path = normalizeRepoPath(String(f?.path ?? ''));
+      const cost = allPatterns.reduce((sum, pat) => sum + matchCost(pat, path), 0);
+      work += cost;
+      slice += cost;
+      if (work > PREUPLOAD_MATCH_BUDGET) throw invalid('BadRequest', 'too many files and patterns in one preupload request: send fewer files per request');
+      if (slice > 1_000_000) {
+        slice = 0;
+        await yieldToEventLoop();
+      }
       const size = Number(f.size ?? 0);
       const lfs = size > 0 && (size >= deps.lfsThreshold || isLfsPath(patterns, path));
       let oid: string | null = null;
@@ -373,9 +412,9 @@ export function createHfRouter(deps: HfDeps): Router {
           oid = lfs ? (d.lfs?.oid ?? null) : d.lfs ? null : d.oid;
         }
       }
-      const shouldIgnore = ignore.some((pat) => globMatch(pat.replace(/\/$/, ''), path) || globMatch(`${pat.replace(/\/$/, '')}/**`, path));
-      return { path, uploadMode: lfs ? 'lfs' : 'regular', shouldIgnore, oid };
-    });
+      const shouldIgnore = ignore.some((pat) => globMatch(pat, path));
+      files.push({ path, uploadMode: lfs ? 'lfs' : 'regular', shouldIgnore, oid });
+    }
     res.json({ files, commitOid: head });
   }
 
@@ -385,6 +424,10 @@ export function createHfRouter(deps: HfDeps): Router {
     const createPr = truthy((req.query as Record<string, unknown>).create_pr);
     const refs = await deps.store.refs(repo.id);
     const objects = await deps.store.objects(repo.id);
+    // Commits move branches only: tags, refs/pr/N and other refs never (a pull request is opened with create_pr=1).
+    if (!createPr && rev.startsWith('refs/') && !rev.startsWith('refs/heads/')) {
+      throw invalid('BadRequest', `${rev} is not a branch: commits go to branches (create_pr=1 opens a pull request)`);
+    }
     let ref = rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
     const exists = refs.some((r) => r.name === ref);
     if (!exists && !(refs.length === 0 && ref === `refs/heads/${repo.defaultBranch}`) && !createPr) {
@@ -396,8 +439,9 @@ export function createHfRouter(deps: HfDeps): Router {
     let quotaLeft = await deps.quotas.remaining(repo);
     type Header = { summary?: string; description?: string; parentCommit?: string };
     let header = null as Header | null;
-    const body = req.headers['content-encoding'] === 'gzip' ? req.pipe((await import('node:zlib')).createGunzip()) : req;
-    for await (const line of ndjsonLines(body as AsyncIterable<Buffer>, 2 * 1024 ** 3)) {
+    const limits = deps.commitLimits;
+    let operations = 0;
+    for await (const line of ndjsonLines(decodedBody(req, limits.maxBytes, 'the commit payload'), limits.maxLineBytes)) {
       const { key, value } = (line ?? {}) as { key?: string; value?: Record<string, unknown> };
       if (!value || typeof value !== 'object') throw invalid('BadRequest', `commit line '${key}' has no value`);
       if (key === 'header') {
@@ -405,6 +449,7 @@ export function createHfRouter(deps: HfDeps): Router {
         continue;
       }
       if (!header) throw invalid('BadRequest', 'the first line of a commit must be its header');
+      if (++operations > limits.maxOperations) throw new AppError('too_large', 'PayloadTooLarge', `a commit holds at most ${limits.maxOperations} operations`);
       const path = normalizeRepoPath(String(value.path ?? ''));
       if (key === 'file') {
         const content = Buffer.from(String(value.content ?? ''), value.encoding === 'base64' ? 'base64' : 'utf8');
@@ -498,6 +543,8 @@ export function createHfRouter(deps: HfDeps): Router {
     const queue = [{ oid, c: objects.commit(oid) }];
     const ordered: { oid: string; c: ReturnType<RepoObjects['commit']> }[] = [];
     while (queue.length) {
+      // A long history is read in slices, letting other requests run in between.
+      if (ordered.length % 256 === 255) await yieldToEventLoop();
       queue.sort((a, b) => b.c.committer.timestamp - a.c.committer.timestamp);
       const cur = queue.shift()!;
       ordered.push(cur);
@@ -550,7 +597,7 @@ export function createHfRouter(deps: HfDeps): Router {
   async function branch(req: Request, res: Response, repo: RepoRecord, rest: string[]) {
     const name = rest.map((s) => decodeURIComponent(s)).join('/');
     const ref = `refs/heads/${name}`;
-    if (!isValidRefName(ref)) throw invalid('BadRequest', `Invalid branch name: ${name}`);
+    if (!isValidRefName(ref) || shadowsGit(name)) throw invalid('BadRequest', `Invalid branch name: ${name}`);
     const refs = await deps.store.refs(repo.id);
     const existing = refs.find((r) => r.name === ref);
     if (req.method === 'DELETE') {
@@ -574,6 +621,7 @@ export function createHfRouter(deps: HfDeps): Router {
     const refs = await deps.store.refs(repo.id);
     if (req.method === 'DELETE') {
       const name = rest.map((s) => decodeURIComponent(s)).join('/');
+      if (!isValidRefName(`refs/tags/${name}`) || shadowsGit(name)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
       const existing = refs.find((r) => r.name === `refs/tags/${name}`);
       if (!existing) throw revisionNotFound(name);
       const [r] = await deps.store.commit(repo.id, null, [{ name: existing.name, oldOid: existing.oid, newOid: null }], true);
@@ -585,7 +633,7 @@ export function createHfRouter(deps: HfDeps): Router {
     const body = (req.body ?? {}) as { tag?: string; message?: string };
     const name = String(body.tag ?? '');
     const ref = `refs/tags/${name}`;
-    if (!name || !isValidRefName(ref)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
+    if (!name || !isValidRefName(ref) || shadowsGit(name)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
     if (refs.some((r) => r.name === ref)) throw new AppError('conflict', 'RefExists', `Tag ${name} already exists`);
     const objects = await deps.store.objects(repo.id);
     const target = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
@@ -740,6 +788,17 @@ export function createHfRouter(deps: HfDeps): Router {
 
 /** Files larger than this are listed in a commit's diff by size only. */
 const DIFF_MAX_BYTES = 256 << 10;
+/** Bodies of repo create/delete/move and the like; of per-repo JSON and form requests (paths-info, preupload). */
+const SMALL_BODY_BYTES = 1 << 20;
+const REPO_BODY_BYTES = 8 << 20;
+/** Paths one paths-info request may name; files one preupload request may name. */
+const MAX_PATHS = 10_000;
+/** Entries per page of an expanded tree listing (the Hub's page size for expand=true). */
+const EXPANDED_PAGE = 50;
+/** .gitattributes and .gitignore files larger than this are not read for patterns. */
+const PATTERN_FILE_MAX_BYTES = 1 << 20;
+/** Pattern-matching steps one preupload request may take (a few hundred ms of CPU at most). */
+const PREUPLOAD_MATCH_BUDGET = 200_000_000;
 
 /** Passes through bytes [start, end] of a stream (all of them without a range). */
 function byteRange(range: { start: number; end: number } | null): Transform {
@@ -757,3 +816,6 @@ function byteRange(range: { start: number; end: number } | null): Transform {
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** Branch and tag names git's own commands refuse: HEAD (it would shadow HEAD) and any part starting with '-' (an option). */
+const shadowsGit = (name: string) => name === 'HEAD' || name.split('/').some((part) => part.startsWith('-'));

@@ -8,6 +8,8 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer>, maxLineBytes: nu
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNo = 0;
+  const tooLong = () =>
+    new AppError('too_large', 'PayloadTooLarge', `line ${lineNo + 1} of the commit payload exceeds ${maxLineBytes} bytes (files this large are uploaded through LFS: preupload, then an lfsFile line)`);
   const parse = (buf: Buffer) => {
     lineNo++;
     const text = buf.toString('utf8').trim();
@@ -24,6 +26,7 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer>, maxLineBytes: nu
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
       const piece = chunk.subarray(start, nl);
+      if (pendingBytes + piece.length > maxLineBytes) throw tooLong();
       const line = pending.length ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
       pendingBytes = 0;
@@ -34,7 +37,7 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer>, maxLineBytes: nu
     if (start < chunk.length) {
       pending.push(chunk.subarray(start));
       pendingBytes += chunk.length - start;
-      if (pendingBytes > maxLineBytes) throw new AppError('too_large', 'PayloadTooLarge', `a line of the commit payload exceeds ${maxLineBytes} bytes`);
+      if (pendingBytes > maxLineBytes) throw tooLong();
     }
   }
   if (pending.length) {

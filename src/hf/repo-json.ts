@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { RepoRecord } from '../db/types.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
-import { describeEntry, entryAt, listTree } from './tree.js';
+import { describeEntries, entryAt, walkTree } from './tree.js';
 
 export const hfRepoId = (repo: RepoRecord) => `${repo.namespace}/${repo.name}`;
 /** A stable 24-hex id (HF uses Mongo ObjectIds) derived from the immutable repo id. */
@@ -9,10 +9,13 @@ export const mongoId = (repo: RepoRecord) => repo.id.replace(/-/g, '').slice(0, 
 export const typePrefix = (repo: RepoRecord) => (repo.type === 'model' ? '' : `${repo.type}s/`);
 export const iso = (d: Date) => d.toISOString();
 
+/** A README.md larger than this is not parsed for its front matter. */
+const CARD_MAX_BYTES = 1 << 20;
+
 /** README.md YAML front matter, as the Hub's cardData. */
 export function cardData(objects: RepoObjects, commit: string): Record<string, unknown> | undefined {
   const e = entryAt(objects, commit, 'README.md');
-  if (!e || e.mode === '40000') return undefined;
+  if (!e || e.mode === '40000' || objects.size(e.oid) > CARD_MAX_BYTES) return undefined;
   const text = objects.read(e.oid).data.toString('utf8');
   const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
   if (!m) return undefined;
@@ -30,19 +33,14 @@ export interface InfoOptions {
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
-export function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: string | null, opts: InfoOptions): Record<string, unknown> {
+export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: string | null, opts: InfoOptions): Promise<Record<string, unknown>> {
   const commit = sha ? objects.commit(sha) : null;
   const card = sha ? cardData(objects, sha) : undefined;
   const tags = Array.isArray(card?.tags) ? (card!.tags as unknown[]).filter((t) => typeof t === 'string') : [];
-  const siblings = sha
-    ? listTree(objects, sha, '', true)
-        .filter((e) => e.type === 'file')
-        .map((e) => {
-          if (!opts.blobs) return { rfilename: e.path };
-          const d = describeEntry(objects, e.path, entryAt(objects, sha, e.path)!);
-          return { rfilename: e.path, blobId: d.oid, size: d.size, ...(d.lfs ? { lfs: { sha256: d.lfs.oid, size: d.lfs.size, pointerSize: d.lfs.pointerSize } } : {}) };
-        })
-    : [];
+  const files = sha ? walkTree(objects, sha, '', true).filter((e) => e.mode !== '40000') : [];
+  const siblings = opts.blobs
+    ? (await describeEntries(objects, files)).map((d) => ({ rfilename: d.path, blobId: d.oid, size: d.size, ...(d.lfs ? { lfs: { sha256: d.lfs.oid, size: d.lfs.size, pointerSize: d.lfs.pointerSize } } : {}) }))
+    : files.map((e) => ({ rfilename: e.path }));
   const full: Record<string, unknown> = {
     _id: mongoId(repo),
     id: hfRepoId(repo),

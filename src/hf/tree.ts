@@ -1,4 +1,6 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { notFound } from '../core/errors.js';
+import type { TreeEntry } from '../git/objects/tree.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
 import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
 
@@ -43,21 +45,40 @@ export function describeEntry(objects: RepoObjects, path: string, e: PathEntry):
   return entry;
 }
 
-/** Entries under `path` (direct children, or every file and directory below with recursive). */
-export function listTree(objects: RepoObjects, commitOid: string, path: string, recursive: boolean): HfEntry[] {
+/** Entries described in order, letting other requests run every few hundred (each small blob is read for an LFS pointer). */
+export async function describeEntries(objects: RepoObjects, entries: readonly (PathEntry & { path: string })[]): Promise<HfEntry[]> {
+  const out: HfEntry[] = [];
+  for (const e of entries) {
+    if (out.length % DESCRIBE_SLICE === DESCRIBE_SLICE - 1) await yieldToEventLoop();
+    out.push(describeEntry(objects, e.path, e));
+  }
+  return out;
+}
+const DESCRIBE_SLICE = 200;
+
+/**
+ * Paths, modes and ids under `path` (direct children, or every file and directory below with
+ * recursive), from trees alone: no blob is read, so callers describe only the entries they send.
+ */
+export function walkTree(objects: RepoObjects, commitOid: string, path: string, recursive: boolean): (PathEntry & { path: string })[] {
   const root = entryAt(objects, commitOid, path);
   if (!root) throw notFound('EntryNotFound', `${path} does not exist at this revision`);
-  if (root.mode !== '40000') return [describeEntry(objects, path, root)];
-  const out: HfEntry[] = [];
+  if (root.mode !== '40000') return [{ path, mode: root.mode, oid: root.oid }];
+  const out: (PathEntry & { path: string })[] = [];
   const walk = (treeOid: string, prefix: string) => {
     for (const e of objects.tree(treeOid)) {
       const p = prefix ? `${prefix}/${e.name}` : e.name;
-      out.push(describeEntry(objects, p, e));
+      out.push({ path: p, mode: e.mode, oid: e.oid });
       if (recursive && e.mode === '40000') walk(e.oid, p);
     }
   };
   walk(root.oid, path);
   return out;
+}
+
+/** Entries under `path` (direct children, or every file and directory below with recursive). */
+export function listTree(objects: RepoObjects, commitOid: string, path: string, recursive: boolean): HfEntry[] {
+  return walkTree(objects, commitOid, path, recursive).map((e) => describeEntry(objects, e.path, e));
 }
 
 /** Every file path in a commit (for siblings). */
@@ -69,22 +90,107 @@ export function listFiles(objects: RepoObjects, commitOid: string): string[] {
 
 const isoDate = (seconds: number) => new Date(seconds * 1000).toISOString();
 
-/** The newest commit (first-parent walk, bounded) that changed `path`. */
-export function lastCommitOf(objects: RepoObjects, commitOid: string, path: string, limit = 1000): { id: string; title: string; date: string } {
-  let cur = commitOid;
-  let here = entryAt(objects, cur, path);
-  for (let i = 0; i < limit; i++) {
-    const c = objects.commit(cur);
-    const parent = c.parents[0];
-    const there = parent && objects.has(parent) ? entryAt(objects, parent, path) : null;
-    if (!parent || !objects.has(parent) || there?.oid !== here?.oid) {
-      return { id: cur, title: c.message.split('\n')[0] ?? '', date: isoDate(c.committer.timestamp) };
+export interface LastCommit {
+  id: string;
+  title: string;
+  date: string;
+}
+
+/** A requested path's place in the walk: its remaining children, and the path itself if it ends here. */
+interface PathNode {
+  path: string | null;
+  children: Map<string, PathNode>;
+}
+
+/** Entry `name` of a tree: binary search in git's order (directories sort as `name/`), else a scan. */
+function findEntry(entries: TreeEntry[], name: string): TreeEntry | undefined {
+  if (entries.length < 32) return entries.find((e) => e.name === name);
+  const search = (dir: boolean) => {
+    const key = dir ? `${name}/` : name;
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = entries[mid]!;
+      if ((e.mode === '40000' ? `${e.name}/` : e.name) < key) lo = mid + 1;
+      else hi = mid;
     }
-    cur = parent;
-    here = there;
+    const e = entries[lo];
+    return e && e.name === name ? e : undefined;
+  };
+  // Code-unit order equals byte order for nearly every name; a miss (or an unsorted tree) falls back to a scan.
+  return search(false) ?? search(true) ?? entries.find((e) => e.name === name);
+}
+
+/** Collect the requested nodes under `node` whose entries differ between trees a and b (unchanged subtrees are skipped). */
+function changedNodes(objects: RepoObjects, a: string | null, b: string | null, node: PathNode, out: PathNode[]): void {
+  if (a === b) return;
+  const ea = a ? objects.tree(a) : [];
+  const eb = b ? objects.tree(b) : [];
+  for (const [name, child] of node.children) {
+    if (child.path === null && child.children.size === 0) {
+      node.children.delete(name); // everything below was found
+      continue;
+    }
+    const x = findEntry(ea, name);
+    const y = findEntry(eb, name);
+    if (x?.oid === y?.oid && x?.mode === y?.mode) continue;
+    if (child.path !== null) out.push(child);
+    if (child.children.size) changedNodes(objects, x?.mode === '40000' ? x.oid : null, y?.mode === '40000' ? y.oid : null, child, out);
   }
-  const c = objects.commit(cur);
-  return { id: cur, title: c.message.split('\n')[0] ?? '', date: isoDate(c.committer.timestamp) };
+}
+
+/** How far one last-commit walk goes back (first parents), and how often it lets other requests run. */
+export const LAST_COMMIT_MAX_COMMITS = 10_000;
+const YIELD_EVERY_COMMITS = 32;
+
+/**
+ * The newest commit that changed each of `paths` (which exist at `commitOid`; '' is the root), in ONE
+ * first-parent walk for all of them together: each step compares only the trees along the paths still
+ * unresolved, and the walk stops once every path is found (or after `maxCommits`, where the rest get the
+ * oldest commit walked). It yields to the event loop every few commits so other requests keep being served.
+ */
+export async function lastCommitsOf(objects: RepoObjects, commitOid: string, paths: Iterable<string>, maxCommits = LAST_COMMIT_MAX_COMMITS): Promise<Map<string, LastCommit>> {
+  const found = new Map<string, LastCommit>();
+  const root: PathNode = { path: null, children: new Map() };
+  let pending = 0;
+  for (const p of new Set(paths)) {
+    let node = root;
+    for (const part of p ? p.split('/') : []) {
+      let next = node.children.get(part);
+      if (!next) node.children.set(part, (next = { path: null, children: new Map() }));
+      node = next;
+    }
+    if (node.path === null) pending++;
+    node.path = p;
+  }
+  let cur = commitOid;
+  for (let steps = 1; pending > 0; steps++) {
+    const c = objects.commit(cur);
+    const info = { id: cur, title: c.message.split('\n')[0] ?? '', date: isoDate(c.committer.timestamp) };
+    const parent = c.parents[0];
+    const changed: PathNode[] = [];
+    if (!parent || !objects.has(parent) || steps >= maxCommits) {
+      // The root commit (or the walk's bound): whatever is still unresolved was last changed here.
+      const rest = (n: PathNode) => {
+        if (n.path !== null) changed.push(n);
+        for (const child of n.children.values()) rest(child);
+      };
+      rest(root);
+    } else {
+      const parentTree = objects.commit(parent).tree;
+      if (parentTree !== c.tree && root.path !== null) changed.push(root);
+      changedNodes(objects, c.tree, parentTree, root, changed);
+    }
+    for (const n of changed) {
+      found.set(n.path!, info);
+      n.path = null;
+      pending--;
+    }
+    cur = parent!;
+    if (steps % YIELD_EVERY_COMMITS === 0) await yieldToEventLoop();
+  }
+  return found;
 }
 
 export interface FileChange {

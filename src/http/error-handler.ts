@@ -1,17 +1,53 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { AppError, isAppError } from '../core/errors.js';
+import { AppError, isAppError, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 export type Surface = 'git' | 'lfs' | 'hf' | 'ui';
 
 export const REALM = 'packhub';
 
+/** Statuses of errors raised by Express, body-parser and the router (http-errors), as packhub kinds. */
+const KIND_OF_STATUS: Record<number, [ErrorKind, string]> = {
+  400: ['invalid', 'BadRequest'],
+  401: ['unauthenticated', 'Unauthenticated'],
+  403: ['forbidden', 'Forbidden'],
+  404: ['not_found', 'NotFound'],
+  413: ['too_large', 'PayloadTooLarge'],
+  415: ['unsupported_media', 'UnsupportedMediaType'],
+};
+
 function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
-  const e = err as { type?: string; status?: number; message?: string };
+  const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string } | null;
   if (e?.type === 'entity.too.large') return new AppError('too_large', 'PayloadTooLarge', 'request body too large');
   if (e?.type === 'entity.parse.failed') return new AppError('invalid', 'BadRequest', 'malformed request body');
+  if (e?.type === 'encoding.unsupported') return new AppError('unsupported_media', 'UnsupportedMediaType', 'unsupported Content-Encoding of the request body');
+  if (e?.type === 'charset.unsupported') return new AppError('unsupported_media', 'UnsupportedMediaType', 'unsupported charset of the request body');
+  if (e?.type === 'request.aborted') return new AppError('invalid', 'BadRequest', 'the request body was aborted');
+  if (e?.type === 'request.size.invalid') return new AppError('invalid', 'BadRequest', 'the request body does not match its Content-Length');
+  // decodeURIComponent on a malformed escape (%E0%A4%A), in the router or in a handler.
+  if (err instanceof URIError) return new AppError('invalid', 'BadRequest', 'malformed percent-encoding in the URL');
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const [kind, code] = KIND_OF_STATUS[status] ?? ['invalid', 'BadRequest'];
+    return new AppError(kind, code, e?.expose && e.message ? e.message : 'bad request', { cause: err });
+  }
   return new AppError('internal', 'InternalError', 'internal server error', { cause: err });
+}
+
+/**
+ * A header value from any text: HTTP header values hold Latin-1 without control characters, so
+ * everything else is percent-encoded (UTF-8), as is '%' itself. The JSON body keeps the full text.
+ */
+export function headerSafe(text: string, max = 1000): string {
+  const flat = text.replace(/[\r\n]+/g, ' ').slice(0, max);
+  return flat.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => {
+    try {
+      return encodeURIComponent(c);
+    } catch {
+      return '?'; // a lone surrogate
+    }
+  });
 }
 
 /** Render an error the way the surface's clients understand it. */
@@ -23,14 +59,14 @@ export function renderError(res: Response, err: AppError, surface: Surface): voi
     if (surface === 'lfs') res.setHeader('LFS-Authenticate', `Basic realm="${REALM}"`);
     res.setHeader('WWW-Authenticate', `Basic realm="${REALM}"`);
   }
+  res.setHeader('X-Error-Code', headerSafe(err.code, 100));
   const requestId = res.getHeader('X-Request-Id');
   switch (surface) {
     case 'lfs':
       res.type('application/vnd.git-lfs+json').send(JSON.stringify({ message: err.message, request_id: requestId }));
       return;
     case 'hf':
-      res.setHeader('X-Error-Code', err.code);
-      res.setHeader('X-Error-Message', err.message.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+      res.setHeader('X-Error-Message', headerSafe(err.message));
       res.json({ error: err.message });
       return;
     case 'ui':
@@ -50,6 +86,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    renderError(res, appErr, surface);
+    try {
+      renderError(res, appErr, surface);
+    } catch (renderErr) {
+      // Never Express's HTML page: a bare JSON 500 without the headers that failed.
+      log.error({ err: renderErr, url: req.originalUrl }, 'could not render an error');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+      res.status(500).setHeader('X-Error-Code', 'InternalError');
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: 'internal server error' }));
+    }
   };
 }

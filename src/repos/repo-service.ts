@@ -19,6 +19,13 @@ export function repoRefFrom(type: RepoType, namespace: string, rawName: string):
   return { type, namespace, name };
 }
 
+/** The rules every new repository name follows (creating or moving): names.ts, and no reserved namespace. */
+export function validateNewName(ref: RepoRef): void {
+  validateNamespace(ref.namespace);
+  validateRepoName(ref.name);
+  if (RESERVED_NAMESPACES.has(ref.namespace.toLowerCase())) throw invalid('ReservedName', `'${ref.namespace}' is reserved and cannot be a namespace`);
+}
+
 export function createRepoService(db: Db) {
   return {
     find(ref: RepoRef): Promise<RepoRecord | null> {
@@ -26,10 +33,13 @@ export function createRepoService(db: Db) {
     },
     /** A new, empty repository (no refs): the first push or API commit gives it history. */
     create(input: RepoRef & { private?: boolean; defaultBranch?: string }): Promise<RepoRecord> {
-      validateNamespace(input.namespace);
-      validateRepoName(input.name);
-      if (RESERVED_NAMESPACES.has(input.namespace.toLowerCase())) throw invalid('ReservedName', `'${input.namespace}' is reserved and cannot be a namespace`);
+      validateNewName(input);
       return db.repos.create(input);
+    },
+    /** Give a repository a new namespace and name, checked as a new repository's are. */
+    move(repo: RepoRecord, to: { namespace: string; name: string }): Promise<RepoRecord> {
+      validateNewName({ type: repo.type, ...to });
+      return db.repos.update(repo.id, { namespace: to.namespace, name: to.name });
     },
   };
 }
