@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import { AppError, GitFormatError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RefUpdate, RefUpdateResult } from '../db/types.js';
-import { ZERO_OID, type ObjectType } from './objects/types.js';
+import { checkGitmodules } from './objects/gitmodules.js';
+import { TYPE_CODE, TYPE_NAME, ZERO_OID, type ObjectType } from './objects/types.js';
 import { parseCommit } from './objects/commit.js';
 import { OidSet } from './objects/oid-set.js';
 import { parseTag } from './objects/tag.js';
@@ -14,7 +15,7 @@ import { PackIndex } from './pack/idx.js';
 import { PackFile } from './pack/pack-file.js';
 import { FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
 import { SidebandWriter, type Sink } from './protocol/sideband.js';
-import { isValidRefName } from './refname.js';
+import { refNameProblem } from './refname.js';
 import { LoadedPack } from './store/pack-cache.js';
 import { RepoObjects } from './store/repo-objects.js';
 import type { GitStore, StoredPack } from './store/git-store.js';
@@ -31,8 +32,8 @@ export interface PushContext {
   commands: PushCommand[];
   /** Objects of the repository plus the received pack. */
   objects: RepoObjects;
-  /** Oids of the objects the push brought. */
-  received: Set<string>;
+  /** The objects the push brought: id -> type. */
+  received: ReadonlyMap<string, ObjectType>;
   pushOptions: string[];
   /** The pushing user's id. */
   pusherId: number;
@@ -56,7 +57,14 @@ export interface ReceivePackDeps {
   quotaBytes: number;
   checks: PushCheck[];
   log: Logger;
+  /** Largest object (and delta result) a push may bring (PACKHUB_MAX_OBJECT_BYTES). */
+  maxObjectBytes?: number;
+  /** The repository's default branch (short name): a push may not delete it. */
+  defaultBranch?: string;
 }
+
+/** What the command part of one push may hold (the pack after it is bounded by maxPushBytes). */
+export const RECEIVE_PACK_LIMITS = { packets: 200_000, bytes: 64 << 20 };
 
 interface Request {
   commands: PushCommand[];
@@ -97,11 +105,17 @@ async function readCommands(reader: PktReader): Promise<Request | null> {
 const quotaError = (left: number) =>
   new AppError('too_large', 'QuotaExceeded', `storage quota exceeded: this namespace may store ${(left / 2 ** 20).toFixed(1)} MiB more`);
 
-/** Collects what the received objects name, as index-pack hands them over (no second read). */
+/**
+ * Collects what the received objects name, as index-pack hands them over (no second read), with the
+ * type each link requires: a commit's tree a tree and its parents commits, a tree entry a tree
+ * (mode 40000) or a blob (files, symlinks), a tag's object the type the tag states. As `git fsck`
+ * does, an object of another type there is refused (no client could check such a commit out).
+ */
 class Connectivity {
-  /** Every object named by a received one -> the index in `referrers` of an object naming it. */
+  /** Every object named by a received one -> (index in `referrers` of an object naming it) * 8 + expected type code. */
   private readonly named = new OidSet(4096);
   private readonly referrers: string[] = [];
+  private readonly hex = Buffer.alloc(20);
 
   see = (oid: string, type: ObjectType, data: Buffer | null): void => {
     if (data === null) return; // a large blob
@@ -109,12 +123,26 @@ class Connectivity {
     else if (type === 'commit') {
       const c = parseCommit(data);
       const by = this.referrers.push(oid) - 1;
-      this.named.add(Buffer.from(c.tree, 'hex'), 0, by);
-      for (const p of c.parents) this.named.add(Buffer.from(p, 'hex'), 0, by);
+      this.link(c.tree, by, TYPE_CODE.tree);
+      for (const p of c.parents) this.link(p, by, TYPE_CODE.commit);
     } else if (type === 'tag') {
-      this.named.add(Buffer.from(parseTag(data).object, 'hex'), 0, this.referrers.push(oid) - 1);
+      const t = parseTag(data);
+      this.link(t.object, this.referrers.push(oid) - 1, TYPE_CODE[t.type]);
     }
   };
+
+  private link(oid: string, by: number, type: number): void {
+    this.hex.write(oid, 'hex');
+    this.add(this.hex, 0, by, type);
+  }
+
+  private add(buf: Buffer, at: number, by: number, type: number): void {
+    const prev = this.named.addOrGet(buf, at, by * 8 + type);
+    if (prev >= 0 && (prev & 7) !== type) {
+      const oid = buf.toString('hex', at, at + 20);
+      throw new GitFormatError(`object ${oid} is named as a ${TYPE_NAME[prev & 7]} by ${this.referrers[prev >>> 3]} and as a ${TYPE_NAME[type]} by ${this.referrers[by]}`);
+    }
+  }
 
   /** The ids of a tree's entries, gitlinks (mode 160000: commits of another repository) left out. fsck has checked the modes. */
   private seeTree(oid: string, data: Buffer): void {
@@ -122,16 +150,38 @@ class Connectivity {
     for (let pos = 0; pos < data.length; ) {
       const nul = data.indexOf(0, pos);
       if (nul < 0 || nul + 21 > data.length) throw new GitFormatError(`tree ${oid} is truncated`);
-      const gitlink = data[pos] === 0x31 && data[pos + 1] === 0x36 && data[pos + 6] === 0x20; // "160000 "
-      if (!gitlink) this.named.add(data, nul + 1, by);
+      // "160000 " a gitlink, "40000 " a directory, anything else (1006xx, 100755, 120000) a blob.
+      const gitlink = data[pos] === 0x31 && data[pos + 1] === 0x36 && data[pos + 6] === 0x20;
+      if (!gitlink) this.add(data, nul + 1, by, data[pos] === 0x34 && data[pos + 5] === 0x20 ? TYPE_CODE.tree : TYPE_CODE.blob);
       pos = nul + 21;
     }
   }
 
-  /** Every object the pack brings must have what it names (I1: the live object set stays closed). */
-  check(received: Set<string>, existing: RepoObjects): void {
-    for (const [oid, by] of this.named.entries()) {
-      if (!received.has(oid) && !existing.has(oid)) throw new GitFormatError(`missing necessary objects: ${oid} (named by ${this.referrers[by]})`);
+  /** Every object the pack brings must have what it names, of the type named (I1: the live object set stays closed). */
+  check(received: ReadonlyMap<string, ObjectType>, existing: RepoObjects): void {
+    for (const [oid, value] of this.named.entries()) {
+      const actual = received.get(oid) ?? existing.type(oid);
+      const by = this.referrers[value >>> 3];
+      if (actual === null) throw new GitFormatError(`missing necessary objects: ${oid} (named by ${by})`);
+      const expected = value & 7;
+      if (TYPE_CODE[actual] !== expected) {
+        throw new GitFormatError(`object ${oid} is a ${actual}, but ${by} names it as a ${TYPE_NAME[expected]}`);
+      }
+    }
+  }
+}
+
+/** The blobs trees of the push name '.gitmodules' must be blobs that git's fsck accepts (objects already stored were checked when they came). */
+function checkGitmodulesOf(ids: string[], received: ReadonlyMap<string, ObjectType>, objects: RepoObjects): void {
+  for (const oid of new Set(ids)) {
+    const type = received.get(oid);
+    if (type === undefined) continue;
+    if (type !== 'blob') throw new GitFormatError(`.gitmodules ${oid} is a ${type}, not a blob (gitmodulesBlob)`);
+    try {
+      checkGitmodules(objects.read(oid).data);
+    } catch (err) {
+      if (err instanceof GitFormatError) throw new GitFormatError(`blob ${oid}: ${err.message}`, err);
+      throw err;
     }
   }
 }
@@ -149,7 +199,7 @@ export async function receivePack(
   start: () => void,
   sink: Sink,
 ): Promise<'ok' | 'rejected' | null> {
-  const reader = new PktReader(body);
+  const reader = new PktReader(body, { maxPackets: RECEIVE_PACK_LIMITS.packets, maxBytes: RECEIVE_PACK_LIMITS.bytes });
   const req = await readCommands(reader);
   start();
   if (!req) return null; // the '0000' probe before a chunked upload
@@ -180,20 +230,26 @@ export async function receivePack(
 
   try {
     for (const c of req.commands) {
-      if (!isValidRefName(c.ref)) results.set(c.ref, 'funny refname');
+      const problem = refNameProblem(c.ref);
+      if (problem) results.set(c.ref, problem);
       else if (c.oldOid === ZERO_OID && c.newOid === ZERO_OID) results.set(c.ref, 'nothing to do');
+      else if (c.newOid === ZERO_OID && deps.defaultBranch && c.ref === `refs/heads/${deps.defaultBranch}`) {
+        results.set(c.ref, 'refusing to delete the default branch; make another branch the default first');
+      }
     }
     const existing = await deps.store.objects(repoId);
     let objects = existing;
-    const received = new Set<string>();
+    const received = new Map<string, ObjectType>();
     if (needsPack) {
       await fsp.mkdir(deps.tmpDir, { recursive: true });
       tmpPack = path.join(deps.tmpDir, `incoming-${crypto.randomUUID()}.pack`);
       // Received and indexed at once: index-pack reads the file as it grows (as git index-pack --stdin).
       const incoming = await IncomingPack.create(tmpPack);
+      // The quota is charged by inflated size (below); the pack as sent is at most a little larger than that.
+      const quotaEarly = deps.quotaBytes + deps.quotaBytes / 64 + 65536;
       const receiving = incoming.receive(reader.rest(), (total) => {
         if (total > deps.maxPushBytes) throw new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${deps.maxPushBytes} bytes`);
-        if (total > deps.quotaBytes) throw quotaError(deps.quotaBytes);
+        if (total > quotaEarly) throw quotaError(deps.quotaBytes);
       });
       const connectivity = new Connectivity();
       const observers = checks.map((c) => c.observe).filter((o): o is NonNullable<typeof o> => !!o);
@@ -201,7 +257,7 @@ export async function receivePack(
         connectivity.see(oid, type, data);
         for (const o of observers) o(oid, type, data);
       };
-      const indexing = indexPack(tmpPack, { incoming, lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject });
+      const indexing = indexPack(tmpPack, { incoming, lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject, maxObjectBytes: deps.maxObjectBytes });
       indexing.catch(() => undefined); // awaited below, after the receiving side has its say
       let total: number;
       try {
@@ -219,7 +275,9 @@ export async function receivePack(
       await progress(`Received ${total} bytes, indexing\n`);
       const indexed = await indexing;
       lap('index');
-      for (const o of indexed.objects) received.add(o.oid);
+      for (const o of indexed.objects) received.set(o.oid, o.type);
+      // Charged by what the objects are, not by how well they compress (a delta can be 1000 times smaller).
+      if (indexed.inflatedBytes > deps.quotaBytes) throw quotaError(deps.quotaBytes);
       if (indexed.objects.length > 0) {
         connectivity.check(received, existing);
         const index = PackIndex.fromBuffer(indexed.idx);
@@ -227,8 +285,7 @@ export async function receivePack(
         const size = (await fsp.stat(tmpPack)).size;
         const loaded = new LoadedPack(repoId, indexed.checksum, newPackFile, index, size);
         objects = new RepoObjects([loaded, ...existing.packs]);
-        // A completed thin pack is larger than what was sent: the quota counts what is stored.
-        if (size > deps.quotaBytes) throw quotaError(deps.quotaBytes);
+        checkGitmodulesOf(indexed.gitmodules, received, objects);
         stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: size, idx: indexed.idx, packPath: tmpPack };
       }
     }
@@ -263,6 +320,8 @@ export async function receivePack(
       const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic);
       for (const r of outcome) results.set(r.name, r.ok ? null : r.reason);
       lap('commit');
+      // No ref moved: nothing names the pack just stored (best effort; a pack row of the same name is kept).
+      if (stored && !outcome.some((r) => r.ok)) await deps.store.discardPack(repoId, stored.name, log);
     }
   } catch (err) {
     if (!(err instanceof AppError)) log.error({ err }, 'push failed');

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { GitFormatError } from '../core/errors.js';
+import { AppError, GitFormatError } from '../core/errors.js';
 import type { RefRecord } from '../db/types.js';
 import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
 import { SidebandWriter, type Sink } from './protocol/sideband.js';
@@ -17,6 +17,49 @@ export interface UploadPackRepo {
 }
 
 const OID_RE = /^[0-9a-f]{40}$/;
+
+/**
+ * What one upload-pack request may ask for (the body is bounded too, after decompression, in
+ * http.ts). Far above what git sends: haves go in rounds of at most a few thousand, and a lazy
+ * fetch of a partial clone wants one line per missing blob.
+ */
+export const UPLOAD_PACK_LIMITS = {
+  /** pkt-lines of any kind in one request. */
+  packets: 1_000_000,
+  wants: 500_000,
+  haves: 500_000,
+  /** `shallow <oid>` lines: the client's current shallow boundary. */
+  shallows: 100_000,
+  /** `deepen-not` refs, ls-refs arguments (`ref-prefix` ...). */
+  names: 10_000,
+};
+
+function tooMany(what: string, max: number): GitFormatError {
+  return new GitFormatError(`protocol error: more than ${max} ${what} in one request`);
+}
+
+/**
+ * An error already sent to the client on the side-band's error channel (band 3): the pack had
+ * started, so an ERR pkt-line would be read as a band number ('bad band #69').
+ */
+export class ReportedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'ReportedError';
+  }
+}
+
+/** Runs the pack-sending part; a failure is reported on band 3 when the side-band is on, then rethrown as a ReportedError. */
+async function reportingOnBand3<T>(out: SidebandWriter, sideband: boolean, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!sideband) throw err;
+    const message = err instanceof AppError && err.kind !== 'internal' ? err.message : 'internal server error';
+    await out.fatal(`${message.slice(0, 1000)}\n`).catch(() => undefined);
+    throw new ReportedError(err);
+  }
+}
 
 function oidArg(line: string, prefix: string): string {
   const oid = line.slice(prefix.length, prefix.length + 40);
@@ -45,13 +88,19 @@ interface FetchArgs extends EnumerateRequest {
 
 /** Shared argument parsing for one fetch line (v0 and v2 spell these the same way). */
 function applyFetchLine(args: FetchArgs, line: string, deepenNotRefs: string[]): boolean {
-  if (line.startsWith('want ')) args.wants.push(oidArg(line, 'want '));
-  else if (line.startsWith('have ')) args.haves.push(oidArg(line, 'have '));
-  else if (line.startsWith('shallow ')) args.clientShallow.push(oidArg(line, 'shallow '));
+  if (line.startsWith('want ')) {
+    if (args.wants.push(oidArg(line, 'want ')) > UPLOAD_PACK_LIMITS.wants) throw tooMany('wants', UPLOAD_PACK_LIMITS.wants);
+  } else if (line.startsWith('have ')) {
+    if (args.haves.push(oidArg(line, 'have ')) > UPLOAD_PACK_LIMITS.haves) throw tooMany('haves', UPLOAD_PACK_LIMITS.haves);
+  } else if (line.startsWith('shallow ')) {
+    if (args.clientShallow.push(oidArg(line, 'shallow ')) > UPLOAD_PACK_LIMITS.shallows) throw tooMany('shallow lines', UPLOAD_PACK_LIMITS.shallows);
+  }
   else if (line.startsWith('deepen ')) args.depth = parseDepth(line.slice(7));
   else if (line === 'deepen-relative') args.deepenRelative = true;
   else if (line.startsWith('deepen-since ')) args.deepenSince = parseDepth(line.slice(13));
-  else if (line.startsWith('deepen-not ')) deepenNotRefs.push(line.slice(11));
+  else if (line.startsWith('deepen-not ')) {
+    if (deepenNotRefs.push(line.slice(11)) > UPLOAD_PACK_LIMITS.names) throw tooMany('deepen-not lines', UPLOAD_PACK_LIMITS.names);
+  }
   else if (line.startsWith('filter ')) args.filter = parseFilter(line.slice(7));
   else if (line === 'done') args.done = true;
   else if (line === 'thin-pack') args.thin = true;
@@ -169,13 +218,9 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   return args.commonHaves.length === 0 ? 'clone' : 'fetch';
 }
 
-function commonOf(objects: RepoObjects, haves: string[]): string[] {
-  return haves.filter((h) => objects.has(h));
-}
-
 /** Protocol v2: one command per request (ls-refs or fetch). */
 export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
-  const reader = new PktReader(body);
+  const reader = new PktReader(body, { maxPackets: UPLOAD_PACK_LIMITS.packets });
   let command: string | null = null;
   for (;;) {
     const p = await reader.read();
@@ -190,18 +235,18 @@ export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buf
     // agent=, server-option=, session-id=: accepted and ignored.
   }
   if (command === null) return null; // empty request (probe)
-  const argLines: string[] = [];
-  for (;;) {
-    const p = await reader.read();
-    if (p === null || p.kind === 'flush') break;
-    if (p.kind === 'data') argLines.push(pktText(p.data));
-  }
   if (command === 'ls-refs') {
+    const argLines: string[] = [];
+    for (;;) {
+      const p = await reader.read();
+      if (p === null || p.kind === 'flush') break;
+      if (p.kind === 'data' && argLines.push(pktText(p.data)) > UPLOAD_PACK_LIMITS.names) throw tooMany('ls-refs arguments', UPLOAD_PACK_LIMITS.names);
+    }
     await lsRefs(repo, argLines, sink);
     return null;
   }
-  if (command === 'fetch') return fetchV2(repo, argLines, sink);
-  throw new GitFormatError(`unknown command '${command}'`);
+  if (command === 'fetch') return fetchV2(repo, reader, sink);
+  throw new GitFormatError(`unknown command '${command.slice(0, 100)}'`);
 }
 
 async function lsRefs(repo: UploadPackRepo, args: string[], sink: Sink): Promise<void> {
@@ -223,20 +268,31 @@ async function lsRefs(repo: UploadPackRepo, args: string[], sink: Sink): Promise
   await sink(Buffer.concat(lines));
 }
 
-async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Promise<FetchKind | null> {
+async function fetchV2(repo: UploadPackRepo, reader: PktReader, sink: Sink): Promise<FetchKind | null> {
   const args = newArgs();
   const deepenNot: string[] = [];
-  for (const line of argLines) {
+  const objects = await repo.objects();
+  let haves = 0;
+  // Arguments are applied as they arrive (never all kept as text); of the haves only those we have are kept.
+  for (;;) {
+    const p = await reader.read();
+    if (p === null || p.kind === 'flush') break;
+    if (p.kind !== 'data') continue;
+    const line = pktText(p.data);
+    if (line.startsWith('have ')) {
+      if (++haves > UPLOAD_PACK_LIMITS.haves) throw tooMany('haves', UPLOAD_PACK_LIMITS.haves);
+      const oid = oidArg(line, 'have ');
+      if (objects.has(oid)) args.commonHaves.push(oid);
+      continue;
+    }
     if (!applyFetchLine(args, line, deepenNot)) {
       if (line.startsWith('want-ref ') || line.startsWith('packfile-uris ') || line === 'sideband-all') {
-        throw new GitFormatError(`fetch argument not supported: ${line}`);
+        throw new GitFormatError(`fetch argument not supported: ${line.slice(0, 200)}`);
       }
       // wait-for-done and unknown arguments: ignored.
     }
   }
-  const objects = await repo.objects();
   if (deepenNot.length) args.deepenNot = resolveDeepenNot(repo, deepenNot);
-  args.commonHaves = commonOf(objects, args.haves);
   for (const w of args.wants) if (!objects.has(w)) throw new GitFormatError(`not our ref ${w}`);
   if (args.includeTag) args.includeTags = tagsForInclude(repo.refs);
 
@@ -259,14 +315,14 @@ async function fetchV2(repo: UploadPackRepo, argLines: string[], sink: Sink): Pr
     await sink(Buffer.concat(lines));
   }
   await sink(pktLine('packfile\n'));
-  const kind = await sendPack(objects, args, out, repo.responses);
+  const kind = await reportingOnBand3(out, true, () => sendPack(objects, args, out, repo.responses));
   await sink(FLUSH);
   return kind;
 }
 
 /** Protocol v0 (stateless HTTP): wants, optional shallow/deepen, haves, flush or done. */
 export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
-  const reader = new PktReader(body);
+  const reader = new PktReader(body, { maxPackets: UPLOAD_PACK_LIMITS.packets });
   const args = newArgs();
   const deepenNot: string[] = [];
   let first = true;
@@ -289,7 +345,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
       args.deepenRelative = caps.includes('deepen-relative');
       first = false;
     }
-    if (!applyFetchLine(args, line, deepenNot)) throw new GitFormatError(`protocol error: unexpected '${line}'`);
+    if (!applyFetchLine(args, line, deepenNot)) throw new GitFormatError(`protocol error: unexpected '${line.slice(0, 200)}'`);
   }
   if (args.wants.length === 0) return null;
   const objects = await repo.objects();
@@ -307,6 +363,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
   }
   // Section 2: haves, ending in flush (another round follows) or done.
   const common: string[] = [];
+  let haves = 0;
   let lastCommon = '';
   const out: Buffer[] = [];
   for (;;) {
@@ -324,7 +381,8 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
     if (p.kind !== 'data') continue;
     const line = pktText(p.data);
     if (line === 'done') break;
-    if (!line.startsWith('have ')) throw new GitFormatError(`protocol error: unexpected '${line}'`);
+    if (!line.startsWith('have ')) throw new GitFormatError(`protocol error: unexpected '${line.slice(0, 200)}'`);
+    if (++haves > UPLOAD_PACK_LIMITS.haves) throw tooMany('haves', UPLOAD_PACK_LIMITS.haves);
     const oid = oidArg(line, 'have ');
     if (objects.has(oid)) {
       common.push(oid);
@@ -340,7 +398,7 @@ export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buf
   args.commonHaves = common;
   const sideband = new SidebandWriter(sink, args.sideband !== 'none');
   if (args.sideband === 'none') args.noProgress = true;
-  const kind = await sendPack(objects, args, sideband, repo.responses);
+  const kind = await reportingOnBand3(sideband, args.sideband !== 'none', () => sendPack(objects, args, sideband, repo.responses));
   if (args.sideband !== 'none') await sink(FLUSH);
   return kind;
 }

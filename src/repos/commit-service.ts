@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { AppError, conflict, notFound } from '../core/errors.js';
+import { AppError, GitFormatError, conflict, notFound } from '../core/errors.js';
 import { normalizeRepoPath } from '../core/paths.js';
 import type { RefUpdate, RefUpdateResult, RepoRecord } from '../db/types.js';
 import { hashObject } from '../git/objects/hash.js';
 import { serializeCommit } from '../git/objects/commit.js';
+import { checkGitmodules } from '../git/objects/gitmodules.js';
 import { serializeTree, type TreeEntry } from '../git/objects/tree.js';
 import { TYPE_CODE, type ObjectType } from '../git/objects/types.js';
 import { indexPack } from '../git/pack/index-pack.js';
@@ -50,6 +51,7 @@ export class CommitService {
   constructor(
     private readonly store: GitStore,
     private readonly tmpDir: string,
+    private readonly opts: { maxObjectBytes?: number } = {},
   ) {}
 
   /**
@@ -120,10 +122,20 @@ export class CommitService {
       await writer.finish();
       out.end();
       await once(out, 'close');
-      const indexed = await indexPack(packPath, { fsck: true });
+      const indexed = await indexPack(packPath, { fsck: true, maxObjectBytes: this.opts.maxObjectBytes });
+      // Every '.gitmodules' a new tree names, new or already stored, must pass git's fsck.
+      for (const oid of new Set(indexed.gitmodules)) {
+        const o = unique.get(oid) ?? objects.tryRead(oid);
+        if (!o) continue;
+        if (o.type !== 'blob') throw new GitFormatError('.gitmodules must be a file (gitmodulesBlob)');
+        checkGitmodules(o.data);
+      }
       const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
       await this.store.storePack(repo.id, stored);
-      return await this.store.commit(repo.id, stored, updates, true);
+      const results = await this.store.commit(repo.id, stored, updates, true);
+      // A lost compare-and-swap (412, or a retry on the new head): nothing names this pack.
+      if (!results.some((r) => r.ok)) await this.store.discardPack(repo.id, stored.name);
+      return results;
     } finally {
       await fsp.rm(packPath, { force: true });
     }

@@ -53,6 +53,18 @@ export class OidSet {
     return true;
   }
 
+  /** Adds the id at buf[at, at+20) with `value` unless present: -1 if it was new, else the value it has (values must be >= 0). */
+  addOrGet(buf: Uint8Array, at: number, value: number): number {
+    const s = this.slotOf(buf, at);
+    if (s >= 0) return this.values[s]!;
+    const slot = -s - 1;
+    this.ids.set(buf.subarray(at, at + 20), slot * 20);
+    this.values[slot] = value;
+    this.used[slot] = 1;
+    if (++this.count * 2 > this.mask) this.grow();
+    return -1;
+  }
+
   private grow(): void {
     const { ids, values, used } = this;
     const slots = (this.mask + 1) * 2;

@@ -27,16 +27,31 @@ export function pktText(data: Buffer): string {
   return data.toString('utf8', 0, end);
 }
 
+/** Bounds on what one request may send as pkt-lines (the bytes after them, a pack, are not counted). */
+export interface PktLimits {
+  /** Packets of any kind (data, flush, delim) read by `read()`. */
+  maxPackets?: number;
+  /** Bytes of those packets, length prefixes included. */
+  maxBytes?: number;
+}
+
 /**
  * Reads pkt-lines from a byte stream without buffering more than one packet beyond what it
  * returns; whatever follows the last packet read (a pack) stays available via `rest()`.
+ * With limits, a stream sending more packets or bytes than allowed is refused (a GitFormatError).
  */
 export class PktReader {
   private buf: Buffer = Buffer.alloc(0);
   private ended = false;
   private readonly iter: AsyncIterator<Buffer>;
+  private packets = 0;
+  private bytes = 0;
+  private readonly maxPackets: number;
+  private readonly maxBytes: number;
 
-  constructor(source: AsyncIterable<Buffer | string>) {
+  constructor(source: AsyncIterable<Buffer | string>, limits: PktLimits = {}) {
+    this.maxPackets = limits.maxPackets ?? Infinity;
+    this.maxBytes = limits.maxBytes ?? Infinity;
     this.iter = (async function* () {
       for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     })();
@@ -60,6 +75,9 @@ export class PktReader {
     const hex = this.buf.toString('ascii', 0, 4);
     if (!/^[0-9a-f]{4}$/i.test(hex)) throw new GitFormatError(`protocol error: bad pkt-line length ${JSON.stringify(hex)}`);
     const len = parseInt(hex, 16);
+    if (++this.packets > this.maxPackets) throw new GitFormatError(`protocol error: more than ${this.maxPackets} pkt-lines in one request`);
+    this.bytes += Math.max(len, 4);
+    if (this.bytes > this.maxBytes) throw new GitFormatError(`protocol error: more than ${this.maxBytes} bytes of pkt-lines in one request`);
     if (len === 0 || len === 1 || len === 2) {
       this.buf = this.buf.subarray(4);
       return { kind: len === 0 ? 'flush' : len === 1 ? 'delim' : 'end' };

@@ -188,6 +188,15 @@ export class PackCache {
     }
   }
 
+  /** Closes a pack that is to be deleted and removes its local copy (adopted or downloaded), open or not. */
+  async discard(repoId: string, name: string): Promise<void> {
+    await this.forget(repoId, name);
+    if (!this.store.localPath) {
+      await fsp.rm(this.localFile(repoId, name, 'pack'), { force: true });
+      await fsp.rm(this.localFile(repoId, name, 'idx'), { force: true });
+    }
+  }
+
   /** Closes every pack of a deleted repository. */
   async forgetRepository(repoId: string): Promise<void> {
     for (const k of [...this.open.keys()]) if (k.startsWith(`${repoId}/`)) await this.forget(repoId, k.slice(repoId.length + 1));
