@@ -8,6 +8,7 @@ import type {
   RefUpdateResult,
   RepoRecord,
   RepoType,
+  SessionRecord,
   TokenRecord,
   TokenScope,
   UserRecord,
@@ -22,9 +23,32 @@ export * from './types.js';
 export interface Db {
   readonly kind: 'sqlite' | 'postgres';
   users: {
+    /**
+     * Throws AppError('conflict', 'UserExists') when a user has exactly this name, and
+     * AppError('conflict', 'NameTaken') when a user or organization has it in another case.
+     */
     create(input: { name: string; email?: string | null; isAdmin?: boolean; passwordHash?: string | null }): Promise<UserRecord>;
     findByName(name: string): Promise<UserRecord | null>;
     findById(id: number): Promise<UserRecord | null>;
+    /** Sets a new password and ends every session of the user (except `keepSession`, an id hash), in one transaction. */
+    setPassword(id: number, passwordHash: string, keepSession?: string): Promise<void>;
+    /** Disables (ending every session) or enables an account. */
+    setDisabled(id: number, disabled: boolean): Promise<void>;
+  };
+  /** Users and organizations share one case-insensitive name space. */
+  names: {
+    /** Who holds this name in any letter case, or null. */
+    holder(name: string): Promise<{ kind: 'user' | 'org'; name: string } | null>;
+  };
+  sessions: {
+    /** Stores a new session; sessions past their expiry are removed on the way. */
+    create(input: { idHash: string; userId: number; expiresAt: Date }): Promise<SessionRecord>;
+    find(idHash: string): Promise<SessionRecord | null>;
+    touch(idHash: string): Promise<void>;
+    delete(idHash: string): Promise<void>;
+    deleteForUser(userId: number): Promise<void>;
+    /** Removes sessions past their expiry; returns how many. */
+    deleteExpired(now?: Date): Promise<number>;
   };
   tokens: {
     create(input: { userId: number; name: string; scope: TokenScope; tokenHash: string; expiresAt?: Date | null }): Promise<TokenRecord>;
@@ -34,7 +58,7 @@ export interface Db {
     delete(id: number): Promise<void>;
   };
   orgs: {
-    /** Throws AppError('conflict', 'NameTaken') when a user or an organization has the name. */
+    /** Throws AppError('conflict', 'NameTaken') when a user or an organization has the name, in any letter case. */
     create(name: string): Promise<OrgRecord>;
     findByName(name: string): Promise<OrgRecord | null>;
     /** Add a member or change their role. */

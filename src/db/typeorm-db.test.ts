@@ -67,7 +67,7 @@ for (const [kind, make] of configs) {
     it('users: create, find, duplicates and organization names are conflicts', async () => {
       const u = await db.users.create({ name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x' });
       assert.equal(typeof u.id, 'number');
-      assert.deepEqual({ ...u, createdAt: undefined }, { id: u.id, name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x', createdAt: undefined });
+      assert.deepEqual({ ...u, createdAt: undefined }, { id: u.id, name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x', disabled: false, createdAt: undefined });
       assert.ok(u.createdAt instanceof Date);
       assert.equal((await db.users.findByName('alice'))?.id, u.id);
       assert.equal((await db.users.findById(u.id))?.name, 'alice');
@@ -78,6 +78,56 @@ for (const [kind, make] of configs) {
       assert.deepEqual([bob.email, bob.isAdmin, bob.passwordHash], [null, false, null]);
       await db.orgs.create('acme');
       await assert.rejects(db.users.create({ name: 'acme' }), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+    });
+
+    it('user and organization names are unique regardless of letter case, also under concurrent creation', async () => {
+      await assert.rejects(db.users.create({ name: 'ACME' }), (e: unknown) => e instanceof AppError && e.code === 'NameTaken' && /organization 'acme'/.test(e.message));
+      await assert.rejects(db.orgs.create('Alice'), (e: unknown) => e instanceof AppError && e.code === 'NameTaken' && /user 'alice'/.test(e.message));
+      await assert.rejects(db.orgs.create('acme'), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+      await assert.rejects(db.users.create({ name: 'BOB' }), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+      assert.deepEqual(await db.names.holder('ALICE'), { kind: 'user', name: 'alice' });
+      assert.deepEqual(await db.names.holder('Acme'), { kind: 'org', name: 'acme' });
+      assert.equal(await db.names.holder('nobody'), null);
+      // Ten concurrent creations of one name in different cases (users and organizations): one wins.
+      const variants = ['Dave', 'dave', 'DAVE', 'daVe', 'DaVe', 'dAVE', 'davE', 'DAve', 'dAve', 'DAvE'];
+      const results = await Promise.allSettled(variants.map((n, i) => (i % 2 ? db.users.create({ name: n }) : db.orgs.create(n))));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AppError && r.reason.kind === 'conflict', String(r.reason));
+      const users = (await Promise.all(variants.map((n) => db.users.findByName(n)))).filter(Boolean);
+      const orgs = (await Promise.all(variants.map((n) => db.orgs.findByName(n)))).filter(Boolean);
+      assert.equal(users.length + orgs.length, 1);
+    });
+
+    it('sessions: stored by hash, expire, end on logout, password change and disabling', async () => {
+      const u = await db.users.create({ name: 'sess-user', passwordHash: 'scrypt$x' });
+      const h = (c: string) => c.repeat(64);
+      const in1h = new Date(Date.now() + 3_600_000);
+      const s1 = await db.sessions.create({ idHash: h('1'), userId: u.id, expiresAt: in1h });
+      assert.deepEqual([s1.userId, s1.expiresAt.getTime()], [u.id, in1h.getTime()]);
+      assert.ok(s1.createdAt instanceof Date && s1.lastSeenAt instanceof Date);
+      assert.equal((await db.sessions.find(h('1')))?.expiresAt.getTime(), in1h.getTime());
+      await db.sessions.create({ idHash: h('2'), userId: u.id, expiresAt: in1h });
+      await db.sessions.delete(h('1'));
+      assert.equal(await db.sessions.find(h('1')), null);
+      // A password change ends the user's sessions but the one kept.
+      await db.sessions.create({ idHash: h('3'), userId: u.id, expiresAt: in1h });
+      await db.users.setPassword(u.id, 'scrypt$y', h('3'));
+      assert.equal(await db.sessions.find(h('2')), null);
+      assert.ok(await db.sessions.find(h('3')));
+      assert.equal((await db.users.findById(u.id))?.passwordHash, 'scrypt$y');
+      await db.users.setDisabled(u.id, true);
+      assert.equal(await db.sessions.find(h('3')), null, 'disabling ends every session');
+      assert.equal((await db.users.findById(u.id))?.disabled, true);
+      await db.users.setDisabled(u.id, false);
+      // Expired sessions are removed by deleteExpired and whenever a session is created.
+      await db.sessions.create({ idHash: h('4'), userId: u.id, expiresAt: new Date(Date.now() - 1000) });
+      assert.equal(await db.sessions.deleteExpired(), 1);
+      await db.sessions.create({ idHash: h('5'), userId: u.id, expiresAt: new Date(Date.now() - 1000) });
+      await db.sessions.create({ idHash: h('6'), userId: u.id, expiresAt: in1h });
+      assert.equal(await db.sessions.find(h('5')), null);
+      await db.sessions.touch(h('6'));
+      await db.sessions.deleteForUser(u.id);
+      assert.equal(await db.sessions.find(h('6')), null);
     });
 
     it('tokens: stored by hash, listed, touched, expiring, deleted', async () => {

@@ -4,11 +4,27 @@ import path from 'node:path';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import { nameKey } from '../core/names.js';
 import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createDataSource } from './data-source.js';
-import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, TokenRecord, UserRecord } from './db.js';
-import { LfsLockEntity, LfsObjectEntity, MembershipEntity, OrgEntity, PackEntity, QuotaEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity } from './entities/index.js';
+import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
+import {
+  LfsLockEntity,
+  LfsObjectEntity,
+  MembershipEntity,
+  NamespaceNameEntity,
+  OrgEntity,
+  PackEntity,
+  QuotaEntity,
+  RefEntity,
+  RepoEntity,
+  RepoLfsObjectEntity,
+  SessionEntity,
+  SettingEntity,
+  TokenEntity,
+  UserEntity,
+} from './entities/index.js';
 import { Mutex } from './mutex.js';
 
 const isUniqueViolation = (err: unknown) => {
@@ -19,6 +35,7 @@ const isUniqueViolation = (err: unknown) => {
 
 const toUser = (u: UserEntity): UserRecord => ({ ...u });
 const toToken = (t: TokenEntity): TokenRecord => ({ ...t });
+const toSession = (x: SessionEntity): SessionRecord => ({ ...x });
 const toRepo = (r: RepoEntity): RepoRecord => ({ ...r });
 
 /** Rolls back a pack replacement that lost the race against another one. */
@@ -126,18 +143,31 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     return locks.map((l) => ({ ...l, ownerName: names.get(l.ownerId) ?? `user-${l.ownerId}` }));
   };
 
+  /** The conflict a taken account name is reported as (an exact duplicate user keeps its old code). */
+  const nameConflict = async (name: string, creating: 'user' | 'org'): Promise<AppError> => {
+    const held = await ds.getRepository(NamespaceNameEntity).findOneBy({ nameKey: nameKey(name) });
+    const holder = held ? `${held.kind === 'user' ? 'user' : 'organization'} '${held.name}'` : `another account`;
+    if (creating === 'user' && held?.kind === 'user' && held.name === name) return new AppError('conflict', 'UserExists', `user ${name} already exists`);
+    if (creating === 'org' && held?.kind === 'org' && held.name === name) return new AppError('conflict', 'NameTaken', `organization ${name} already exists`);
+    return new AppError('conflict', 'NameTaken', `the name '${name}' is taken by ${holder} (user and organization names are unique regardless of letter case)`);
+  };
+
   const db: OpenedDb = {
     kind: database.kind,
     dataSource: ds,
     users: {
       async create(input) {
-        if (await ds.getRepository(OrgEntity).findOneBy({ name: input.name })) throw new AppError('conflict', 'NameTaken', `${input.name} is already an organization`);
         try {
-          const u = await write(() => ds.getRepository(UserEntity).save(ds.getRepository(UserEntity).create({ name: input.name, email: input.email ?? null, isAdmin: !!input.isAdmin, passwordHash: input.passwordHash ?? null })));
+          const u = await tx(async (m) => {
+            // The name's case-insensitive key first: in the same transaction, so of two concurrent
+            // registrations of `Bob` and `bob` the primary key lets exactly one commit.
+            await m.insert(NamespaceNameEntity, { nameKey: nameKey(input.name), kind: 'user', name: input.name });
+            return m.save(m.create(UserEntity, { name: input.name, email: input.email ?? null, isAdmin: !!input.isAdmin, passwordHash: input.passwordHash ?? null, disabled: false }));
+          });
           return toUser(u);
         } catch (err) {
-          if (isUniqueViolation(err)) throw new AppError('conflict', 'UserExists', `user ${input.name} already exists`);
-          throw err;
+          if (!isUniqueViolation(err)) throw err;
+          throw await nameConflict(input.name, 'user');
         }
       },
       async findByName(name) {
@@ -147,6 +177,53 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       async findById(id) {
         const u = await ds.getRepository(UserEntity).findOneBy({ id });
         return u ? toUser(u) : null;
+      },
+      async setPassword(id, passwordHash, keepSession) {
+        await tx(async (m) => {
+          await m.update(UserEntity, { id }, { passwordHash });
+          const q = m.createQueryBuilder().delete().from(SessionEntity).where('user_id = :id', { id });
+          if (keepSession) q.andWhere('id_hash <> :keep', { keep: keepSession });
+          await q.execute();
+        });
+      },
+      async setDisabled(id, disabled) {
+        await tx(async (m) => {
+          await m.update(UserEntity, { id }, { disabled });
+          if (disabled) await m.delete(SessionEntity, { userId: id });
+        });
+      },
+    },
+    names: {
+      async holder(name) {
+        const n = await ds.getRepository(NamespaceNameEntity).findOneBy({ nameKey: nameKey(name) });
+        return n ? { kind: n.kind, name: n.name } : null;
+      },
+    },
+    sessions: {
+      async create(input) {
+        const now = new Date();
+        const row = await tx(async (m) => {
+          await m.createQueryBuilder().delete().from(SessionEntity).where('expires_at <= :now', { now: now.getTime() }).execute();
+          return m.save(m.create(SessionEntity, { idHash: input.idHash, userId: input.userId, expiresAt: input.expiresAt, lastSeenAt: now }));
+        });
+        return toSession(row);
+      },
+      async find(idHash) {
+        const x = await ds.getRepository(SessionEntity).findOneBy({ idHash });
+        return x ? toSession(x) : null;
+      },
+      async touch(idHash) {
+        await write(() => ds.getRepository(SessionEntity).update({ idHash }, { lastSeenAt: new Date() }));
+      },
+      async delete(idHash) {
+        await write(() => ds.getRepository(SessionEntity).delete({ idHash }));
+      },
+      async deleteForUser(userId) {
+        await write(() => ds.getRepository(SessionEntity).delete({ userId }));
+      },
+      async deleteExpired(now = new Date()) {
+        const r = await write(() => ds.createQueryBuilder().delete().from(SessionEntity).where('expires_at <= :now', { now: now.getTime() }).execute());
+        return r.affected ?? 0;
       },
     },
     tokens: {
@@ -204,13 +281,15 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     },
     orgs: {
       async create(name) {
-        if (await ds.getRepository(UserEntity).findOneBy({ name })) throw new AppError('conflict', 'NameTaken', `${name} is already a user name`);
         try {
-          const o = await write(() => ds.getRepository(OrgEntity).save(ds.getRepository(OrgEntity).create({ name })));
+          const o = await tx(async (m) => {
+            await m.insert(NamespaceNameEntity, { nameKey: nameKey(name), kind: 'org', name });
+            return m.save(m.create(OrgEntity, { name }));
+          });
           return { ...o };
         } catch (err) {
-          if (isUniqueViolation(err)) throw new AppError('conflict', 'NameTaken', `organization ${name} already exists`);
-          throw err;
+          if (!isUniqueViolation(err)) throw err;
+          throw await nameConflict(name, 'org');
         }
       },
       async findByName(name) {

@@ -11,7 +11,18 @@ export interface UserRecord {
   email: string | null;
   isAdmin: boolean;
   passwordHash: string | null;
+  /** Disabled accounts cannot sign in; their sessions are ended and their tokens refused. */
+  disabled: boolean;
   createdAt: Date;
+}
+
+/** A signed-in browser; the cookie holds the random id, the database only its SHA-256. */
+export interface SessionRecord {
+  idHash: string;
+  userId: number;
+  createdAt: Date;
+  expiresAt: Date;
+  lastSeenAt: Date;
 }
 
 export interface TokenRecord {

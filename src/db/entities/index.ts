@@ -4,8 +4,10 @@ import { PackEntity } from './pack.entity.js';
 import { QuotaEntity } from './quota.entity.js';
 import { RefEntity } from './ref.entity.js';
 import { RepoEntity } from './repo.entity.js';
+import { NamespaceNameEntity } from './namespace-name.entity.js';
+import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 
-export { QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity];
+export { NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity];

@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-const epochMs = {
+/** Dates stored as epoch milliseconds (one portable type for SQLite and PostgreSQL). */
+export const epochMs = {
   to: (v: Date | null | undefined) => (v ? v.getTime() : null),
   from: (v: string | number | null) => (v === null || v === undefined ? null : new Date(Number(v))),
 };

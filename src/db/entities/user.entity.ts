@@ -18,6 +18,10 @@ export class UserEntity {
   @Column({ name: 'password_hash', type: 'varchar', length: 512, nullable: true })
   passwordHash!: string | null;
 
+  /** A disabled account cannot sign in, and its sessions and tokens are refused. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }
