@@ -6,7 +6,7 @@ import { loadConfig, parseByteSize, type Config } from './core/config.js';
 import { createQuotaService } from './repos/quota-service.js';
 import { AppError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
-import { validateNamespace, validateUserName } from './core/names.js';
+import { validateOrgName, validateUserName } from './core/names.js';
 import type { RepoType } from './db/types.js';
 import { openDb } from './db/typeorm-db.js';
 import { createInvitation } from './auth/invitations.js';
@@ -18,6 +18,8 @@ const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 usage:
   packhub serve                                        run the hub (PACKHUB_* environment variables configure it)
   packhub user create NAME [--admin] [--password P] [--email E]
+  packhub user set-password NAME --password P            also signs the user out everywhere
+  packhub user disable NAME | user enable NAME           a disabled user cannot sign in; sessions end, tokens are refused
   packhub invite create NAME [--days 7]                 an invitation code and link (PACKHUB_REGISTRATION=invite)
   packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
                                                        prints the new token alone on the last line
@@ -83,6 +85,23 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  if (cmd === 'user' && (sub === 'set-password' || sub === 'disable' || sub === 'enable')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' } } });
+    const name = positionals[0];
+    if (!name || positionals.length > 1 || (sub === 'set-password') !== (values.password !== undefined)) {
+      throw new UsageError(sub === 'set-password' ? 'usage: packhub user set-password NAME --password P' : `usage: packhub user ${sub} NAME`);
+    }
+    if (sub === 'set-password' && values.password!.length < 8) throw new UsageError('the password needs at least 8 characters');
+    await withDb(config, async (db) => {
+      const user = await db.users.findByName(name);
+      if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${name}`);
+      if (sub === 'set-password') await db.users.setPassword(user.id, await hashPassword(values.password!));
+      else await db.users.setDisabled(user.id, sub === 'disable');
+    });
+    process.stdout.write(sub === 'set-password' ? `new password set for ${name}; their sessions have ended\n` : `${name} is ${sub}d${sub === 'disable' ? '; their sessions have ended' : ''}\n`);
+    return;
+  }
+
   if (cmd === 'invite' && sub === 'create') {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { days: { type: 'string', default: '7' } } });
     const name = positionals[0];
@@ -91,7 +110,8 @@ async function main(argv: string[]): Promise<void> {
     const days = Number(values.days);
     if (!(days > 0 && days <= 365)) throw new UsageError('--days must be between 0 and 365');
     const inv = await withDb(config, async (db) => {
-      if (await db.users.findByName(name)) throw new AppError('conflict', 'NameTaken', `a user named '${name}' exists already`);
+      const holder = await db.names.holder(name);
+      if (holder) throw new AppError('conflict', 'NameTaken', `the name '${name}' is taken by ${holder.kind === 'user' ? 'user' : 'organization'} '${holder.name}'`);
       // The same secret the server signs with (created by whichever comes first).
       const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
       return createInvitation(secret, name, days);
@@ -149,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'create') {
         const name = positionals[0];
         if (!name || positionals.length > 1) throw new UsageError('usage: packhub org create NAME [--admin USER]');
-        validateNamespace(name);
+        validateOrgName(name);
         const org = await db.orgs.create(name);
         if (values.admin) await db.orgs.setMember(org.id, (await userOf(values.admin)).id, 'admin');
         process.stdout.write(`created organization ${name}${values.admin ? ` with admin ${values.admin}` : ''}\n`);

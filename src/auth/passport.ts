@@ -4,13 +4,11 @@ import { BasicStrategy } from 'passport-http';
 import { AppError } from '../core/errors.js';
 import type { Db } from '../db/db.js';
 import { authenticateToken, principalFor, type Principal } from './principal.js';
-import { SESSION_COOKIE, verifySession } from './session.js';
+import { sessionUser } from './session.js';
 
-async function sessionPrincipal(db: Db, secret: string, cookies: string | undefined): Promise<Principal | null> {
-  const raw = (cookies ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`));
-  const id = raw ? verifySession(secret, decodeURIComponent(raw.slice(SESSION_COOKIE.length + 1))) : null;
-  const user = id === null ? null : await db.users.findById(id);
-  return user ? principalFor(db, user, 'write', 0) : null;
+async function sessionPrincipal(db: Db, cookies: string | undefined): Promise<Principal | null> {
+  const s = await sessionUser(db, cookies);
+  return s ? principalFor(db, s.user, 'write', 0) : null;
 }
 
 /**
@@ -32,7 +30,7 @@ export function createAuthenticate(db: Db, secret: string): RequestHandler {
       // The web UI: its session cookie counts only with the UI's own header, which a cross-site
       // form or image cannot send (so the cookie cannot be used for request forgery).
       if (req.headers['x-packhub-ui'] === '1') {
-        sessionPrincipal(db, secret, req.headers.cookie).then((p) => {
+        sessionPrincipal(db, req.headers.cookie).then((p) => {
           res.locals.principal = p;
           next();
         }, next);

@@ -22,7 +22,7 @@ export async function authenticateToken(db: Db, username: string | null, secret:
   if (!token) return null;
   if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
   const user = await db.users.findById(token.userId);
-  if (!user || (username !== null && username !== user.name)) return null;
+  if (!user || user.disabled || (username !== null && username !== user.name)) return null;
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) void db.tokens.touch(token.id).catch(() => undefined);
   return principalFor(db, user, token.scope, token.id);
 }

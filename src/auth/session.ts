@@ -1,26 +1,60 @@
 import crypto from 'node:crypto';
+import type { Db, UserRecord } from '../db/db.js';
 
 /**
- * Browser sessions as a signed cookie value: user id, expiry and a MAC over both (HMAC-SHA256 with
- * the hub's secret, shared by every replica). Nothing is stored server-side.
+ * Browser sessions, kept server-side: the cookie holds a random id (256 bits); the database holds
+ * its SHA-256, the user, and the expiry. Logging out, changing the password or disabling the
+ * account deletes the rows, so a copied cookie stops working at once on every replica; expired
+ * sessions are refused and removed.
  */
 export const SESSION_COOKIE = 'packhub_session';
 export const SESSION_SECONDS = 7 * 24 * 3600;
+/** lastSeenAt is written at most this often per session. */
+const TOUCH_INTERVAL_MS = 60_000;
+const ID_RE = /^[A-Za-z0-9_-]{43}$/;
 
-export function signSession(secret: string, userId: number, now = Date.now()): string {
-  const payload = `${userId}.${Math.floor(now / 1000) + SESSION_SECONDS}`;
-  const mac = crypto.createHmac('sha256', `session:${secret}`).update(payload).digest('base64url');
-  return `${payload}.${mac}`;
+export const hashSessionId = (id: string): string => crypto.createHash('sha256').update(id, 'utf8').digest('hex');
+
+/** The session cookie's value in a Cookie header, or null. */
+export function sessionCookie(cookieHeader: string | undefined): string | null {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    const v = part.slice(eq + 1).trim();
+    return ID_RE.test(v) ? v : null;
+  }
+  return null;
 }
 
-export function verifySession(secret: string, value: string, now = Date.now()): number | null {
-  const m = /^(\d+)\.(\d+)\.([\w-]+)$/.exec(value);
-  if (!m) return null;
-  const expected = Buffer.from(crypto.createHmac('sha256', `session:${secret}`).update(`${m[1]}.${m[2]}`).digest('base64url'));
-  const got = Buffer.from(m[3]!);
-  if (got.length !== expected.length || !crypto.timingSafeEqual(got, expected)) return null;
-  if (Number(m[2]) * 1000 < now) return null;
-  return Number(m[1]);
+/** Starts a session for the user; returns the cookie value (shown to the browser only). */
+export async function startSession(db: Db, userId: number, now = Date.now()): Promise<{ id: string; idHash: string; expiresAt: Date }> {
+  const id = crypto.randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now + SESSION_SECONDS * 1000);
+  await db.sessions.create({ idHash: hashSessionId(id), userId, expiresAt });
+  return { id, idHash: hashSessionId(id), expiresAt };
+}
+
+/** The signed-in user a Cookie header names, or null (no, unknown, expired or ended session; disabled user). */
+export async function sessionUser(db: Db, cookieHeader: string | undefined, now = Date.now()): Promise<{ user: UserRecord; idHash: string } | null> {
+  const id = sessionCookie(cookieHeader);
+  if (!id) return null;
+  const idHash = hashSessionId(id);
+  const s = await db.sessions.find(idHash);
+  if (!s) return null;
+  if (s.expiresAt.getTime() <= now) {
+    await db.sessions.delete(idHash);
+    return null;
+  }
+  const user = await db.users.findById(s.userId);
+  if (!user || user.disabled) return null;
+  if (now - s.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS) void db.sessions.touch(idHash).catch(() => undefined);
+  return { user, idHash };
+}
+
+/** Ends the session a Cookie header names (if any). */
+export async function endSession(db: Db, cookieHeader: string | undefined): Promise<void> {
+  const id = sessionCookie(cookieHeader);
+  if (id) await db.sessions.delete(hashSessionId(id));
 }
 
 /** Fixed-window counter of failed logins per key (IP + user name) against password guessing. */

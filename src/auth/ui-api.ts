@@ -1,11 +1,11 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError, invalid } from '../core/errors.js';
-import { validateNamespace, validateUserName } from '../core/names.js';
+import { validateOrgName, validateUserName } from '../core/names.js';
 import type { Db, OrgRole, UserRecord } from '../db/db.js';
 import { roleIn } from './permissions.js';
 import type { Principal } from './principal.js';
 import { createInvitation, invitationProblem } from './invitations.js';
-import { LoginLimiter, SESSION_COOKIE, SESSION_SECONDS, signSession, verifySession } from './session.js';
+import { endSession, LoginLimiter, SESSION_COOKIE, SESSION_SECONDS, sessionUser as sessionOf, startSession } from './session.js';
 import { generateToken, hashPassword, hashToken, verifyPassword } from './tokens.js';
 
 export interface UiApiDeps {
@@ -14,18 +14,11 @@ export interface UiApiDeps {
   registration: 'open' | 'invite' | 'closed';
 }
 
-function cookieOf(req: Request, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return null;
-}
-
 /**
  * Accounts for the web UI: registration (open, by invitation or closed, by configuration), password login with a
- * session cookie (httpOnly, SameSite=Lax, Secure behind TLS), logout, and access tokens (read or
- * write scope, optional expiry, shown once, revocable). Failed logins are rate limited.
+ * session cookie (httpOnly, SameSite=Lax, Secure behind TLS; the session is stored server-side, so
+ * logout and a password change end it), and access tokens (read or write scope, optional expiry,
+ * shown once, revocable). Failed logins are rate limited.
  */
 export function createUiApi(deps: UiApiDeps): Router {
   const router = express.Router();
@@ -36,16 +29,14 @@ export function createUiApi(deps: UiApiDeps): Router {
     next();
   });
 
-  const setSession = (req: Request, res: Response, userId: number) => {
+  const setSession = async (req: Request, res: Response, userId: number) => {
     const secure = req.secure || req.headers['x-forwarded-proto'] === 'https';
-    res.cookie(SESSION_COOKIE, signSession(deps.secret, userId), { httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_SECONDS * 1000, path: '/' });
+    const session = await startSession(deps.db, userId);
+    res.cookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_SECONDS * 1000, path: '/', encode: String });
+    return session;
   };
 
-  const sessionUser = async (req: Request) => {
-    const value = cookieOf(req, SESSION_COOKIE);
-    const id = value ? verifySession(deps.secret, value) : null;
-    return id === null ? null : deps.db.users.findById(id);
-  };
+  const sessionUser = async (req: Request) => (await sessionOf(deps.db, req.headers.cookie))?.user ?? null;
 
   const requireUser = async (req: Request) => {
     const user = await sessionUser(req);
@@ -67,7 +58,7 @@ export function createUiApi(deps: UiApiDeps): Router {
     }
     if (typeof password !== 'string' || password.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
     const user = await deps.db.users.create({ name: name!, email: email ?? null, passwordHash: await hashPassword(password) });
-    setSession(req, res, user.id);
+    await setSession(req, res, user.id);
     res.status(201).json({ name: user.name });
   });
 
@@ -81,18 +72,33 @@ export function createUiApi(deps: UiApiDeps): Router {
       return;
     }
     const user = typeof name === 'string' ? await deps.db.users.findByName(name) : null;
-    const ok = !!user?.passwordHash && typeof password === 'string' && (await verifyPassword(password, user.passwordHash));
+    const ok = !!user?.passwordHash && !user.disabled && typeof password === 'string' && (await verifyPassword(password, user.passwordHash));
     if (!ok) {
       limiter.fail(key);
       throw new AppError('unauthenticated', 'InvalidLogin', 'Invalid user name or password');
     }
     limiter.succeed(key);
-    setSession(req, res, user!.id);
+    await setSession(req, res, user!.id);
     res.json({ name: user!.name });
   });
 
-  router.post('/ui-api/logout', (_req, res) => {
+  router.post('/ui-api/logout', async (req, res) => {
+    await endSession(deps.db, req.headers.cookie);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.json({ ok: true });
+  });
+
+  /** Changing the password ends every other session of the user; this browser gets a new one. */
+  router.post('/ui-api/password', json, async (req, res) => {
+    const current = await sessionOf(deps.db, req.headers.cookie);
+    if (!current) throw new AppError('unauthenticated', 'Unauthenticated', 'Sign in first');
+    const { currentPassword, newPassword } = (req.body ?? {}) as { currentPassword?: unknown; newPassword?: unknown };
+    const user = current.user;
+    const ok = !!user.passwordHash && typeof currentPassword === 'string' && (await verifyPassword(currentPassword, user.passwordHash));
+    if (!ok) throw new AppError('forbidden', 'InvalidPassword', 'The current password is not correct');
+    if (typeof newPassword !== 'string' || newPassword.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
+    await deps.db.users.setPassword(user.id, await hashPassword(newPassword));
+    await setSession(req, res, user.id);
     res.json({ ok: true });
   });
 
@@ -109,7 +115,8 @@ export function createUiApi(deps: UiApiDeps): Router {
     const { name, days } = (req.body ?? {}) as { name?: string; days?: number };
     validateUserName(String(name ?? ''));
     if (days !== undefined && !(typeof days === 'number' && days > 0 && days <= 365)) throw invalid('BadRequest', 'days must be between 0 and 365');
-    if (await deps.db.users.findByName(String(name))) throw new AppError('conflict', 'NameTaken', `a user named '${name}' exists already`);
+    const holder = await deps.db.names.holder(String(name));
+    if (holder) throw new AppError('conflict', 'NameTaken', `the name '${name}' is taken by ${holder.kind === 'user' ? 'user' : 'organization'} '${holder.name}'`);
     const inv = createInvitation(deps.secret, String(name), days ?? 7);
     res.status(201).json({ name, code: inv.code, expiresAt: inv.expiresAt, link: `#/register?name=${encodeURIComponent(String(name))}&invite=${encodeURIComponent(inv.code)}` });
   });
@@ -150,7 +157,7 @@ export function createUiApi(deps: UiApiDeps): Router {
   router.post('/ui-api/orgs', json, async (req, res) => {
     const user = await requireUser(req);
     const name = String((req.body as { name?: unknown } | undefined)?.name ?? '');
-    validateNamespace(name);
+    validateOrgName(name);
     const org = await deps.db.orgs.create(name);
     await deps.db.orgs.setMember(org.id, user.id, 'admin');
     res.status(201).json({ name: org.name });
