@@ -24,6 +24,7 @@ import { createHfRouter } from './hf/http.js';
 import { CommitService } from './repos/commit-service.js';
 import { createQuotaService } from './repos/quota-service.js';
 import { createLfsPushCheck } from './lfs/push-check.js';
+import { serveUi } from './ui-serve.js';
 import type { LfsRecords } from './lfs/records.js';
 
 export interface AppDeps {
@@ -138,13 +139,8 @@ export function createApp(deps: AppDeps): App {
   );
 
   // The web UI (built by `npm run build`): index at /, hashed assets under /assets.
-  const uiDir = fileURLToPath(new URL('../ui/dist', import.meta.url));
-  app.use('/assets', express.static(path.join(uiDir, 'assets'), { immutable: true, maxAge: '1y', fallthrough: false }));
-  app.get('/', (_req, res) => {
-    res.sendFile(path.join(uiDir, 'index.html'), (err) => {
-      if (err && !res.headersSent) res.status(503).type('text/plain').send('The web UI is not built: run npm run build.\n');
-    });
-  });
+  // Sent with its Content-Security-Policy and the other security headers (src/ui-serve.ts).
+  serveUi(app, config, fileURLToPath(new URL('../ui/dist', import.meta.url)));
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));

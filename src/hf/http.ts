@@ -745,6 +745,7 @@ export function createHfRouter(deps: HfDeps): Router {
     const { rev, path } = splitRevPath(rawTail(req, skip));
     const { oid: commitOid, objects } = await resolveAt(repo, rev);
     res.setHeader('X-Repo-Commit', commitOid);
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox").setHeader('X-Content-Type-Options', 'nosniff'); // user content: never run in the hub's origin
     const clean = path.replace(/^\/+/, '');
     const e = clean ? entryAt(objects, commitOid, clean) : null;
     if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');

@@ -36,16 +36,19 @@ function xhr(method, url, body, headers, onProgress) {
   });
 }
 
-/** SHA-256 of a file read in 4 MiB slices (never held whole). */
-async function sha256(file, onProgress) {
-  const { createSHA256 } = await import('hash-wasm');
-  const h = await createSHA256();
-  const step = 4 << 20;
-  for (let at = 0; at < file.size; at += step) {
-    h.update(new Uint8Array(await file.slice(at, at + step).arrayBuffer()));
-    onProgress(Math.min(at + step, file.size));
-  }
-  return h.digest('hex');
+/** SHA-256 of a file, computed in a worker (ui/src/hash-worker.js) that reads it in slices. */
+function sha256(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
+    const done = (fn, v) => { worker.terminate(); fn(v); };
+    worker.onmessage = (e) => {
+      if (e.data.progress !== undefined) onProgress(e.data.progress);
+      else if (e.data.hex) done(resolve, e.data.hex);
+      else done(reject, new Error(`hashing ${file.name} failed: ${e.data.error}`));
+    };
+    worker.onerror = (e) => done(reject, new Error(`hashing ${file.name} failed: ${e.message || 'worker error'}`));
+    worker.postMessage(file);
+  });
 }
 
 const base64 = async (blob) => {
