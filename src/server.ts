@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import 'reflect-metadata';
 import type { Config } from './core/config.js';
 import type { Logger } from './core/logger.js';
@@ -13,6 +14,26 @@ import { scheduleStorageSweeps } from './repos/storage-sweep.js';
 export interface RunningServer {
   port: number;
   close(): Promise<void>;
+}
+
+/** A malformed request (bad request line or headers, headers too large or too slow): a JSON error, then close. */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const sent = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === 'ECONNRESET' || !socket.writable || sent) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HeadersTooLarge', 'request headers too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'RequestTimeout', 'the request headers did not arrive in time']
+        : [400, 'BadRequest', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `X-Error-Code: ${code}\r\nX-Error-Message: ${message}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** Opens the database (running migrations) and storage, then serves HTTP until closed. */
@@ -31,6 +52,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   // Large pushes and downloads take as long as they take; idle sockets still time out.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  // Request bodies that stall are cut by the body idle timeout (src/http/body-timeout.ts).
+  // Requests node cannot parse never reach the app: answer them in JSON too.
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -177,6 +177,18 @@ describe('HTTP hardening with small limits (fs)', () => {
     assert.match(r404.response, /^HTTP\/1\.1 404 /);
   });
 
+  it('requests node cannot parse get a JSON error too (bad request line, headers too large)', async () => {
+    const garbage = await rawRequest(h.port, 'NOT AN HTTP REQUEST\r\n\r\n', '', 5000);
+    assert.match(garbage.response, /^HTTP\/1\.1 400 /);
+    assert.match(garbage.response, /content-type: application\/json/i);
+    assert.match(garbage.response, /x-error-code: BadRequest/i);
+    assert.match(garbage.response, /\r\n\r\n\{"error":"malformed HTTP request"\}$/);
+    const huge = await rawRequest(h.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, '', 5000);
+    assert.match(huge.response, /^HTTP\/1\.1 431 /);
+    assert.match(huge.response, /x-error-code: HeadersTooLarge/i);
+    assert.ok((await healthz(h.url)) < 1000);
+  });
+
   it('a slow but steady body (a piece every 400 ms for 6 s, idle bound 1.5 s) is committed', async () => {
     const payload = Buffer.from(ndjson([header('slow'), file('slow.txt', 'slow but steady\n'.repeat(100))]));
     const pieces = 15;
@@ -304,6 +316,21 @@ for (const backend of backends()) {
       });
       const res = (await ok.json()) as { files: { path: string; uploadMode: string; shouldIgnore: boolean }[] };
       assert.deepEqual(res.files.map((f) => [f.path, f.uploadMode, f.shouldIgnore]), [['logs/x.txt', 'regular', true], ['w/model.safetensors', 'lfs', false], ['keep.txt', 'regular', false]]);
+    });
+
+    it('commit-diff of files made to be slow to diff answers in seconds, /healthz meanwhile', async () => {
+      await create('diffs');
+      const lines = (c: string) => `${c}\n`.repeat(60_000);
+      assert.equal((await commit('alice/diffs', ndjson([header('as'), file('a.txt', lines('a')), file('b.txt', lines('c'))]))).status, 200);
+      const second = await commit('alice/diffs', ndjson([header('bs'), file('a.txt', lines('b')), file('b.txt', lines('d'))]));
+      const { commitOid } = (await second.json()) as { commitOid: string };
+      const t = performance.now();
+      const [diff, health] = await Promise.all([fetch(`${h.url}/api/models/alice/diffs/commit-diff/${commitOid}`, { signal: AbortSignal.timeout(30_000) }), healthz(h.url)]);
+      assert.equal(diff.status, 200);
+      const body = (await diff.json()) as { files: { path: string; diff: string | null }[] };
+      assert.ok(performance.now() - t < 5000, `answered in ${(performance.now() - t).toFixed(0)} ms`);
+      assert.ok(health < 1000, `/healthz took ${health.toFixed(0)} ms`);
+      assert.deepEqual(body.files.map((f) => f.path), ['a.txt', 'b.txt']);
     });
 
     it('100,000 files in one commit still work', async () => {

@@ -695,18 +695,24 @@ export function createHfRouter(deps: HfDeps): Router {
       const binary = !!pointer || data.subarray(0, 8000).includes(0);
       return { oid: blob, size, lfs: pointer ? { oid: pointer.oid, size: pointer.size } : undefined, text: binary ? null : data.toString('utf8') };
     };
-    const files = diffTrees(objects, parent ? objects.commit(parent).tree : null, c.tree).slice(0, 300).map((f) => {
+    // Diffing is bounded in time (per file and in all), and other requests run between files.
+    const deadline = Date.now() + DIFF_TOTAL_MS;
+    const files = [];
+    for (const f of diffTrees(objects, parent ? objects.commit(parent).tree : null, c.tree).slice(0, 300)) {
+      await yieldToEventLoop();
       const a = side(f.oldOid);
       const b = side(f.newOid);
       const textual = (a === null || a.text !== null) && (b === null || b.text !== null);
-      return {
+      const timeout = Math.min(DIFF_FILE_MS, deadline - Date.now());
+      const patch = textual && timeout > 0 ? createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, a?.text ?? '', b?.text ?? '', undefined, undefined, { context: 3, timeout }) : undefined;
+      files.push({
         path: f.path,
         status: f.status,
         old: a && { oid: a.oid, size: a.size, lfs: a.lfs },
         new: b && { oid: b.oid, size: b.size, lfs: b.lfs },
-        diff: textual ? createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, a?.text ?? '', b?.text ?? '', undefined, undefined, { context: 3 }).split('\n').slice(2).join('\n') : null,
-      };
-    });
+        diff: patch ? patch.split('\n').slice(2).join('\n') : null,
+      });
+    }
     res.json({ id: oid, parents: c.parents, title: c.message.split('\n')[0], message: c.message, author: c.author.name, date: new Date(c.author.timestamp * 1000).toISOString(), files });
   }
 
@@ -789,6 +795,9 @@ export function createHfRouter(deps: HfDeps): Router {
 
 /** Files larger than this are listed in a commit's diff by size only. */
 const DIFF_MAX_BYTES = 256 << 10;
+/** Time one file's diff may take, and all of a commit's (a diff that runs out is sent as null). */
+const DIFF_FILE_MS = 250;
+const DIFF_TOTAL_MS = 2000;
 /** Bodies of repo create/delete/move and the like; of per-repo JSON and form requests (paths-info, preupload). */
 const SMALL_BODY_BYTES = 1 << 20;
 const REPO_BODY_BYTES = 8 << 20;
