@@ -199,7 +199,8 @@ describe('web UI security in headless Chromium: sanitized README links, Content-
     assert.equal(tree.find((e) => e.path === 'weights.bin')?.lfs?.oid, crypto.createHash('sha256').update(weights).digest('hex'));
     const pageWasm = await page.evaluate(async () => {
       try {
-        await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+        const wasm = (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<unknown> } }).WebAssembly;
+        await wasm.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
         return 'compiled';
       } catch (e) {
         return String(e);

@@ -9,6 +9,7 @@ import type { Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { AppError } from '../core/errors.js';
 import type { RefUpdate, RefUpdateResult } from './db.js';
+import { createDataSource } from './data-source.js';
 import { PackEntity } from './entities/index.js';
 import { openDb, type OpenedDb } from './typeorm-db.js';
 
@@ -363,5 +364,39 @@ for (const [kind, make] of configs) {
       assert.deepEqual(await db.packs.forgetSuperseded(repo, [names[0]!]), []);
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
     });
+  });
+  it(`migrating an existing ${kind} database gives every user and organization its case-insensitive name`, async () => {
+    const c = make();
+    try {
+      if (c.db.kind === 'postgres') {
+        // openDb creates the schema; here the older migrations run first, by hand.
+        const u = new URL(c.db.url);
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        await client.query(`CREATE SCHEMA "${u.searchParams.get('schema')}"`);
+        await client.end();
+      }
+      const old = createDataSource(c.db);
+      const all = old.options.migrations as unknown[];
+      old.setOptions({ migrations: all.slice(0, all.length - 1) as never });
+      await old.initialize();
+      await old.runMigrations();
+      await old.query(`INSERT INTO users (name, is_admin) VALUES ('Carol', ${kind === 'sqlite' ? 0 : 'false'}), ('carol', ${kind === 'sqlite' ? 0 : 'false'}), ('dave', ${kind === 'sqlite' ? 0 : 'false'})`);
+      await old.query(`INSERT INTO organizations (name) VALUES ('Lab')`);
+      await old.destroy();
+      const db = await openDb(c.db, createLogger('silent'));
+      try {
+        assert.deepEqual(await db.names.holder('CAROL'), { kind: 'user', name: 'Carol' }, 'the first of two old names differing in case holds the key');
+        assert.deepEqual(await db.names.holder('DAVE'), { kind: 'user', name: 'dave' });
+        assert.deepEqual(await db.names.holder('lab'), { kind: 'org', name: 'Lab' });
+        assert.equal((await db.users.findByName('carol'))?.disabled, false, 'both old accounts still work');
+        await assert.rejects(db.orgs.create('LAB'), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+        await assert.rejects(db.users.create({ name: 'Dave' }), (e: unknown) => e instanceof AppError && e.code === 'NameTaken');
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await c.cleanup();
+    }
   });
 }
