@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): App {
     });
   }
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
-  const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'));
+  const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({
       db,
@@ -131,6 +131,7 @@ export function createApp(deps: AppDeps): App {
       store,
       tmpDir: path.join(config.cacheDir, 'tmp'),
       maxPushBytes: config.maxPushBytes,
+      maxObjectBytes: config.maxObjectBytes,
       pushChecks,
       quotas,
       metrics,

@@ -757,7 +757,8 @@ export function createHfRouter(deps: HfDeps): Router {
     if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
     // Large files stream from the pack when stored whole (never held in memory); LFS pointers are small.
     const size = objects.size(e.oid);
-    const streamed = size >= 1 << 20 ? objects.stream(e.oid) : null;
+    // A delta is resolved into a cached file and streamed from there (deps.store.streamBlob): never held whole either.
+    const streamed = size >= 1 << 20 ? await deps.store.streamBlob(objects, e.oid) : null;
     const blob = streamed ? null : objects.read(e.oid).data;
     const pointer = kind === 'resolve' && blob && blob.length < 1024 ? parsePointer(blob) : null;
     res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
