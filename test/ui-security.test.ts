@@ -209,4 +209,20 @@ describe('web UI security in headless Chromium: sanitized README links, Content-
     assert.notEqual(pageWasm, 'compiled', 'the page may not compile WebAssembly');
     await shot('ui-security-upload');
   });
+  it('changing the password in the UI signs every other browser out', async () => {
+    const other = await fetch(`${hub.url}/ui-api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'alice', password: 'correct horse battery' }) });
+    const cookie = (other.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const me = (c: string) => fetch(`${hub.url}/ui-api/me`, { headers: { Cookie: c } }).then((r) => r.status);
+    assert.equal(await me(cookie), 200);
+    await page.goto(`${hub.url}/#/alice`);
+    await page.evaluate(() => void ((globalThis as unknown as Win).__violations = [])); // the wasm probe above was one
+    await page.fill('input[name=current-password]', 'correct horse battery');
+    await page.fill('input[name=new-password]', 'an even better passphrase');
+    await page.click('text=Change password >> nth=-1');
+    await page.waitForSelector('text=Password changed');
+    await shot('ui-security-password');
+    assert.equal(await me(cookie), 401, 'the other browser is signed out');
+    assert.equal(await page.evaluate(async () => (await fetch('/ui-api/me', { headers: { 'X-Packhub-UI': '1' } })).status), 200, 'this one stays signed in');
+    assert.deepEqual(await violations(), []);
+  });
 });
