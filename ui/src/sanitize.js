@@ -47,7 +47,8 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 /** What marked produces from markdown (raw HTML is escaped above). */
 const MARKDOWN = {
   ALLOWED_TAGS: ['a', 'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'em', 'strong', 'del', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'hr', 'br', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'input', 'span'],
-  ALLOWED_ATTR: ['href', 'title', 'src', 'alt', 'align', 'type', 'checked', 'disabled', 'start', 'class'],
+  // No class, id, name or style: a README cannot dress up as the UI's own elements or clobber globals.
+  ALLOWED_ATTR: ['href', 'title', 'src', 'alt', 'align', 'type', 'checked', 'disabled', 'start'],
   ALLOW_DATA_ATTR: false,
   ALLOW_ARIA_ATTR: false,
 };
