@@ -107,6 +107,16 @@ for (const backend of backends()) {
       await login('sam');
     });
 
+    it('guessing the current password on a stolen session is rate limited like sign-ins', async () => {
+      const cookie = await register('pat');
+      let last: Response | null = null;
+      for (let i = 0; i < 11; i++) last = await post('/ui-api/password', { currentPassword: `guess ${i}`, newPassword: 'attacker chosen pw' }, cookie);
+      assert.equal(last!.status, 429);
+      assert.ok(Number(last!.headers.get('retry-after')) > 0);
+      const right = await post('/ui-api/password', { currentPassword: 'correct horse battery', newPassword: 'attacker chosen pw' }, cookie);
+      assert.equal(right.status, 429, 'even the right one waits');
+    });
+
     it('disabling a user ends their sessions and refuses their sign-in and tokens; enabling lets them back', async () => {
       const cookie = await register('dora');
       const tokenRes = await post('/ui-api/tokens', { name: 'ci', scope: 'write' }, cookie);

@@ -94,8 +94,20 @@ export function createUiApi(deps: UiApiDeps): Router {
     if (!current) throw new AppError('unauthenticated', 'Unauthenticated', 'Sign in first');
     const { currentPassword, newPassword } = (req.body ?? {}) as { currentPassword?: unknown; newPassword?: unknown };
     const user = current.user;
+    // Guesses of the current password count against the same limit as failed sign-ins.
+    const key = `${req.ip}|${user.name}`;
+    const wait = limiter.retryAfter(key);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      res.status(429).json({ error: { code: 'TooManyAttempts', message: `Too many wrong passwords; try again in ${wait} s` } });
+      return;
+    }
     const ok = !!user.passwordHash && typeof currentPassword === 'string' && (await verifyPassword(currentPassword, user.passwordHash));
-    if (!ok) throw new AppError('forbidden', 'InvalidPassword', 'The current password is not correct');
+    if (!ok) {
+      limiter.fail(key);
+      throw new AppError('forbidden', 'InvalidPassword', 'The current password is not correct');
+    }
+    limiter.succeed(key);
     if (typeof newPassword !== 'string' || newPassword.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
     await deps.db.users.setPassword(user.id, await hashPassword(newPassword));
     await setSession(req, res, user.id);
