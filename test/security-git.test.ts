@@ -312,6 +312,9 @@ for (const backend of backends()) {
         const v2 = (await git(['rev-parse', 'HEAD'], { cwd: big })).trim();
         const blobs = [(await git(['rev-parse', 'HEAD~1:model.bin'], { cwd: big })).trim(), (await git(['rev-parse', 'HEAD:model.bin'], { cwd: big })).trim()];
 
+        // A fresh process (the push's memory, freed or kept by the allocator, out of the picture), warmed up by a small download.
+        await hub!.restart();
+        assert.equal((await fetch(`${hub!.url}/alice/pub/resolve/main/README.md`)).status, 200);
         const pid = hub!.pid;
         fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // reset the peak (VmHWM) to the current RSS
         const start = memory(pid);
@@ -323,7 +326,9 @@ for (const backend of backends()) {
           if (expected) assert.ok(got.equals(expected), 'the content is the blob');
         }
         const peak = memory(pid).peak;
-        assert.ok(peak - start.rss < 40 << 20, `peak RSS grew by ${(peak - start.rss) >> 20} MiB while downloading 48 MiB blobs (one a delta)`);
+        // Held whole, a delta costs its base and its result (2 x 48 MiB); streamed, only buffers the
+        // garbage collector has not yet taken back.
+        assert.ok(peak - start.rss < 72 << 20, `peak RSS grew by ${(peak - start.rss) >> 20} MiB while downloading 48 MiB blobs (one a delta)`);
         // One of the two versions is a delta of the other (git packed them together): it went through a file of the cache.
         assert.ok(blobs.some((b) => fs.existsSync(path.join(hub!.dataDir, 'cache', 'blobs', b))), 'the delta was resolved into the cache');
 
