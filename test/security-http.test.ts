@@ -138,7 +138,7 @@ describe('HTTP hardening with small limits (fs)', () => {
 
   it('more operations than allowed: 413 naming the bound', async () => {
     const lines: unknown[] = [header('ops')];
-    for (let i = 0; i < 1001; i++) lines.push({ key: 'deletedFolder', value: { path: `d${i}` } });
+    for (let i = 0; i < 1001; i++) lines.push(file(`ops/${i}.txt`, `${i}\n`));
     const body = await assertJsonError(await commit(ndjson(lines)), 413, 'PayloadTooLarge', 'ops');
     assert.match(body.error, /at most 1000 operations/);
   });

@@ -251,7 +251,7 @@ export function createHfRouter(deps: HfDeps): Router {
       } catch {
         sha = null;
       }
-      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [] });
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full) });
       if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
       if (!truthy(q.full)) delete info.siblings;
       items.push(info);
@@ -331,11 +331,12 @@ export function createHfRouter(deps: HfDeps): Router {
     const { oid, objects } = await resolveAt(repo, rev);
     const q = req.query as Record<string, unknown>;
     const normalized = path.replace(/\/+$/, '');
-    const listed = walkTree(objects, oid, normalized, truthy(q.recursive));
     const expand = truthy(q.expand);
     // Pages of expanded entries (each needs history) hold at most 50, as on the Hub; a larger limit gets 50.
     const limit = Math.min(Math.max(Number(q.limit) || (expand ? EXPANDED_PAGE : 1000), 1), expand ? EXPANDED_PAGE : 10_000);
     const offset = Math.max(Number(q.cursor) || 0, 0);
+    // The walk stops one entry past the page: enough to know whether there is a next one.
+    const listed = walkTree(objects, oid, normalized, truthy(q.recursive), offset + limit + 1);
     const total = listed.length;
     let entries = await describeEntries(objects, listed.slice(offset, offset + limit));
     if (expand) entries = await withLastCommit(objects, oid, entries);

@@ -30,6 +30,8 @@ export function cardData(objects: RepoObjects, commit: string): Record<string, u
 export interface InfoOptions {
   blobs: boolean;
   expand: string[];
+  /** List the files (default); listings leave them out unless asked (full=true), sparing a walk of every tree. */
+  siblings?: boolean;
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -37,7 +39,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
   const commit = sha ? objects.commit(sha) : null;
   const card = sha ? cardData(objects, sha) : undefined;
   const tags = Array.isArray(card?.tags) ? (card!.tags as unknown[]).filter((t) => typeof t === 'string') : [];
-  const files = sha ? walkTree(objects, sha, '', true).filter((e) => e.mode !== '40000') : [];
+  const files = sha && opts.siblings !== false ? walkTree(objects, sha, '', true).filter((e) => e.mode !== '40000') : [];
   const siblings = opts.blobs
     ? (await describeEntries(objects, files)).map((d) => ({ rfilename: d.path, blobId: d.oid, size: d.size, ...(d.lfs ? { lfs: { sha256: d.lfs.oid, size: d.lfs.size, pointerSize: d.lfs.pointerSize } } : {}) }))
     : files.map((e) => ({ rfilename: e.path }));

@@ -59,14 +59,16 @@ const DESCRIBE_SLICE = 200;
 /**
  * Paths, modes and ids under `path` (direct children, or every file and directory below with
  * recursive), from trees alone: no blob is read, so callers describe only the entries they send.
+ * With `stopAfter`, the walk ends once it has that many (a page needs no more).
  */
-export function walkTree(objects: RepoObjects, commitOid: string, path: string, recursive: boolean): (PathEntry & { path: string })[] {
+export function walkTree(objects: RepoObjects, commitOid: string, path: string, recursive: boolean, stopAfter = Infinity): (PathEntry & { path: string })[] {
   const root = entryAt(objects, commitOid, path);
   if (!root) throw notFound('EntryNotFound', `${path} does not exist at this revision`);
   if (root.mode !== '40000') return [{ path, mode: root.mode, oid: root.oid }];
   const out: (PathEntry & { path: string })[] = [];
   const walk = (treeOid: string, prefix: string) => {
     for (const e of objects.tree(treeOid)) {
+      if (out.length >= stopAfter) return;
       const p = prefix ? `${prefix}/${e.name}` : e.name;
       out.push({ path: p, mode: e.mode, oid: e.oid });
       if (recursive && e.mode === '40000') walk(e.oid, p);

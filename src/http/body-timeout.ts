@@ -17,7 +17,10 @@ export function bodyIdleTimeout(idleMs: number): RequestHandler {
     const socket = req.socket;
     let lastRead = socket.bytesRead;
     let activeAt = Date.now();
-    const stop = () => clearInterval(timer);
+    const stop = () => {
+      clearInterval(timer);
+      socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
+    };
     const check = () => {
       if (req.complete || socket.destroyed) return stop();
       const read = socket.bytesRead;
