@@ -232,6 +232,24 @@ for (const backend of backends()) {
       // A declared size that does not match is no claim on it.
       const [wrongSize] = await batch(hub, carol, 'carol/mine', 'upload', [{ oid: openOid, size: open.length + 1 }]);
       assert.ok(wrongSize.actions?.upload);
+
+      // Read access through an organization counts too; no access, no claim.
+      await hub.cli(['org', 'create', 'lab', '--admin', 'alice']);
+      await hub.cli(['org', 'add-member', 'lab', 'bob', '--role', 'read']);
+      await hub.repo('lab/internal', { private: true });
+      const lab = crypto.randomBytes(120_000);
+      const labOid = sha256(lab);
+      assert.deepEqual(Object.values(await upload(hub, alice, 'lab/internal', lab)).slice(1), [200, 200]);
+      // (Into a private repository: in a public one, everybody could read, and so claim, the object.)
+      await hub.repo('bob/notes', { private: true });
+      const byReader = await hfCommit(hub, bob, 'bob/notes', [{ key: 'lfsFile', value: { path: 'lab.bin', algo: 'sha256', oid: labOid, size: lab.length } }]);
+      assert.equal(byReader.status, 200, byReader.body);
+      assert.ok((await download(hub, bob, 'bob/notes', labOid, lab.length))!.equals(lab));
+      const byStranger = await hfCommit(hub, carol, 'carol/mine', [{ key: 'lfsFile', value: { path: 'lab.bin', algo: 'sha256', oid: labOid, size: lab.length } }]);
+      assert.equal(byStranger.code, 'LfsObjectMissing');
+      const [strangerBatch] = await batch(hub, carol, 'carol/mine', 'upload', [{ oid: labOid, size: lab.length }]);
+      assert.ok(strangerBatch.actions?.upload, 'a stranger must upload the bytes');
+      assert.equal(await download(hub, carol, 'carol/mine', labOid, lab.length), null);
     });
 
     it('legit: @huggingface/hub uploads a large file (LFS, no verify call) and downloads it byte-identical', async () => {
