@@ -24,14 +24,15 @@ describe('packhub CLI', () => {
   let db: OpenedDb | undefined;
 
   /** The real CLI in a child process, configured only by the environment given here. */
-  function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  function cli(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
     return new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         process.execPath,
         ['--import', 'tsx', CLI, ...args],
         { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PACKHUB_DATA_DIR: dataDir, ...env }, timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
+      child.stdin!.end(input ?? '');
     });
   }
 
@@ -92,6 +93,18 @@ describe('packhub CLI', () => {
       /bogus/,
     ];
     runs.forEach((r, i) => assertUserError(r, expected[i]!));
+  });
+
+  it('user passwd reads the new password from stdin (never a command-line argument) and refuses short ones', async () => {
+    assert.equal((await cli(['user', 'create', 'pat'])).code, 0);
+    const r = await cli(['user', 'passwd', 'pat'], {}, 'a much longer passphrase\nignored second line\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new password set for pat/);
+    const pat = await (await openSameDb()).users.findByName('pat');
+    assert.equal(await verifyPassword('a much longer passphrase', pat!.passwordHash!), true);
+    assertUserError(await cli(['user', 'passwd', 'pat'], {}, 'short\n'), /at least 8 characters/);
+    assertUserError(await cli(['user', 'passwd', 'nobody'], {}, 'a much longer passphrase\n'), /no user named nobody/);
+    assertUserError(await cli(['user', 'disable', 'pat', '--password', 'x']), /usage: packhub user disable NAME/);
   });
 
   it('token create prints the token alone on the last line, and it authenticates', async () => {

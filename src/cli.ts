@@ -18,7 +18,9 @@ const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 usage:
   packhub serve                                        run the hub (PACKHUB_* environment variables configure it)
   packhub user create NAME [--admin] [--password P] [--email E]
-  packhub user set-password NAME --password P            also signs the user out everywhere
+  packhub user passwd NAME [--password P]                a new password, typed twice on a terminal or read from
+                                                       the first line of stdin; signs the user out everywhere
+                                                       (set-password is the same command)
   packhub user disable NAME | user enable NAME           a disabled user cannot sign in; sessions end, tokens are refused
   packhub invite create NAME [--days 7]                 an invitation code and link (PACKHUB_REGISTRATION=invite)
   packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
@@ -35,6 +37,37 @@ usage:
 `;
 
 class UsageError extends Error {}
+
+/**
+ * A new password: typed twice without echo on a terminal, or the first line of stdin otherwise
+ * (`printf '%s\\n' "$PW" | packhub user passwd alice`), so it never has to stand in a command line.
+ */
+async function readNewPassword(name: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) {
+      text += String(chunk);
+      if (text.includes('\n') || text.length > 4096) break;
+    }
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const { Writable } = await import('node:stream');
+  const ask = async (prompt: string) => {
+    process.stderr.write(prompt);
+    // Echo goes nowhere: what is typed is not shown.
+    const rl = createInterface({ input: process.stdin, output: new Writable({ write: (_c, _e, cb) => cb() }), terminal: true });
+    try {
+      return await rl.question('');
+    } finally {
+      rl.close();
+      process.stderr.write('\n');
+    }
+  };
+  const first = await ask(`new password for ${name}: `);
+  if ((await ask('again: ')) !== first) throw new UsageError('the two passwords differ; nothing changed');
+  return first;
+}
 
 async function withDb<T>(config: Readonly<Config>, fn: (db: Awaited<ReturnType<typeof openDb>>) => Promise<T>): Promise<T> {
   const db = await openDb(config.database, createLogger('warn', process.stderr));
@@ -85,20 +118,23 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  if (cmd === 'user' && (sub === 'set-password' || sub === 'disable' || sub === 'enable')) {
+  if (cmd === 'user' && (sub === 'passwd' || sub === 'set-password' || sub === 'disable' || sub === 'enable')) {
+    const setting = sub === 'passwd' || sub === 'set-password';
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' } } });
     const name = positionals[0];
-    if (!name || positionals.length > 1 || (sub === 'set-password') !== (values.password !== undefined)) {
-      throw new UsageError(sub === 'set-password' ? 'usage: packhub user set-password NAME --password P' : `usage: packhub user ${sub} NAME`);
+    if (!name || positionals.length > 1 || (!setting && values.password !== undefined)) {
+      throw new UsageError(setting ? `usage: packhub user ${sub} NAME [--password P]` : `usage: packhub user ${sub} NAME`);
     }
-    if (sub === 'set-password' && values.password!.length < 8) throw new UsageError('the password needs at least 8 characters');
     await withDb(config, async (db) => {
       const user = await db.users.findByName(name);
       if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${name}`);
-      if (sub === 'set-password') await db.users.setPassword(user.id, await hashPassword(values.password!));
-      else await db.users.setDisabled(user.id, sub === 'disable');
+      if (setting) {
+        const password = values.password ?? (await readNewPassword(name));
+        if (password.length < 8) throw new UsageError('the password needs at least 8 characters');
+        await db.users.setPassword(user.id, await hashPassword(password));
+      } else await db.users.setDisabled(user.id, sub === 'disable');
     });
-    process.stdout.write(sub === 'set-password' ? `new password set for ${name}; their sessions have ended\n` : `${name} is ${sub}d${sub === 'disable' ? '; their sessions have ended' : ''}\n`);
+    process.stdout.write(setting ? `new password set for ${name}; their sessions have ended\n` : `${name} is ${sub}d${sub === 'disable' ? '; their sessions have ended' : ''}\n`);
     return;
   }
 
