@@ -333,6 +333,37 @@ for (const backend of backends()) {
       assert.deepEqual(body.files.map((f) => f.path), ['a.txt', 'b.txt']);
     });
 
+    it('repo listings are paged before repositories are read; order, search, author, full and privacy as before', async () => {
+      const bob = await h.user('bob');
+      const bobAuth = { Authorization: `Bearer ${bob.token}` };
+      for (const [name, priv] of [['l1', false], ['l3', false], ['l2', false], ['l4', true]] as const) {
+        const r = await fetch(`${h.url}/api/repos/create`, { method: 'POST', headers: { ...bobAuth, 'Content-Type': 'application/json' }, body: JSON.stringify({ name, private: priv }) });
+        assert.equal(r.status, 200);
+      }
+      const list = async (qs: string, headers: Record<string, string> = {}) => {
+        const r = await fetch(`${h.url}/api/models?${qs}`, { headers });
+        assert.equal(r.status, 200);
+        return { ids: ((await r.json()) as { id: string }[]).map((x) => x.id), link: r.headers.get('link'), r };
+      };
+      assert.deepEqual((await list('author=bob&sort=id&direction=1')).ids, ['bob/l1', 'bob/l2', 'bob/l3']);
+      assert.deepEqual((await list('author=bob&sort=id&direction=-1', bobAuth)).ids, ['bob/l4', 'bob/l3', 'bob/l2', 'bob/l1']);
+      const first = await list('author=bob&sort=id&direction=1&limit=2');
+      assert.deepEqual(first.ids, ['bob/l1', 'bob/l2']);
+      const nextUrl = /<([^>]+)>;\s+rel="next"/.exec(first.link ?? '')?.[1];
+      assert.ok(nextUrl, 'a Link to the next page');
+      const second = await fetch(nextUrl);
+      assert.deepEqual(((await second.json()) as { id: string }[]).map((x) => x.id), ['bob/l3']);
+      assert.equal(second.headers.get('link'), null);
+      const byDate = await list('author=bob&sort=createdAt&limit=1');
+      assert.equal(byDate.ids.length, 1);
+      assert.ok(byDate.link);
+      assert.deepEqual((await list('author=bob&search=L2')).ids, ['bob/l2']);
+      const full = (await (await fetch(`${h.url}/api/models?author=bob&sort=id&direction=1&full=true&limit=1`)).json()) as { siblings: { rfilename: string }[] }[];
+      assert.deepEqual(full[0]!.siblings.map((s) => s.rfilename), ['.gitattributes']);
+      const plain = (await (await fetch(`${h.url}/api/models?author=bob&limit=1`)).json()) as Record<string, unknown>[];
+      assert.equal(plain[0]!.siblings, undefined);
+    });
+
     it('100,000 files in one commit still work', async () => {
       await create('wide');
       const parts: string[] = [JSON.stringify(header('100k files'))];

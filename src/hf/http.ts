@@ -241,8 +241,7 @@ export function createHfRouter(deps: HfDeps): Router {
     const filters = listParam(req, 'filter');
     let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
     if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
-    const items: Record<string, unknown>[] = [];
-    for (const r of repos) {
+    const infoOf = async (r: RepoRecord) => {
       const refs = await deps.store.refs(r.id);
       const objects = await deps.store.objects(r.id);
       let sha: string | null = null;
@@ -252,22 +251,40 @@ export function createHfRouter(deps: HfDeps): Router {
         sha = null;
       }
       const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full) });
-      if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
       if (!truthy(q.full)) delete info.siblings;
-      items.push(info);
-    }
+      return info;
+    };
     const sort = q.sort ?? 'createdAt';
     const dir = q.direction === '1' ? 1 : -1;
-    if (['lastModified', 'createdAt', 'id'].includes(sort)) items.sort((a, b) => (String(a[sort]) < String(b[sort]) ? -dir : String(a[sort]) > String(b[sort]) ? dir : 0));
+    const byKey = <T,>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -dir : key(a) > key(b) ? dir : 0);
     const limit = Math.min(Math.max(Number(q.limit) || 1000, 1), 1000);
     const offset = Math.max(Number(q.cursor) || 0, 0);
-    const page = items.slice(offset, offset + limit);
-    if (offset + limit < items.length) {
+    let items: Record<string, unknown>[];
+    let total: number;
+    if (!filters.length && sort !== 'lastModified') {
+      // Sorted and paged by what the database knows: only the page's repositories are read.
+      if (sort === 'createdAt') repos.sort(byKey((r) => iso(r.createdAt)));
+      else if (sort === 'id') repos.sort(byKey((r) => hfRepoId(r)));
+      total = repos.length;
+      items = [];
+      for (const r of repos.slice(offset, offset + limit)) items.push(await infoOf(r));
+    } else {
+      const all: Record<string, unknown>[] = [];
+      for (const r of repos) {
+        const info = await infoOf(r);
+        if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
+        all.push(info);
+      }
+      if (['lastModified', 'createdAt', 'id'].includes(sort)) all.sort(byKey((x) => String(x[sort])));
+      total = all.length;
+      items = all.slice(offset, offset + limit);
+    }
+    if (offset + limit < total) {
       const next = new URL(`${base(req)}${req.originalUrl}`);
       next.searchParams.set('cursor', String(offset + limit));
       res.setHeader('Link', `<${next.toString()}>; rel="next"`);
     }
-    res.json(page);
+    res.json(items);
   });
 
   // ---- per-repo API --------------------------------------------------------------------------
