@@ -308,7 +308,7 @@ export async function receivePack(
     } else if (pending.length > 0) {
       if (stored) {
         await progress('Storing pack\n');
-        await deps.store.storePack(repoId, stored);
+        await deps.store.storePack(repoId, stored, { thenCommit: true });
         lap('store');
       }
       const updates: RefUpdate[] = pending.map((c) => ({

@@ -131,7 +131,7 @@ export class CommitService {
         checkGitmodules(o.data);
       }
       const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
-      await this.store.storePack(repo.id, stored);
+      await this.store.storePack(repo.id, stored, { thenCommit: true });
       const results = await this.store.commit(repo.id, stored, updates, true);
       // A lost compare-and-swap (412, or a retry on the new head): nothing names this pack.
       if (!results.some((r) => r.ok)) await this.store.discardPack(repo.id, stored.name);

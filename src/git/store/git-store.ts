@@ -68,16 +68,16 @@ export class GitStore {
    * Make a received (complete, indexed, validated) pack durable: pack first, then its index. The
    * temp file at packPath is consumed (renamed into place on a local store).
    */
-  async storePack(repoId: string, pack: StoredPack): Promise<void> {
-    // Counted until commit() registers it (see discardPack).
+  async storePack(repoId: string, pack: StoredPack, opts: { thenCommit?: boolean } = {}): Promise<void> {
+    // With thenCommit (the caller registers it by commit() next), counted until then: see discardPack.
     const key = `${repoId}/${pack.name}`;
-    this.storing.set(key, (this.storing.get(key) ?? 0) + 1);
+    if (opts.thenCommit) this.storing.set(key, (this.storing.get(key) ?? 0) + 1);
     try {
       await this.packs.adopt(repoId, pack.name, pack.packPath, pack.idx);
       await this.blobs.putFile(packKey(repoId, pack.name, 'pack'), pack.packPath, { move: true });
       await this.blobs.put(packKey(repoId, pack.name, 'idx'), Readable.from([pack.idx]), { size: pack.idx.length });
     } catch (err) {
-      this.release(key);
+      if (opts.thenCommit) this.release(key);
       throw err;
     }
   }
@@ -117,7 +117,7 @@ export class GitStore {
     }
   }
 
-  /** Register the stored pack and swap refs (compare-and-swap in the db). */
+  /** Register the stored pack (stored with thenCommit) and swap refs (compare-and-swap in the db). */
   async commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
     const record = pack ? { repoId, name: pack.name, objectCount: pack.objectCount, sizeBytes: pack.sizeBytes, source: 'receive' as const } : null;
     let results: RefUpdateResult[];
