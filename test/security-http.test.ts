@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { git, tmpDir } from './helpers/git.js';
@@ -187,6 +189,30 @@ describe('HTTP hardening with small limits (fs)', () => {
     assert.match(huge.response, /^HTTP\/1\.1 431 /);
     assert.match(huge.response, /x-error-code: HeadersTooLarge/i);
     assert.ok((await healthz(h.url)) < 1000);
+  });
+
+  it('large uploads at full speed pass the 1.5 s idle bound (a 64 MiB pack and two 128 MiB LFS objects)', async () => {
+    await h.repo('alice/big');
+    const alice = { name: 'alice', token: auth.Authorization.slice('Bearer '.length) };
+    const work = path.join(tmpDir('big'), 'w');
+    await git(['clone', '--quiet', `${h.authUrl(alice)}/alice/big.git`, work]);
+    await git(['lfs', 'install', '--local'], { cwd: work });
+    await git(['lfs', 'track', '*.bin'], { cwd: work });
+    const sizes: Record<string, number> = { 'a.bin': 128 * MiB, 'b.bin': 128 * MiB, 'plain.dat': 64 * MiB };
+    for (const [name, size] of Object.entries(sizes)) {
+      const fd = fs.openSync(path.join(work, name), 'w');
+      for (let i = 0; i < size / MiB; i++) fs.writeSync(fd, crypto.randomBytes(MiB));
+      fs.closeSync(fd);
+    }
+    await git(['add', '.'], { cwd: work });
+    await git(['commit', '--quiet', '-m', 'big'], { cwd: work });
+    await git(['push', '--quiet', 'origin', 'main'], { cwd: work, timeoutMs: 600_000 });
+    for (const [name, size] of Object.entries(sizes)) {
+      const r = await api(`/alice/big/resolve/main/${name}`, { method: 'HEAD' });
+      assert.equal(r.status, 200, name);
+      assert.equal(Number(r.headers.get('x-linked-size') ?? r.headers.get('content-length')), size, name);
+    }
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
   });
 
   it('a slow but steady body (a piece every 400 ms for 6 s, idle bound 1.5 s) is committed', async () => {
