@@ -25,7 +25,13 @@ usage:
   packhub invite create NAME [--days 7]                 an invitation code and link (PACKHUB_REGISTRATION=invite)
   packhub token create USER [--scope read|write] [--name LABEL] [--expires-days N]
                                                        prints the new token alone on the last line
+  packhub user list                                    every account: admin, disabled
+  packhub user admin NAME [--revoke]                   make a user an administrator of the hub, or no longer one
   packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space] [--default-branch main]
+  packhub repo list [NAMESPACE] [--type model|dataset|space]
+  packhub repo move NAMESPACE/NAME NEWNAMESPACE/NEWNAME [--type ...]   rename or transfer (the data stays)
+  packhub repo delete NAMESPACE/NAME [--type ...] --yes                its history, refs and packs; LFS objects
+                                                       other repositories share stay
   packhub org create NAME [--admin USER]
   packhub org add-member ORG USER [--role read|write|admin]   (also changes a member's role)
   packhub org remove-member ORG USER
@@ -135,6 +141,62 @@ async function main(argv: string[]): Promise<void> {
       } else await db.users.setDisabled(user.id, sub === 'disable');
     });
     process.stdout.write(setting ? `new password set for ${name}; their sessions have ended\n` : `${name} is ${sub}d${sub === 'disable' ? '; their sessions have ended' : ''}\n`);
+    return;
+  }
+
+  if (cmd === 'user' && (sub === 'list' || sub === 'admin')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { revoke: { type: 'boolean' } } });
+    await withDb(config, async (db) => {
+      if (sub === 'list') {
+        if (positionals.length > 0) throw new UsageError('usage: packhub user list');
+        for (const u of await db.users.list()) process.stdout.write(`${u.name}${u.isAdmin ? '\tadmin' : ''}${u.disabled ? '\tdisabled' : ''}\n`);
+        return;
+      }
+      const name = positionals[0];
+      if (!name || positionals.length > 1) throw new UsageError('usage: packhub user admin NAME [--revoke]');
+      const user = await db.users.findByName(name);
+      if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${name}`);
+      await db.users.setAdmin(user.id, !values.revoke);
+      process.stdout.write(`${name} is ${values.revoke ? 'no longer' : 'now'} an administrator of the hub\n`);
+    });
+    return;
+  }
+
+  if (cmd === 'repo' && (sub === 'list' || sub === 'move' || sub === 'delete')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { type: { type: 'string' }, yes: { type: 'boolean' } } });
+    if (values.type !== undefined && !['model', 'dataset', 'space'].includes(values.type)) throw new UsageError(`--type must be model, dataset or space, not '${values.type}'`);
+    const type = values.type as RepoType | undefined;
+    const refOf = (text: string | undefined, usage: string) => {
+      const m = /^([^/]+)\/([^/]+)$/.exec(text ?? '');
+      if (!m) throw new UsageError(usage);
+      return { namespace: m[1]!, name: m[2]! };
+    };
+    const shown = (r: { type: RepoType; namespace: string; name: string }) => `${r.type === 'model' ? '' : `${r.type}s/`}${r.namespace}/${r.name}`;
+    await withDb(config, async (db) => {
+      if (sub === 'list') {
+        if (positionals.length > 1) throw new UsageError('usage: packhub repo list [NAMESPACE] [--type model|dataset|space]');
+        const filter = { ...(type ? { type } : {}), ...(positionals[0] ? { namespace: positionals[0] } : {}) };
+        for (const r of await db.repos.list(filter)) process.stdout.write(`${shown(r)}${r.private ? '\tprivate' : ''}\n`);
+        return;
+      }
+      const usage = sub === 'move' ? 'usage: packhub repo move NAMESPACE/NAME NEWNAMESPACE/NEWNAME [--type model|dataset|space]' : 'usage: packhub repo delete NAMESPACE/NAME [--type model|dataset|space] --yes';
+      if (positionals.length !== (sub === 'move' ? 2 : 1)) throw new UsageError(usage);
+      const from = refOf(positionals[0], usage);
+      const repo = await db.repos.find(type ?? 'model', from.namespace, from.name);
+      if (!repo) throw new AppError('not_found', 'RepoNotFound', `no ${type ?? 'model'} repository ${from.namespace}/${from.name}`);
+      if (sub === 'move') {
+        const moved = await createRepoService(db).move(repo, refOf(positionals[1], usage));
+        process.stdout.write(`moved ${shown(repo)} to ${shown(moved)}\n`);
+        return;
+      }
+      if (!values.yes) throw new UsageError(`deleting ${shown(repo)} cannot be undone: add --yes`);
+      await db.repos.delete(repo.id);
+      // Its packs go now; anything a crash leaves is swept later as unnamed storage.
+      const { createBlobStore } = await import('./storage/index.js');
+      const blobs = await createBlobStore(config.storage);
+      for await (const { key } of blobs.list(`repos/${repo.id}/`)) await blobs.delete(key);
+      process.stdout.write(`deleted ${shown(repo)}\n`);
+    });
     return;
   }
 

@@ -10,6 +10,7 @@ import { openDb } from './db/typeorm-db.js';
 import { createBlobStore } from './storage/index.js';
 import { createApp } from './app.js';
 import { scheduleStorageSweeps } from './repos/storage-sweep.js';
+import { ensureFirstAdmin } from './auth/first-admin.js';
 
 export interface RunningServer {
   port: number;
@@ -44,6 +45,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await fs.rm(`${config.cacheDir}/tmp`, { recursive: true, force: true });
   const db = await openDb(config.database, log.child({ module: 'db' }));
   const blobs = await createBlobStore(config.storage);
+  await ensureFirstAdmin(db, config.firstAdmin, log);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
   const { app, store, compactor } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, log: log.child({ module: 'gc' }) }, config.gc);

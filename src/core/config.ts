@@ -54,6 +54,8 @@ const envSchema = z.object({
   PACKHUB_HF_COMMIT_MAX_LINE_BYTES: size.optional(),
   PACKHUB_HF_COMMIT_MAX_OPERATIONS: z.coerce.number().int().min(1).default(200_000),
   PACKHUB_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  PACKHUB_ADMIN_NAME: z.string().optional(),
+  PACKHUB_ADMIN_PASSWORD_FILE: z.string().optional(),
   PACKHUB_REGISTRATION: z.enum(['open', 'invite', 'closed']).default('closed'),
   PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
   PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
@@ -104,6 +106,8 @@ export interface Config {
   bodyIdleTimeoutMs: number;
   /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
   registration: 'open' | 'invite' | 'closed';
+  /** The first administrator, created at start while the hub has none (password read from a file). */
+  firstAdmin: { name?: string; passwordFile?: string };
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
   quotas: { privateBytes: number | null; publicBytes: number | null };
   logLevel: string;
@@ -170,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     },
     bodyIdleTimeoutMs: e.PACKHUB_BODY_IDLE_TIMEOUT_MS,
     registration: e.PACKHUB_REGISTRATION,
+    firstAdmin: { name: e.PACKHUB_ADMIN_NAME, passwordFile: e.PACKHUB_ADMIN_PASSWORD_FILE },
     quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
     logLevel: e.PACKHUB_LOG_LEVEL,
   });

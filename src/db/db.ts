@@ -34,6 +34,10 @@ export interface Db {
     setPassword(id: number, passwordHash: string, keepSession?: string): Promise<void>;
     /** Disables (ending every session) or enables an account. */
     setDisabled(id: number, disabled: boolean): Promise<void>;
+    /** Makes the user an administrator of the hub, or no longer one. */
+    setAdmin(id: number, isAdmin: boolean): Promise<void>;
+    /** Every user, by name. */
+    list(): Promise<UserRecord[]>;
   };
   /** Users and organizations share one case-insensitive name space. */
   names: {

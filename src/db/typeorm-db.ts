@@ -192,6 +192,12 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           if (disabled) await m.delete(SessionEntity, { userId: id });
         });
       },
+      async setAdmin(id, isAdmin) {
+        await ds.getRepository(UserEntity).update({ id }, { isAdmin });
+      },
+      async list() {
+        return (await ds.getRepository(UserEntity).find({ order: { name: 'ASC' } })).map(toUser);
+      },
     },
     names: {
       async holder(name) {
