@@ -12,6 +12,7 @@ import { openDb } from './db/typeorm-db.js';
 import { createInvitation } from './auth/invitations.js';
 import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
 import { createRepoService } from './repos/repo-service.js';
+import { checkDeployment } from './core/deployment.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -76,6 +77,14 @@ async function readNewPassword(name: string): Promise<string> {
 }
 
 async function withDb<T>(config: Readonly<Config>, fn: (db: Awaited<ReturnType<typeof openDb>>) => Promise<T>): Promise<T> {
+  // The server of this data dir wrote down its database: never open another one silently.
+  const { database, mismatch, running } = checkDeployment(config);
+  if (mismatch) {
+    const what = `the packhub server of ${config.dataDir} ${running ? 'runs' : 'last ran'} on ${mismatch.database}, but this command would open ${database}`;
+    if (running) throw new UsageError(`${what}: give this command the server's PACKHUB_* settings (PACKHUB_DATABASE_URL, PACKHUB_DATA_DIR)`);
+    process.stderr.write(`warning: ${what}\n`);
+  }
+  process.stderr.write(`packhub: database ${database}\n`);
   const db = await openDb(config.database, createLogger('warn', process.stderr));
   try {
     return await fn(db);

@@ -11,6 +11,7 @@ import { createBlobStore } from './storage/index.js';
 import { createApp } from './app.js';
 import { scheduleStorageSweeps } from './repos/storage-sweep.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
+import { writeDeployment } from './core/deployment.js';
 
 export interface RunningServer {
   port: number;
@@ -46,6 +47,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const db = await openDb(config.database, log.child({ module: 'db' }));
   const blobs = await createBlobStore(config.storage);
   await ensureFirstAdmin(db, config.firstAdmin, log);
+  writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
   const { app, store, compactor } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, log: log.child({ module: 'gc' }) }, config.gc);

@@ -37,6 +37,17 @@ for (const backend of backends()) {
       assert.match(await hub!.cli(['user', 'list']), /^root\tadmin$/m);
     });
 
+    it('the CLI says which database it opens and refuses another one than the running server\'s', async () => {
+      const cli = (env: NodeJS.ProcessEnv) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'user', 'list'], { env, cwd: ROOT });
+      const same = await cli(hub!.env);
+      assert.equal(same.code, 0, same.stderr);
+      assert.match(same.stderr, /^packhub: database (sqlite:|postgres)/m);
+      assert.doesNotMatch(same.stderr, /password|S3RVER/i);
+      const other = await cli({ ...hub!.env, PACKHUB_DATABASE_URL: `sqlite:${path.join(tmpDir('admin-other-db'), 'other.sqlite')}` });
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /the packhub server of .* runs on .*, but this command would open sqlite:.*other\.sqlite/);
+    });
+
     it('user list and user admin', async () => {
       assert.match(await hub!.cli(['user', 'list']), /^alice$/m);
       assert.match(await hub!.cli(['user', 'admin', 'alice']), /alice is now an administrator/);
