@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { git, tmpDir } from './helpers/git.js';
 import { ROOT, startHub, type Hub } from './helpers/server.js';
+
+const lastLine = (text: string) => text.trim().split('\n').pop()!.trim();
 
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
@@ -89,6 +92,28 @@ describe('web UI in headless Chromium', () => {
     await page.click('form button');
     await page.waitForSelector('text=alice/demo');
     await shot('search');
+  });
+
+  it('an empty repository (created by the CLI) shows how to fill it; a repository whose default branch is master opens on master', async () => {
+    await hub.repo('alice/empty-one');
+    await page.goto(`${hub.url}/#/models/alice/empty-one`);
+    await page.waitForSelector('.empty-repo');
+    assert.match((await page.textContent('.empty-repo')) ?? '', /This repository is empty[\s\S]*git clone http:\/\/127\.0\.0\.1:\d+\/alice\/empty-one\.git/);
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /Invalid rev id|404/);
+    await shot('empty-repo');
+
+    const alice = { name: 'alice', token: lastLine(await hub.cli(['token', 'create', 'alice', '--scope', 'write'])) };
+    await hub.cli(['repo', 'create', 'alice/on-master', '--default-branch', 'master']);
+    const work = path.join(tmpDir('ui-master'), 'w');
+    await git(['init', '--quiet', '-b', 'master', work]);
+    fs.writeFileSync(path.join(work, 'README.md'), '# On master\n');
+    await git(['add', '.'], { cwd: work });
+    await git(['commit', '--quiet', '-m', 'first on master'], { cwd: work });
+    await git(['push', '--quiet', `${hub.authUrl(alice)}/alice/on-master.git`, 'master'], { cwd: work });
+    await page.goto(`${hub.url}/#/models/alice/on-master`);
+    await page.waitForSelector('.readme h1');
+    assert.equal(await page.textContent('.readme h1'), 'On master');
+    assert.equal(await page.inputValue('select[aria-label=branch]'), 'master');
   });
 
   it('manages access tokens: created and shown once, then revoked', async () => {
