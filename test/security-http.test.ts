@@ -191,6 +191,67 @@ describe('HTTP hardening with small limits (fs)', () => {
     assert.ok((await healthz(h.url)) < 1000);
   });
 
+  it('a download the client stops reading is cut after the idle bound; one read slowly but steadily is not', async () => {
+    await h.repo('alice/dl');
+    const alice = { name: 'alice', token: auth.Authorization.slice('Bearer '.length) };
+    const work = path.join(tmpDir('dl'), 'w');
+    await git(['clone', '--quiet', `${h.authUrl(alice)}/alice/dl.git`, work]);
+    const data = crypto.randomBytes(40 * MiB);
+    fs.writeFileSync(path.join(work, 'dl.dat'), data);
+    await git(['add', '.'], { cwd: work });
+    await git(['commit', '--quiet', '-m', 'dl'], { cwd: work });
+    await git(['push', '--quiet', 'origin', 'main'], { cwd: work });
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
+    const get = 'GET /alice/dl/resolve/main/dl.dat HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+
+    // Reads the first bytes, then nothing for 4 s (a paused socket sees no close), then reads on: the
+    // server has given up on it, so the rest never comes.
+    const stalled = await new Promise<{ got: number; closed: boolean }>((resolve) => {
+      let got = 0;
+      const s = net.connect(h.port, '127.0.0.1', () => s.write(get));
+      s.once('data', () => {
+        s.pause();
+        setTimeout(() => s.resume(), 4000);
+      });
+      s.on('data', (d: Buffer) => (got += d.length));
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve({ got, closed: false });
+      }, 20_000);
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve({ got, closed: true });
+      });
+      s.on('error', () => undefined);
+    });
+    assert.ok(stalled.closed, 'the connection was closed');
+    assert.ok(stalled.got < data.length, `a stalled reader got ${stalled.got} of ${data.length} bytes`);
+
+    // Reads 2 MiB, then nothing for 300 ms, and so on: slower than the server could send, never silent for 1.5 s.
+    const slow = await new Promise<number>((resolve, reject) => {
+      const s = net.connect(h.port, '127.0.0.1', () => s.write(get));
+      let got = 0;
+      let sincePause = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        sincePause += d.length;
+        if (got >= data.length) {
+          s.destroy();
+          resolve(got);
+          return;
+        }
+        if (sincePause >= 2 * MiB) {
+          sincePause = 0;
+          s.pause();
+          setTimeout(() => s.resume(), 300);
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(got));
+    });
+    assert.ok(slow >= data.length, `the slow reader got ${slow} of ${data.length} bytes`);
+  });
+
   it('large uploads at full speed pass the 1.5 s idle bound (a 64 MiB pack and two 128 MiB LFS objects)', async () => {
     await h.repo('alice/big');
     const alice = { name: 'alice', token: auth.Authorization.slice('Bearer '.length) };

@@ -102,7 +102,7 @@ export interface Config {
    * base64 `file` line carries a file below the LFS threshold), and the number of operations.
    */
   hfCommit: { maxBytes: number; maxLineBytes: number; maxOperations: number };
-  /** A request body that sends nothing for this long (while packhub waits for it) is cut off (0: never). */
+  /** A request body that sends nothing, or a response the client reads nothing of, for this long (while packhub waits on the client) is cut off (0: never). */
   bodyIdleTimeoutMs: number;
   /** Whether anyone may create an account in the web UI (closed: admins create accounts). */
   registration: 'open' | 'invite' | 'closed';

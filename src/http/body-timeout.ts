@@ -3,36 +3,44 @@ import { AppError } from '../core/errors.js';
 import { renderError, type Surface } from './error-handler.js';
 
 /**
- * Request bodies that stall: when packhub waits for body bytes and none arrive for `idleMs`, the
- * request gets a 408 (if nothing was answered yet) and its connection is closed. Only silence
- * counts: a body of any size or speed that keeps arriving is never cut, and time spent while
- * packhub itself is not reading (backpressure: a slow disk or object store, a handler not yet
- * reading) is not the client's.
+ * Connections that stall: when packhub waits for request body bytes, or for the client to read a
+ * response it is sending, and nothing moves for `idleMs`, the connection is closed (with a 408 when
+ * a body stalled and nothing was answered yet). Only silence counts: a body or a download of any size
+ * or speed that keeps moving is never cut, and time during which packhub itself is not reading or
+ * writing (backpressure from a disk or an object store, a handler not yet reading, a response still
+ * being computed) is not the client's.
  */
 export function bodyIdleTimeout(idleMs: number): RequestHandler {
   return (req, res, next) => {
+    if (idleMs <= 0) return next();
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
-    if (idleMs <= 0 || req.complete || (te === undefined && (cl === undefined || cl === '0'))) return next();
+    const hasBody = !req.complete && !(te === undefined && (cl === undefined || cl === '0'));
     const socket = req.socket;
     let lastRead = socket.bytesRead;
+    let lastWritten = socket.bytesWritten;
     let activeAt = Date.now();
     const stop = () => {
       clearInterval(timer);
       socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
     };
     const check = () => {
-      if (req.complete || socket.destroyed) return stop();
+      const readingBody = hasBody && !req.complete;
+      if (socket.destroyed || (!readingBody && res.writableFinished)) return stop();
       const read = socket.bytesRead;
-      const waitingOnUs = socket.isPaused() || req.readableLength >= req.readableHighWaterMark;
-      if (read !== lastRead || waitingOnUs) {
+      const written = socket.bytesWritten;
+      // Waiting on the client: for body bytes while nothing holds them back on our side, or for it to
+      // read what we sent (the socket's buffer is full).
+      const waitingOnClient = readingBody ? !(socket.isPaused() || req.readableLength >= req.readableHighWaterMark) : socket.writableNeedDrain;
+      if (read !== lastRead || written !== lastWritten || !waitingOnClient) {
         lastRead = read;
+        lastWritten = written;
         activeAt = Date.now();
         return;
       }
       if (Date.now() - activeAt < idleMs) return;
       stop();
-      if (res.headersSent) {
+      if (!readingBody || res.headersSent) {
         socket.destroy();
         return;
       }

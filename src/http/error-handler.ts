@@ -25,6 +25,9 @@ function toAppError(err: unknown): AppError {
   if (e?.type === 'charset.unsupported') return new AppError('unsupported_media', 'UnsupportedMediaType', 'unsupported charset of the request body');
   if (e?.type === 'request.aborted') return new AppError('invalid', 'BadRequest', 'the request body was aborted');
   if (e?.type === 'request.size.invalid') return new AppError('invalid', 'BadRequest', 'the request body does not match its Content-Length');
+  // The client went away mid-request (a download it stopped, a body it cut): nothing to answer, nothing to log as ours.
+  const code = (err as { code?: string } | null)?.code;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') return new AppError('invalid', 'ClientClosedRequest', 'the client closed the connection');
   // decodeURIComponent on a malformed escape (%E0%A4%A), in the router or in a handler.
   if (err instanceof URIError) return new AppError('invalid', 'BadRequest', 'malformed percent-encoding in the URL');
   const status = e?.status ?? e?.statusCode;
