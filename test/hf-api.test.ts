@@ -37,6 +37,18 @@ for (const backend of backends()) {
       assert.ok(r.headers.get('x-request-id'));
     });
 
+    it('usedStorage in repo info and listings is the bytes the repository stores (packs plus linked LFS)', async () => {
+      const created = await api('/api/repos/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'alice/storage-use' }) });
+      assert.equal(created.status, 200);
+      const big = crypto.randomBytes((1 << 20) + 10).toString('base64'); // just over the LFS threshold: stored in LFS
+      assert.equal((await commit([{ key: 'header', value: { summary: 'data' } }, file('a.txt', 'a\n'), { key: 'file', value: { path: 'w.bin', content: big, encoding: 'base64' } }], 'main', 'alice/storage-use')).status, 200);
+      const info = (await (await api('/api/models/alice/storage-use')).json()) as { usedStorage: number };
+      assert.ok(info.usedStorage > (1 << 20) + 10, `usedStorage ${info.usedStorage} counts the LFS object and the packs`);
+      assert.ok(info.usedStorage < (1 << 20) + 64 * 1024, `usedStorage ${info.usedStorage} is not more than what was stored`);
+      const listed = (await (await api('/api/models?author=alice&search=storage-use')).json()) as { id: string; usedStorage: number }[];
+      assert.equal(listed.find((r) => r.id === 'alice/storage-use')?.usedStorage, info.usedStorage);
+    });
+
     it('10 API commits racing with the same parentCommit: one lands, nine get 412, nothing half-applied', async () => {
       const parent = await head();
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => commit([{ key: 'header', value: { summary: `race ${i}`, parentCommit: parent } }, file(`race/${i}.txt`, `${i}\n`)])));

@@ -87,6 +87,8 @@ export interface Db {
     /** Change visibility, default branch or name (the id, and so the stored data, never moves). */
     update(id: string, patch: Partial<Pick<RepoRecord, 'private' | 'defaultBranch' | 'namespace' | 'name'>>): Promise<RepoRecord>;
     delete(id: string): Promise<void>;
+    /** Bytes each repository stores: its live packs plus the LFS objects linked to it (shared ones count for each). */
+    usedStorage(ids: string[]): Promise<Map<string, number>>;
   };
   packs: {
     listLive(repoId: string): Promise<PackRecord[]>;

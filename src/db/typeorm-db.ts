@@ -365,6 +365,27 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoEntity, { id });
         });
       },
+      async usedStorage(ids) {
+        const out = new Map<string, number>(ids.map((id) => [id, 0]));
+        if (ids.length === 0) return out;
+        const packs = await read(() => ds
+          .createQueryBuilder(PackEntity, 'p')
+          .select('p.repo_id', 'repo')
+          .addSelect('SUM(p.size_bytes)', 'bytes')
+          .where('p.repo_id IN (:...ids) AND p.state = :live', { ids, live: 'live' })
+          .groupBy('p.repo_id')
+          .getRawMany<{ repo: string; bytes: unknown }>());
+        const lfs = await read(() => ds
+          .createQueryBuilder(RepoLfsObjectEntity, 'l')
+          .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
+          .select('l.repo_id', 'repo')
+          .addSelect('SUM(o.size)', 'bytes')
+          .where('l.repo_id IN (:...ids)', { ids })
+          .groupBy('l.repo_id')
+          .getRawMany<{ repo: string; bytes: unknown }>());
+        for (const row of [...packs, ...lfs]) out.set(row.repo, (out.get(row.repo) ?? 0) + Number(row.bytes ?? 0));
+        return out;
+      },
     },
     packs: {
       async listLive(repoId) {

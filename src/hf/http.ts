@@ -250,7 +250,8 @@ export function createHfRouter(deps: HfDeps): Router {
       } catch {
         sha = null;
       }
-      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full) });
+      const usedStorage = (await deps.db.repos.usedStorage([r.id])).get(r.id);
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage });
       if (!truthy(q.full)) delete info.siblings;
       return info;
     };
@@ -334,7 +335,8 @@ export function createHfRouter(deps: HfDeps): Router {
     let sha: string | null = null;
     if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
     const expand = listParam(req, 'expand');
-    res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand }));
+    const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
+    res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage }));
   }
 
   /** Entries with the commit that last changed each: one history walk for all of them (see lastCommitsOf). */

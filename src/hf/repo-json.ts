@@ -32,6 +32,8 @@ export interface InfoOptions {
   expand: string[];
   /** List the files (default); listings leave them out unless asked (full=true), sparing a walk of every tree. */
   siblings?: boolean;
+  /** Bytes the repository stores (packs plus linked LFS objects). */
+  usedStorage?: number;
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -57,7 +59,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     likes: 0,
     tags,
     siblings,
-    usedStorage: 0,
+    usedStorage: opts.usedStorage ?? 0,
     ...(card ? { cardData: card } : {}),
   };
   if (repo.type === 'model') Object.assign(full, { modelId: hfRepoId(repo), pipeline_tag: card?.pipeline_tag ?? null, library_name: card?.library_name ?? null });
