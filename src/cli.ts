@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig(process.env);
 
   if (cmd === 'serve') {
-    const log = createLogger(config.logLevel);
+    const log = createLogger(config.logLevel, undefined, config.logFormat);
     const { startServer } = await import('./server.js');
     const server = await startServer(config, log);
     // One plain line for people at a terminal (the JSON log line says the same for machines).

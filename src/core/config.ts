@@ -28,6 +28,7 @@ const envSchema = z.object({
   PACKHUB_PUBLIC_URL: z.string().url().optional(),
   PACKHUB_DATA_DIR: z.string().default('./data'),
   PACKHUB_DATABASE_URL: z.string().optional(),
+  PACKHUB_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   PACKHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PACKHUB_S3_ENDPOINT: z.string().url().optional(),
   PACKHUB_S3_PUBLIC_ENDPOINT: z.string().url().optional(),
@@ -111,6 +112,8 @@ export interface Config {
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
   quotas: { privateBytes: number | null; publicBytes: number | null };
   logLevel: string;
+  /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
+  logFormat: 'json' | 'pretty';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
@@ -177,5 +180,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     firstAdmin: { name: e.PACKHUB_ADMIN_NAME, passwordFile: e.PACKHUB_ADMIN_PASSWORD_FILE },
     quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
     logLevel: e.PACKHUB_LOG_LEVEL,
+    logFormat: e.PACKHUB_LOG_FORMAT,
   });
 }
