@@ -63,7 +63,7 @@ async function reportingOnBand3<T>(out: SidebandWriter, sideband: boolean, send:
 
 function oidArg(line: string, prefix: string): string {
   const oid = line.slice(prefix.length, prefix.length + 40);
-  if (!OID_RE.test(oid)) throw new GitFormatError(`protocol error: bad object id in '${line}'`);
+  if (!OID_RE.test(oid)) throw new GitFormatError(`protocol error: bad object id in '${line.slice(0, 100)}'`);
   return oid;
 }
 

@@ -6,7 +6,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { inflateAt, inflateHead, inflateStreaming, readAt } from './inflate.js';
+import { inflateAt, inflateHead, readAt } from './inflate.js';
 import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
@@ -203,18 +203,13 @@ export class PackFile {
     }
   }
 
-  /** Inflates an entry's data (object or delta) piece by piece into `onData` (pieces of at most 1 MiB, valid only during the call). */
-  inflateEntry(offset: number, info: EntryInfo, onData: (piece: Buffer) => void): void {
-    const chunk = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(info.size + 1, 64)));
-    inflateStreaming(
-      (used, want) => readAt(this.fd, info.dataOffset + used, Math.max(0, Math.min(want, this.size - info.dataOffset - used))),
-      info.size,
-      chunk,
-      (data) => {
-        if (data.length) onData(data);
-      },
-      offset,
-    );
+  /** An entry's data (a whole object's or a delta's), inflated as a stream of pieces of up to 1 MiB. */
+  entryStream(offset: number, info: EntryInfo = this.entryAt(offset)): Readable {
+    const end = this.nextEntryOffset(offset);
+    const inflate = zlib.createInflate({ chunkSize: 1 << 20 });
+    const raw = fs.createReadStream(this.path, { start: info.dataOffset, end: end - 1, highWaterMark: 1 << 20 });
+    raw.on('error', (err) => inflate.destroy(err));
+    return raw.pipe(inflate);
   }
 
   /** The object's type: the type of the base at the end of its delta chain. Inflates nothing. */
@@ -235,16 +230,7 @@ export class PackFile {
   streamObject(offset: number): { size: number; stream: () => Readable } | null {
     const info = this.entryAt(offset);
     if (info.typeCode === OFS_DELTA || info.typeCode === REF_DELTA) return null;
-    const end = this.nextEntryOffset(offset);
-    return {
-      size: info.size,
-      stream: () => {
-        const inflate = zlib.createInflate({ chunkSize: 1 << 20 });
-        const raw = fs.createReadStream(this.path, { start: info.dataOffset, end: end - 1, highWaterMark: 1 << 20 });
-        raw.on('error', (err) => inflate.destroy(err));
-        return raw.pipe(inflate);
-      },
-    };
+    return { size: info.size, stream: () => this.entryStream(offset, info) };
   }
 
   /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GitFormatError } from '../../core/errors.js';
 import { DeltaStreamApplier, fileBase } from '../pack/delta-stream.js';
 import type { PackFile } from '../pack/pack-file.js';
 
@@ -74,15 +76,18 @@ export class ResolvedBlobs {
     }
     let p = this.pending.get(oid);
     if (!p) {
-      p = Promise.resolve().then(() => this.build(oid, pack, offset));
+      p = this.build(oid, pack, offset);
       this.pending.set(oid, p);
       void p.finally(() => this.pending.delete(oid)).catch(() => undefined);
     }
     return p;
   }
 
-  /** Base first, each delta applied from the previous step's file into the next: nothing held whole. */
-  private build(oid: string, pack: PackFile, offset: number): string {
+  /**
+   * Base first, each delta applied from the previous step's file into the next: nothing held whole,
+   * and the event loop free between pieces (a blob of 100 MiB takes a while).
+   */
+  private async build(oid: string, pack: PackFile, offset: number): Promise<string> {
     const { deltas, base } = pack.deltaChain(offset);
     const temps: string[] = [];
     const temp = () => {
@@ -92,23 +97,17 @@ export class ResolvedBlobs {
     };
     try {
       let prev = temp();
+      await pipeline(pack.entryStream(base.offset, base.info), fs.createWriteStream(prev));
       let prevSize = base.info.size;
-      let fd = fs.openSync(prev, 'w');
-      try {
-        pack.inflateEntry(base.offset, base.info, (piece) => {
-          for (let off = 0; off < piece.length; ) off += fs.writeSync(fd, piece, off, piece.length - off);
-        });
-      } finally {
-        fs.closeSync(fd);
-      }
+      if (fs.statSync(prev).size !== prevSize) throw new GitFormatError(`object at offset ${base.offset} of ${pack.path} does not inflate to its size`);
       for (let i = deltas.length - 1; i >= 0; i--) {
         const { offset: at, info } = deltas[i]!;
         const next = temp();
         const baseFd = fs.openSync(prev, 'r');
-        fd = fs.openSync(next, 'w');
+        const fd = fs.openSync(next, 'w');
         try {
           const applier = new DeltaStreamApplier(fileBase(baseFd, prevSize), fd);
-          pack.inflateEntry(at, info, (piece) => applier.push(piece));
+          for await (const piece of pack.entryStream(at, info)) applier.push(piece as Buffer);
           prevSize = applier.finish();
         } finally {
           fs.closeSync(fd);
