@@ -553,6 +553,17 @@ for (const backend of backends()) {
         assert.deepEqual(racing.map((r) => r.status).sort(), [200, ...Array(7).fill(412)]);
         const retried = await Promise.all(Array.from({ length: 8 }, (_, i) => api([{ key: 'header', value: { summary: `n${i}` } }, file(`n${i}.txt`)])));
         assert.deepEqual(retried.map((r) => r.status), Array(8).fill(200));
+        // An atomic push whose compare-and-swap fails (main moved on since base): its pack is stored, then dropped.
+        const side = path.join(tmpDir('race'), 'w');
+        await git(['clone', '--quiet', work, side]);
+        fs.writeFileSync(path.join(side, 'late.txt'), 'too late\n');
+        await git(['add', '.'], { cwd: side });
+        await git(['commit', '--quiet', '-m', 'late'], { cwd: side });
+        const late = (await git(['rev-parse', 'HEAD'], { cwd: side })).trim();
+        const res = await postReceivePack(url('race'), receivePackRequest([{ old: base, new: late, ref: 'refs/heads/main' }], packOf(side, [late, `^${base}`]), 'report-status side-band-64k atomic'), alice);
+        const report = parseReport(res.body).lines;
+        assert.equal(report[0], 'unpack ok');
+        assert.match(report[1]!, /^ng refs\/heads\/main /);
         const counts = await packCounts(hub!);
         assert.equal(counts.stored, counts.rows, `${counts.stored} packs stored, ${counts.rows} pack rows`);
       });
