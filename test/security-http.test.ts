@@ -461,6 +461,13 @@ for (const backend of backends()) {
       const d7 = (await (await api('/api/models/alice/wide/tree/main/d7')).json()) as { path: string }[];
       assert.equal(d7.length, 1000);
       assert.equal(await (await api('/alice/wide/resolve/main/d42/f99942.txt')).text(), '99942\n');
+      // Comparing across it lists a bounded number of files and says so; the commit's diff view lists 300.
+      const history = (await (await api('/api/models/alice/wide/commits/main')).json()) as { id: string }[];
+      const cmp = (await (await api(`/api/models/alice/wide/compare/${history.at(-1)!.id}..main`)).json()) as { files: unknown[]; truncated?: boolean };
+      assert.equal(cmp.files.length, 10_000);
+      assert.equal(cmp.truncated, true);
+      const diff = (await (await api(`/api/models/alice/wide/commit-diff/${history[0]!.id}`)).json()) as { files: unknown[] };
+      assert.equal(diff.files.length, 300);
     });
 
     it('repos/move validates the new name as create does', async () => {

@@ -718,7 +718,7 @@ export function createHfRouter(deps: HfDeps): Router {
     // Diffing is bounded in time (per file and in all), and other requests run between files.
     const deadline = Date.now() + DIFF_TOTAL_MS;
     const files = [];
-    for (const f of diffTrees(objects, parent ? objects.commit(parent).tree : null, c.tree).slice(0, 300)) {
+    for (const f of diffTrees(objects, parent ? objects.commit(parent).tree : null, c.tree, '', [], 300)) {
       await yieldToEventLoop();
       const a = side(f.oldOid);
       const b = side(f.newOid);
@@ -745,7 +745,9 @@ export function createHfRouter(deps: HfDeps): Router {
     const objects = await deps.store.objects(repo.id);
     const a = resolveRevision(refs, objects, m[1]!, repo.defaultBranch).oid;
     const b = resolveRevision(refs, objects, m[2]!, repo.defaultBranch).oid;
-    res.json({ base: a, head: b, files: diffTrees(objects, objects.commit(a).tree, objects.commit(b).tree) });
+    // At most COMPARE_MAX_FILES (the walk stops there); `truncated` says there are more.
+    const files = diffTrees(objects, objects.commit(a).tree, objects.commit(b).tree, '', [], COMPARE_MAX_FILES + 1);
+    res.json({ base: a, head: b, files: files.slice(0, COMPARE_MAX_FILES), ...(files.length > COMPARE_MAX_FILES ? { truncated: true } : {}) });
   }
 
   async function settings(req: Request, res: Response, repo: RepoRecord) {
@@ -818,6 +820,8 @@ export function createHfRouter(deps: HfDeps): Router {
 const DIFF_MAX_BYTES = 256 << 10;
 /** Time one file's diff may take, and all of a commit's (a diff that runs out is sent as null). */
 const DIFF_FILE_MS = 250;
+/** Files one compare answer lists. */
+const COMPARE_MAX_FILES = 10_000;
 const DIFF_TOTAL_MS = 2000;
 /** Bodies of repo create/delete/move and the like; of per-repo JSON and form requests (paths-info, preupload). */
 const SMALL_BODY_BYTES = 1 << 20;

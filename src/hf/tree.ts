@@ -202,23 +202,24 @@ export interface FileChange {
   newOid: string | null;
 }
 
-/** Files that differ between two trees (recursing only into subtrees that differ). */
-export function diffTrees(objects: RepoObjects, a: string | null, b: string | null, prefix = '', out: FileChange[] = []): FileChange[] {
-  if (a === b) return out;
+/** Files that differ between two trees (recursing only into subtrees that differ), at most `max` of them. */
+export function diffTrees(objects: RepoObjects, a: string | null, b: string | null, prefix = '', out: FileChange[] = [], max = Infinity): FileChange[] {
+  if (a === b || out.length >= max) return out;
   const left = new Map((a ? objects.tree(a) : []).map((e) => [e.name, e]));
   const right = new Map((b ? objects.tree(b) : []).map((e) => [e.name, e]));
   const names = [...new Set([...left.keys(), ...right.keys()])].sort();
   for (const name of names) {
+    if (out.length >= max) break;
     const l = left.get(name);
     const r = right.get(name);
     if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
     const p = `${prefix}${name}`;
     const lt = l?.mode === '40000' ? l.oid : null;
     const rt = r?.mode === '40000' ? r.oid : null;
-    if (lt || rt) diffTrees(objects, lt, rt, `${p}/`, out);
+    if (lt || rt) diffTrees(objects, lt, rt, `${p}/`, out, max);
     const lf = l && l.mode !== '40000' ? l : null;
     const rf = r && r.mode !== '40000' ? r : null;
-    if (lf || rf) out.push({ path: p, status: !lf ? 'added' : !rf ? 'deleted' : 'modified', oldOid: lf?.oid ?? null, newOid: rf?.oid ?? null });
+    if ((lf || rf) && out.length < max) out.push({ path: p, status: !lf ? 'added' : !rf ? 'deleted' : 'modified', oldOid: lf?.oid ?? null, newOid: rf?.oid ?? null });
   }
   return out;
 }
