@@ -486,7 +486,7 @@ for (const backend of backends()) {
       assert.equal((await api('/api/models/alice/moved.ok_1')).status, 200);
     });
 
-    it('commits move branches only: refs/pr/N and tags stay; create_pr opens a new refs/pr/N; HEAD and -names are refused', async () => {
+    it('commits move branches and open pull requests only: tags, other refs and missing refs/pr/N stay; create_pr opens a new refs/pr/N; HEAD and -names are refused', async () => {
       await create('refs');
       const headOf = async (rev: string) => ((await (await api(`/api/models/alice/refs/revision/${encodeURIComponent(rev)}`)).json()) as { sha: string }).sha;
       const main0 = await headOf('main');
@@ -496,7 +496,7 @@ for (const backend of backends()) {
       const tag = await api('/api/models/alice/refs/tag/main', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag: 'v1' }) });
       assert.equal(tag.status, 200, await tag.text());
       const pr1 = await headOf('refs/pr/1');
-      for (const rev of ['refs/pr/1', 'refs/tags/v1', 'refs/convert/parquet', 'v1', 'HEAD']) {
+      for (const rev of ['refs/pr/7', 'refs/pr/01', 'refs/tags/v1', 'refs/convert/parquet', 'v1', 'HEAD']) {
         const r = await commit('alice/refs', ndjson([header(`onto ${rev}`), file('x.txt', 'x\n')]), {}, rev);
         assert.ok(r.status === 400 || r.status === 404, `${rev}: ${r.status}`);
         assert.ok(r.headers.get('x-error-code'), rev);
@@ -504,6 +504,11 @@ for (const backend of backends()) {
       }
       assert.equal(await headOf('refs/pr/1'), pr1, 'refs/pr/1 did not move');
       assert.equal(await headOf('v1'), main0, 'the tag did not move');
+      assert.equal(await headOf('main'), main0, 'main did not move');
+      // The clients add to an open pull request by committing to its refs/pr/N (revision="refs/pr/1").
+      const more = await commit('alice/refs', ndjson([header('more on the pr'), file('pr-more.txt', 'more\n')]), {}, 'refs/pr/1');
+      assert.equal(more.status, 200, await more.clone().text());
+      assert.notEqual(await headOf('refs/pr/1'), pr1, 'refs/pr/1 moved by the commit to it');
       assert.equal(await headOf('main'), main0, 'main did not move');
       const pr2 = await commit('alice/refs', ndjson([header('another pr'), file('pr2.txt', 'pr2\n')]), {}, 'main', '?create_pr=1');
       assert.match(((await pr2.json()) as { pullRequestUrl: string }).pullRequestUrl, /\/discussions\/2$/);

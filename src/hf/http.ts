@@ -444,9 +444,10 @@ export function createHfRouter(deps: HfDeps): Router {
     const createPr = truthy((req.query as Record<string, unknown>).create_pr);
     const refs = await deps.store.refs(repo.id);
     const objects = await deps.store.objects(repo.id);
-    // Commits move branches only: tags, refs/pr/N and other refs never (a pull request is opened with create_pr=1).
-    if (!createPr && rev.startsWith('refs/') && !rev.startsWith('refs/heads/')) {
-      throw invalid('BadRequest', `${rev} is not a branch: commits go to branches (create_pr=1 opens a pull request)`);
+    // Commits move branches, and an existing pull request's refs/pr/N (the clients add to a pull request
+    // so); tags and other refs never. A pull request is opened only with create_pr=1.
+    if (!createPr && rev.startsWith('refs/') && !rev.startsWith('refs/heads/') && !/^refs\/pr\/[1-9]\d*$/.test(rev)) {
+      throw invalid('BadRequest', `${rev} is not a branch: commits go to branches or to an open pull request's refs/pr/N (create_pr=1 opens one)`);
     }
     let ref = rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
     const exists = refs.some((r) => r.name === ref);
