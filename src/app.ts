@@ -9,6 +9,7 @@ import type { Db } from './db/db.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
+import { createAdminApi } from './auth/admin-api.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { Compactor } from './git/store/compactor.js';
@@ -51,9 +52,9 @@ export function createApp(deps: AppDeps): App {
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
+  const possession = createPossession({ records: lfs, content, findRepo: (id) => db.repos.findById(id) });
   const quotas = createQuotaService(db, config.quotas);
   const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
-  const possession = createPossession({ records: lfs, content, findRepo: (id) => db.repos.findById(id) });
 
   const app = express();
   app.disable('x-powered-by');
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): App {
     });
   }
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
+  app.use(createAdminApi({ db }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({

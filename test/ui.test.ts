@@ -7,7 +7,6 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { git, tmpDir } from './helpers/git.js';
 import { ROOT, startHub, type Hub } from './helpers/server.js';
 
-const lastLine = (text: string) => text.trim().split('\n').pop()!.trim();
 
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
@@ -102,15 +101,15 @@ describe('web UI in headless Chromium', () => {
     assert.doesNotMatch((await page.textContent('body')) ?? '', /Invalid rev id|404/);
     await shot('empty-repo');
 
-    const alice = { name: 'alice', token: lastLine(await hub.cli(['token', 'create', 'alice', '--scope', 'write'])) };
-    await hub.cli(['repo', 'create', 'alice/on-master', '--default-branch', 'master']);
+    const dora = await hub.user('dora'); // a user of her own: alice's token list stays as the token test expects
+    await hub.cli(['repo', 'create', 'dora/on-master', '--default-branch', 'master']);
     const work = path.join(tmpDir('ui-master'), 'w');
     await git(['init', '--quiet', '-b', 'master', work]);
     fs.writeFileSync(path.join(work, 'README.md'), '# On master\n');
     await git(['add', '.'], { cwd: work });
     await git(['commit', '--quiet', '-m', 'first on master'], { cwd: work });
-    await git(['push', '--quiet', `${hub.authUrl(alice)}/alice/on-master.git`, 'master'], { cwd: work });
-    await page.goto(`${hub.url}/#/models/alice/on-master`);
+    await git(['push', '--quiet', `${hub.authUrl(dora)}/dora/on-master.git`, 'master'], { cwd: work });
+    await page.goto(`${hub.url}/#/models/dora/on-master`);
     await page.waitForSelector('.readme h1');
     assert.equal(await page.textContent('.readme h1'), 'On master');
     assert.equal(await page.inputValue('select[aria-label=branch]'), 'master');
@@ -233,5 +232,54 @@ describe('web UI in headless Chromium', () => {
     await page.waitForSelector('.members td:has-text("alice")', { state: 'detached' });
     const anonymous = (await (await fetch(`${hub.url}/ui-api/namespaces/lab`)).json()) as { members?: unknown };
     assert.equal(anonymous.members, undefined, 'members are listed to members only');
+  });
+
+  it('administrators manage users on the Users page (admin rights, disabling, a new password); for others the page and its API are absent', async () => {
+    await hub.cli(['user', 'create', 'root', '--admin', '--password', 'operator passphrase']);
+    await hub.cli(['user', 'create', 'carol', '--password', 'carol passphrase']);
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const admin = await context.newPage();
+    try {
+      await admin.goto(`${hub.url}/#/login`);
+      await admin.fill('input[name=name]', 'root');
+      await admin.fill('input[name=password]', 'operator passphrase');
+      await admin.click('button[type=submit]');
+      await admin.waitForSelector('text=Sign out');
+      await admin.click('nav a:has-text("Users")');
+      await admin.waitForSelector('tr[data-user=carol]');
+      const carol = admin.locator('tr[data-user=carol]');
+      await carol.locator('button:has-text("Make admin")').click();
+      await carol.locator('td:has-text("administrator")').waitFor();
+      await carol.locator('button:has-text("Revoke admin")').click();
+      await carol.locator('button:has-text("Make admin")').waitFor();
+      await carol.locator('input[type=password]').fill('carol new passphrase');
+      await carol.locator('button:has-text("Set")').click();
+      await admin.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('tr[data-user=carol] input[type=password]')?.value === '');
+      await carol.locator('button:has-text("Disable")').click();
+      await carol.locator('td:has-text("disabled")').waitFor();
+      await admin.screenshot({ path: path.join(SHOTS, 'admin-users.png'), fullPage: true });
+      // Disabled: no sign-in, whatever the password.
+      const login = (password: string) => fetch(`${hub.url}/ui-api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'carol', password }) });
+      assert.equal((await login('carol new passphrase')).status, 401);
+      await carol.locator('button:has-text("Enable")').click();
+      await carol.locator('td:has-text("active")').waitFor();
+      assert.equal((await login('carol passphrase')).status, 401, 'the old password is gone');
+      assert.equal((await login('carol new passphrase')).status, 200, 'the password the administrator set works');
+      assert.equal(await admin.locator('tr[data-user=root] button:has-text("Disable")').count(), 0, 'no button to lock oneself out');
+    } finally {
+      await context.close();
+    }
+    // alice (signed in on the main page) is no administrator: no link, and the API says nothing exists.
+    await page.goto(`${hub.url}/#/`);
+    await page.waitForSelector('text=Sign out');
+    assert.equal(await page.locator('nav a:has-text("Users")').count(), 0);
+    const cookies = await page.context().cookies();
+    const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    for (const [method, url] of [['GET', '/ui-api/admin/users'], ['PATCH', '/ui-api/admin/users/carol']] as const) {
+      const r = await fetch(`${hub.url}${url}`, { method, headers: { cookie, 'Content-Type': 'application/json' }, body: method === 'PATCH' ? '{"isAdmin":true}' : undefined });
+      assert.equal(r.status, 404, `${method} ${url} for a non-admin`);
+      const anon = await fetch(`${hub.url}${url}`, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'PATCH' ? '{"isAdmin":true}' : undefined });
+      assert.equal(anon.status, 404, `${method} ${url} anonymously`);
+    }
   });
 });
