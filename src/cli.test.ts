@@ -36,10 +36,11 @@ describe('packhub CLI', () => {
     });
   }
 
-  /** A user error: exit code 1, one clear `error:` message, no stack trace. */
+  /** A user error: exit code 1, one clear `error:` message (after the line naming the database, if it got that far), no stack trace. */
   function assertUserError(r: Run, message: RegExp) {
     assert.equal(r.code, 1, `exit code 1 expected; stdout: ${r.stdout} stderr: ${r.stderr}`);
-    assert.match(r.stderr, /^error: /);
+    assert.match(r.stderr, /^(packhub: database \S+\n)?error: /);
+    assert.equal(r.stderr.match(/^error: /gm)?.length, 1, 'one error message');
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
