@@ -11,6 +11,7 @@ import pg from 'pg';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { git, gitEnv, gitResult, remoteRefs, tmpDir } from './helpers/git.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
+import { varint } from '../src/git/pack/test-fixtures.js';
 import { basicAuth, FLUSH, parseReport, pkt, postReceivePack, receivePackRequest, splitPkts, ZERO } from './helpers/wire.js';
 
 // Adversarial git requests: none may take the server down, and nothing stored may be unclonable.
@@ -45,16 +46,6 @@ const ident = 'A U Thor <a@example.com> 1700000000 +0000';
 const commitBytes = (tree: string, parents: string[] = [], msg = 'm') => Buffer.from(`tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${ident}\ncommitter ${ident}\n\n${msg}\n`);
 
 /** Pack entries written by hand (for what git would not write). */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 function entryHeader(type: number, size: number): Buffer {
   const bytes: number[] = [];
   let b = (type << 4) | (size & 0x0f);

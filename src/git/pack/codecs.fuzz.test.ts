@@ -9,24 +9,13 @@ import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
 import { PackIndex, writeIndex } from './idx.js';
 import { indexPack } from './index-pack.js';
-import { buildHistoryRepo, removeTempDirs, tempDir } from './test-fixtures.js';
+import { buildHistoryRepo, removeTempDirs, tempDir, varint } from './test-fixtures.js';
 
 /** PACKHUB_FUZZ_RUNS raises the run count for long fuzzing sessions (scripts/fuzz.sh). */
 const RUNS = Number(process.env.PACKHUB_FUZZ_RUNS) || 300;
 
 const formatErrorOnly = (err: unknown) => assert.ok(err instanceof GitFormatError, `expected a GitFormatError, got ${err instanceof Error ? err.stack : String(err)}`);
 
-/** A base-128 varint as delta headers write sizes. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
 type Op = { copy: [number, number] } | { insert: Uint8Array };
 

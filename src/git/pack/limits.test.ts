@@ -11,6 +11,7 @@ import { applyDelta, deltaResultSize } from './delta.js';
 import { DeltaStreamApplier } from './delta-stream.js';
 import { encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
 import { indexPack } from './index-pack.js';
+import { varint } from './test-fixtures.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-limits-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -26,17 +27,6 @@ function rawPack(count: number, ...entries: Buffer[]): Buffer {
   header.writeUInt32BE(count, 8);
   const body = Buffer.concat([header, ...entries]);
   return Buffer.concat([body, crypto.createHash('sha1').update(body).digest()]);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
 }
 
 let seq = 0;

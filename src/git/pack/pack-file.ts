@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { GitFormatError } from '../../core/errors.js';
@@ -71,11 +72,11 @@ export class PackFile {
     try {
       const size = fs.fstatSync(fd).size;
       const header = readAt(fd, 0, 12);
-      if (size < 32 || header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError(`${packPath} is not a pack file`);
+      if (size < 32 || header.toString('latin1', 0, 4) !== 'PACK') throw new GitFormatError(`${path.basename(packPath)} is not a pack file`);
       const version = header.readUInt32BE(4);
-      if (version !== 2 && version !== 3) throw new GitFormatError(`${packPath}: unsupported pack version ${version}`);
-      if (header.readUInt32BE(8) !== index.count) throw new GitFormatError(`${packPath} has ${header.readUInt32BE(8)} objects, its index ${index.count}`);
-      if (!readAt(fd, size - 20, 20).equals(index.packChecksum)) throw new GitFormatError(`${packPath} does not match its index (pack checksum differs)`);
+      if (version !== 2 && version !== 3) throw new GitFormatError(`${path.basename(packPath)}: unsupported pack version ${version}`);
+      if (header.readUInt32BE(8) !== index.count) throw new GitFormatError(`${path.basename(packPath)} has ${header.readUInt32BE(8)} objects, its index ${index.count}`);
+      if (!readAt(fd, size - 20, 20).equals(index.packChecksum)) throw new GitFormatError(`${path.basename(packPath)} does not match its index (pack checksum differs)`);
       return new PackFile(packPath, fd, size, index);
     } catch (err) {
       fs.closeSync(fd);
@@ -93,7 +94,7 @@ export class PackFile {
 
   /** The entry header at `offset` (from `read`, the bytes there, when given): type, size, where its data starts and its delta base. */
   entryAt(offset: number, read?: Buffer): EntryInfo {
-    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${this.path}`);
+    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${path.basename(this.path)}`);
     const head = read ?? this.head.subarray(0, fs.readSync(this.fd, this.head, 0, Math.min(32, this.limit - offset), offset));
     const h = decodeEntryHeader(head, 0, offset);
     let pos = h.length;
@@ -102,13 +103,13 @@ export class PackFile {
       const o = decodeOfsOffset(head, pos, offset);
       pos += o.length;
       info.baseOffset = offset - o.distance;
-      if (o.distance <= 0 || info.baseOffset < 12) throw new GitFormatError(`delta at offset ${offset} of ${this.path} names a base at offset ${info.baseOffset}, outside the pack`);
+      if (o.distance <= 0 || info.baseOffset < 12) throw new GitFormatError(`delta at offset ${offset} of ${path.basename(this.path)} names a base at offset ${info.baseOffset}, outside the pack`);
     } else if (h.typeCode === REF_DELTA) {
       if (pos + 20 > head.length) throw new GitFormatError(`pack truncated at offset ${offset} (base id of a delta)`);
       info.baseOid = head.toString('hex', pos, pos + 20);
       pos += 20;
     } else if (!TYPE_NAME[h.typeCode]) {
-      throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${offset} of ${this.path}`);
+      throw new GitFormatError(`invalid object type ${h.typeCode} at offset ${offset} of ${path.basename(this.path)}`);
     }
     info.headerLength = pos;
     info.dataOffset = offset + pos;
@@ -144,7 +145,7 @@ export class PackFile {
     // One read for the header and the stream together.
     const bytes = end - offset <= 1 << 20 ? readAt(this.fd, offset, end - offset) : null;
     const info = this.entryAt(offset, bytes ?? undefined);
-    if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${this.path} overlaps the next one`);
+    if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${path.basename(this.path)} overlaps the next one`);
     const compressed = bytes ? bytes.subarray(info.dataOffset - offset) : readAt(this.fd, info.dataOffset, end - info.dataOffset);
     return { ...info, compressed, end };
   }
@@ -156,7 +157,7 @@ export class PackFile {
   private baseOffsetOf(info: EntryInfo, offset: number): number {
     if (info.baseOffset !== undefined) return info.baseOffset;
     const b = this.index.find(info.baseOid!);
-    if (b < 0) throw new GitFormatError(`delta base ${info.baseOid} of the object at offset ${offset} not found in ${this.path}`);
+    if (b < 0) throw new GitFormatError(`delta base ${info.baseOid} of the object at offset ${offset} not found in ${path.basename(this.path)}`);
     return b;
   }
 
@@ -174,7 +175,7 @@ export class PackFile {
         if (chain.length > 0) baseCache.set(this.cacheId, cur, result);
         break;
       }
-      if (chain.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
+      if (chain.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${path.basename(this.path)}`);
       chain.push({ offset: cur, info });
       cur = this.baseOffsetOf(info, cur);
     }
@@ -197,7 +198,7 @@ export class PackFile {
     for (;;) {
       const info = this.entryAt(cur);
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return { deltas, base: { offset: cur, info } };
-      if (deltas.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
+      if (deltas.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${path.basename(this.path)}`);
       deltas.push({ offset: cur, info });
       cur = this.baseOffsetOf(info, cur);
     }
@@ -220,7 +221,7 @@ export class PackFile {
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return TYPE_NAME[info.typeCode]!;
       cur = this.baseOffsetOf(info, cur);
     }
-    throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${this.path}`);
+    throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${path.basename(this.path)}`);
   }
 
   /**

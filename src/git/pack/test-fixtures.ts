@@ -213,3 +213,15 @@ export function showIndex(idx: Buffer): { offset: number; oid: string; crc: numb
     return { offset: Number(m[1]), oid: m[2]!, crc: parseInt(m[3]!, 16) };
   });
 }
+
+/** A size as a delta header writes it: little-endian base-128. */
+export function varint(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}

@@ -99,7 +99,7 @@ export class ResolvedBlobs {
       let prev = temp();
       await pipeline(pack.entryStream(base.offset, base.info), fs.createWriteStream(prev));
       let prevSize = base.info.size;
-      if (fs.statSync(prev).size !== prevSize) throw new GitFormatError(`object at offset ${base.offset} of ${pack.path} does not inflate to its size`);
+      if (fs.statSync(prev).size !== prevSize) throw new GitFormatError(`object at offset ${base.offset} of ${path.basename(pack.path)} does not inflate to its size`);
       for (let i = deltas.length - 1; i >= 0; i--) {
         const { offset: at, info } = deltas[i]!;
         const next = temp();
