@@ -186,7 +186,7 @@ describe('packhub CLI', () => {
   it('unknown commands and invalid configuration are clear errors', async () => {
     const runs = await Promise.all([
       cli(['frobnicate']),
-      cli(['user', 'delete', 'alice']),
+      cli(['user', 'frobnicate', 'alice']),
       cli(['user', 'create', 'carol'], { PACKHUB_PORT: 'not-a-port' }),
     ]);
     const expected = [

@@ -28,6 +28,8 @@ usage:
                                                        prints the new token alone on the last line
   packhub user list                                    every account: admin, disabled
   packhub user admin NAME [--revoke]                   make a user an administrator of the hub, or no longer one
+  packhub user delete NAME --yes                       the account, its tokens, sessions and memberships; refused
+                                                       while repositories live under its name (move or delete them)
   packhub repo create NAMESPACE/NAME [--private] [--type model|dataset|space] [--default-branch main]
   packhub repo list [NAMESPACE] [--type model|dataset|space]
   packhub repo move NAMESPACE/NAME NEWNAMESPACE/NEWNAME [--type ...]   rename or transfer (the data stays)
@@ -153,9 +155,19 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  if (cmd === 'user' && (sub === 'list' || sub === 'admin')) {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { revoke: { type: 'boolean' } } });
+  if (cmd === 'user' && (sub === 'list' || sub === 'admin' || sub === 'delete')) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { revoke: { type: 'boolean' }, yes: { type: 'boolean' } } });
     await withDb(config, async (db) => {
+      if (sub === 'delete') {
+        const name = positionals[0];
+        if (!name || positionals.length > 1) throw new UsageError('usage: packhub user delete NAME --yes');
+        const user = await db.users.findByName(name);
+        if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${name}`);
+        if (!values.yes) throw new UsageError(`deleting the account ${name} cannot be undone: add --yes`);
+        await db.users.delete(user.id);
+        process.stdout.write(`deleted the account ${name} (its tokens, sessions and memberships)\n`);
+        return;
+      }
       if (sub === 'list') {
         if (positionals.length > 0) throw new UsageError('usage: packhub user list');
         for (const u of await db.users.list()) process.stdout.write(`${u.name}${u.isAdmin ? '\tadmin' : ''}${u.disabled ? '\tdisabled' : ''}\n`);

@@ -56,6 +56,29 @@ for (const backend of backends()) {
       assert.match(await hub!.cli(['user', 'list']), /^alice$/m);
     });
 
+    it('user delete: refused while repositories live under the name or for the last admin of an organization; then the account, its tokens and its name are gone', async () => {
+      const erin = await hub!.user('erin');
+      await hub!.repo('erin/keep');
+      const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], { env: hub!.env, cwd: ROOT });
+      const noYes = await cli('user', 'delete', 'erin');
+      assert.equal(noYes.code, 1);
+      assert.match(noYes.stderr, /cannot be undone: add --yes/);
+      const hasRepos = await cli('user', 'delete', 'erin', '--yes');
+      assert.equal(hasRepos.code, 1);
+      assert.match(hasRepos.stderr, /erin still has repositories \(erin\/keep\): move or delete them first/);
+      await hub!.cli(['repo', 'delete', 'erin/keep', '--yes']);
+      await hub!.cli(['org', 'create', 'erinlab', '--admin', 'erin']);
+      const lastAdmin = await cli('user', 'delete', 'erin', '--yes');
+      assert.equal(lastAdmin.code, 1);
+      assert.match(lastAdmin.stderr, /last administrator of the organization erinlab/);
+      await hub!.cli(['org', 'add-member', 'erinlab', 'alice', '--role', 'admin']);
+      assert.match(await hub!.cli(['user', 'delete', 'erin', '--yes']), /deleted the account erin/);
+      assert.doesNotMatch(await hub!.cli(['user', 'list']), /^erin/m);
+      assert.equal((await fetch(`${hub!.url}/api/whoami-v2`, { headers: { authorization: `Bearer ${erin.token}` } })).status, 401, 'its tokens are gone');
+      // The name is free again.
+      await hub!.cli(['user', 'create', 'Erin']);
+    });
+
     it('repo list, move (history kept, old name gone) and delete (404 after, packs gone from storage)', async () => {
       await hub!.repo('alice/first');
       await hub!.repo('alice/secret', { private: true });

@@ -266,6 +266,11 @@ describe('web UI in headless Chromium', () => {
       assert.equal((await login('carol passphrase')).status, 401, 'the old password is gone');
       assert.equal((await login('carol new passphrase')).status, 200, 'the password the administrator set works');
       assert.equal(await admin.locator('tr[data-user=root] button:has-text("Disable")').count(), 0, 'no button to lock oneself out');
+      // carol holds no repository: her account can be deleted (after a confirmation).
+      admin.once('dialog', (d) => void d.accept());
+      await carol.locator('button:has-text("Delete")').click();
+      await admin.waitForSelector('tr[data-user=carol]', { state: 'detached' });
+      assert.equal((await login('carol new passphrase')).status, 401, 'a deleted account cannot sign in');
     } finally {
       await context.close();
     }
@@ -275,11 +280,12 @@ describe('web UI in headless Chromium', () => {
     assert.equal(await page.locator('nav a:has-text("Users")').count(), 0);
     const cookies = await page.context().cookies();
     const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    for (const [method, url] of [['GET', '/ui-api/admin/users'], ['PATCH', '/ui-api/admin/users/carol']] as const) {
+    for (const [method, url] of [['GET', '/ui-api/admin/users'], ['PATCH', '/ui-api/admin/users/dora'], ['DELETE', '/ui-api/admin/users/dora']] as const) {
       const r = await fetch(`${hub.url}${url}`, { method, headers: { cookie, 'Content-Type': 'application/json' }, body: method === 'PATCH' ? '{"isAdmin":true}' : undefined });
       assert.equal(r.status, 404, `${method} ${url} for a non-admin`);
       const anon = await fetch(`${hub.url}${url}`, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'PATCH' ? '{"isAdmin":true}' : undefined });
       assert.equal(anon.status, 404, `${method} ${url} anonymously`);
     }
+    assert.match(await hub.cli(['user', 'list']), /^dora$/m, 'dora is untouched');
   });
 });

@@ -7,7 +7,8 @@ import { hashPassword } from './tokens.js';
 /**
  * The operator's user management (the web UI's admin pages; the CLI does the same from a shell):
  * list accounts, make or unmake administrators, disable or enable an account (ending its sessions),
- * set a new password (ending its sessions). For anyone but an administrator every route is absent.
+ * set a new password (ending its sessions), delete an account that holds no repositories. For anyone
+ * but an administrator every route is absent.
  */
 export function createAdminApi(deps: { db: Db }): Router {
   const router = express.Router();
@@ -43,6 +44,15 @@ export function createAdminApi(deps: { db: Db }): Router {
     if (typeof body.disabled === 'boolean') await deps.db.users.setDisabled(user.id, body.disabled);
     if (typeof body.password === 'string') await deps.db.users.setPassword(user.id, await hashPassword(body.password));
     res.json(userJson((await deps.db.users.findById(user.id))!));
+  });
+
+  router.delete('/ui-api/admin/users/:name', async (req, res) => {
+    const admin = requireAdmin(res);
+    const user = await deps.db.users.findByName(String(req.params.name));
+    if (!user) throw new AppError('not_found', 'UserNotFound', `no user named ${String(req.params.name)}`);
+    if (user.id === admin.user.id) throw new AppError('conflict', 'LastAdmin', 'you cannot delete your own account here');
+    await deps.db.users.delete(user.id); // refused while repositories live under the name
+    res.json({ deleted: user.name });
   });
 
   return router;

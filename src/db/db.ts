@@ -38,6 +38,12 @@ export interface Db {
     setAdmin(id: number, isAdmin: boolean): Promise<void>;
     /** Every user, by name. */
     list(): Promise<UserRecord[]>;
+    /**
+     * Deletes an account with its tokens, sessions, memberships, locks and name. Refused (conflict)
+     * while repositories live under its name (move or delete them first) or while it is the last
+     * administrator of an organization.
+     */
+    delete(id: number): Promise<void>;
   };
   /** Users and organizations share one case-insensitive name space. */
   names: {

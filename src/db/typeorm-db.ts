@@ -198,6 +198,30 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       async list() {
         return (await ds.getRepository(UserEntity).find({ order: { name: 'ASC' } })).map(toUser);
       },
+      async delete(id) {
+        await tx(async (m) => {
+          const user = await m.findOneBy(UserEntity, { id });
+          if (!user) throw new AppError('not_found', 'UserNotFound', `no user with id ${id}`);
+          const repos = await m.find(RepoEntity, { where: { namespace: user.name }, take: 5 });
+          if (repos.length > 0) {
+            const names = repos.map((r) => `${r.namespace}/${r.name}`).join(', ');
+            throw new AppError('conflict', 'UserHasRepositories', `${user.name} still has repositories (${names}${repos.length === 5 ? ', ...' : ''}): move or delete them first`);
+          }
+          for (const ms of await m.find(MembershipEntity, { where: { userId: id, role: 'admin' } })) {
+            if ((await m.count(MembershipEntity, { where: { orgId: ms.orgId, role: 'admin' } })) === 1) {
+              const org = await m.findOneBy(OrgEntity, { id: ms.orgId });
+              throw new AppError('conflict', 'LastOrgAdmin', `${user.name} is the last administrator of the organization ${org?.name ?? ms.orgId}: make someone else its administrator first`);
+            }
+          }
+          await m.delete(TokenEntity, { userId: id });
+          await m.delete(SessionEntity, { userId: id });
+          await m.delete(MembershipEntity, { userId: id });
+          await m.delete(LfsLockEntity, { ownerId: id });
+          await m.delete(QuotaEntity, { namespace: user.name });
+          await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
+          await m.delete(UserEntity, { id });
+        });
+      },
     },
     names: {
       async holder(name) {
