@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { git, gitEnv, gitResult, remoteRefs, tmpDir } from './helpers/git.js';
+import { git, gitEnv, gitResult, hashObject, packOf, remoteRefs, tmpDir, treeBytes } from './helpers/git.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 import { basicAuth, firstEntryDataOffset, parseReport, postReceivePack, receivePackRequest, withPackTrailer, ZERO } from './helpers/wire.js';
 
@@ -11,23 +11,6 @@ import { basicAuth, firstEntryDataOffset, parseReport, postReceivePack, receiveP
 // requests are built by hand and POSTed to git-receive-pack; the report is decoded from the side-band.
 
 /** A pack with the objects of `revs` (`^x` excludes), made by git itself. */
-function packOf(dir: string, revs: string[], thin = false): Buffer {
-  const r = spawnSync('git', ['pack-objects', '--stdout', '--revs', ...(thin ? ['--thin'] : [])], { cwd: dir, env: gitEnv, input: `${revs.join('\n')}\n` });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return r.stdout;
-}
-
-function hashObject(dir: string, type: string, content: Buffer): string {
-  const r = spawnSync('git', ['hash-object', '-t', type, '-w', '--literally', '--stdin'], { cwd: dir, env: gitEnv, input: content });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return r.stdout.toString().trim();
-}
-
-/** Raw tree bytes: `<mode> <name>\0<20-byte id>` per entry. */
-function treeBytes(entries: [mode: string, name: string, oid: string][]): Buffer {
-  return Buffer.concat(entries.flatMap(([mode, name, oid]) => [Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]));
-}
-
 for (const backend of backends()) {
   describe(`bad input is refused with a clear error and refs unchanged (${backend})`, () => {
     let hub: Hub | undefined;

@@ -9,7 +9,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { git, gitEnv, gitResult, remoteRefs, tmpDir } from './helpers/git.js';
+import { git, gitEnv, gitResult, hashObject, packOf, remoteRefs, tmpDir, treeBytes } from './helpers/git.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 import { varint } from '../src/git/pack/test-fixtures.js';
 import { basicAuth, FLUSH, parseReport, pkt, postReceivePack, receivePackRequest, splitPkts, ZERO } from './helpers/wire.js';
@@ -25,23 +25,6 @@ function packObjects(dir: string, oids: string[]): Buffer {
 }
 
 /** A pack with the objects of `revs` (`^x` excludes), made by git itself. */
-function packOf(dir: string, revs: string[]): Buffer {
-  const r = spawnSync('git', ['pack-objects', '--stdout', '--revs'], { cwd: dir, env: gitEnv, input: `${revs.join('\n')}\n`, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return r.stdout;
-}
-
-function hashObject(dir: string, type: string, content: Buffer): string {
-  const r = spawnSync('git', ['hash-object', '-t', type, '-w', '--literally', '--stdin'], { cwd: dir, env: gitEnv, input: content });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return r.stdout.toString().trim();
-}
-
-/** Raw tree bytes: `<mode> <name>\0<20-byte id>` per entry (sorted as given). */
-function treeBytes(entries: [mode: string, name: string, oid: string][]): Buffer {
-  return Buffer.concat(entries.flatMap(([mode, name, oid]) => [Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]));
-}
-
 const ident = 'A U Thor <a@example.com> 1700000000 +0000';
 const commitBytes = (tree: string, parents: string[] = [], msg = 'm') => Buffer.from(`tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${ident}\ncommitter ${ident}\n\n${msg}\n`);
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,4 +116,23 @@ export async function objectCount(dir: string): Promise<number> {
 export function packHeader(pack: Buffer): { objects: number; bytes: number } {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new Error(`not a pack (${pack.length} bytes)`);
   return { objects: pack.readUInt32BE(8), bytes: pack.length };
+}
+
+/** The pack `git pack-objects --revs` writes for these revisions (thin: with deltas against what they exclude). */
+export function packOf(dir: string, revs: string[], thin = false): Buffer {
+  const r = spawnSync('git', ['pack-objects', '--stdout', '--revs', ...(thin ? ['--thin'] : [])], { cwd: dir, env: gitEnv, input: `${revs.join('\n')}\n`, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(r.stderr.toString());
+  return r.stdout;
+}
+
+/** Writes any object, valid or not (`--literally`), into the repository at dir; returns its id. */
+export function hashObject(dir: string, type: string, content: Buffer): string {
+  const r = spawnSync('git', ['hash-object', '-t', type, '-w', '--literally', '--stdin'], { cwd: dir, env: gitEnv, input: content });
+  if (r.status !== 0) throw new Error(r.stderr.toString());
+  return r.stdout.toString().trim();
+}
+
+/** Raw tree bytes: `<mode> <name>\0<20-byte id>` per entry, in the order given. */
+export function treeBytes(entries: [mode: string, name: string, oid: string][]): Buffer {
+  return Buffer.concat(entries.flatMap(([mode, name, oid]) => [Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]));
 }
