@@ -11,6 +11,7 @@ import pg from 'pg';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { git, gitEnv, gitResult, hashObject, packOf, remoteRefs, tmpDir, treeBytes } from './helpers/git.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
+import { encodeEntryHeader } from '../src/git/pack/entry-header.js';
 import { varint } from '../src/git/pack/test-fixtures.js';
 import { basicAuth, FLUSH, parseReport, pkt, postReceivePack, receivePackRequest, splitPkts, ZERO } from './helpers/wire.js';
 
@@ -29,19 +30,7 @@ const ident = 'A U Thor <a@example.com> 1700000000 +0000';
 const commitBytes = (tree: string, parents: string[] = [], msg = 'm') => Buffer.from(`tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${ident}\ncommitter ${ident}\n\n${msg}\n`);
 
 /** Pack entries written by hand (for what git would not write). */
-function entryHeader(type: number, size: number): Buffer {
-  const bytes: number[] = [];
-  let b = (type << 4) | (size & 0x0f);
-  let rest = Math.floor(size / 16);
-  while (rest > 0) {
-    bytes.push(b | 0x80);
-    b = rest & 0x7f;
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(b);
-  return Buffer.from(bytes);
-}
-const whole = (type: number, data: Buffer) => Buffer.concat([entryHeader(type, data.length), zlib.deflateSync(data)]);
+const whole = (type: number, data: Buffer) => Buffer.concat([encodeEntryHeader(type, data.length), zlib.deflateSync(data)]);
 function rawPack(entries: Buffer[]): Buffer {
   const header = Buffer.from('PACK\0\0\0\x02\0\0\0\0', 'latin1');
   header.writeUInt32BE(entries.length, 8);
@@ -65,7 +54,7 @@ function amplifyingPush(copies: number): { pack: Buffer; commit: string } {
   let distance = first.length;
   const ofs = [distance & 0x7f];
   while ((distance = Math.floor(distance / 128)) > 0) ofs.unshift(0x80 | (--distance & 0x7f));
-  const second = Buffer.concat([entryHeader(6, delta.length), Buffer.from(ofs), zlib.deflateSync(delta)]);
+  const second = Buffer.concat([encodeEntryHeader(6, delta.length), Buffer.from(ofs), zlib.deflateSync(delta)]);
   return { pack: rawPack([first, second, whole(2, tree), whole(1, commit)]), commit: gitOid('commit', commit) };
 }
 
@@ -212,7 +201,7 @@ for (const backend of backends()) {
       it('receive-pack: a gzip body is bounded by PACKHUB_MAX_PUSH_BYTES after decompression, and so are the commands', async () => {
         // A pack that looks fine as far as it goes: blobs of 60 MiB of zeros stored uncompressed
         // (zlib level 0), 300 MiB in all, sent gzipped (a few hundred KiB).
-        const entry = Buffer.concat([entryHeader(3, 60 << 20), zlib.deflateSync(Buffer.alloc(60 << 20), { level: 0 })]);
+        const entry = Buffer.concat([encodeEntryHeader(3, 60 << 20), zlib.deflateSync(Buffer.alloc(60 << 20), { level: 0 })]);
         const packHeader = Buffer.from('PACK\0\0\0\x02\0\0\0\x05', 'latin1');
         const commands = Buffer.concat([receivePackRequest([{ old: ZERO, new: base, ref: 'refs/heads/zip' }], null), packHeader]);
         const body = await gzipRepeated(commands, entry, 5, Buffer.alloc(20));
@@ -247,7 +236,7 @@ for (const backend of backends()) {
         const r = await push('amp', pack, 'refs/heads/main', ZERO, commit);
         assert.match(r[0]!, /^unpack delta result at offset \d+ is 134217728 bytes, over the limit of 104857600 bytes per object/);
         assert.match(r[1]!, /^ng refs\/heads\/main /);
-        const tree = Buffer.concat([entryHeader(2, 1 << 30), zlib.deflateSync(Buffer.alloc(0))]);
+        const tree = Buffer.concat([encodeEntryHeader(2, 1 << 30), zlib.deflateSync(Buffer.alloc(0))]);
         const t = await push('amp', rawPack([tree]), 'refs/heads/main', ZERO, base);
         assert.match(t[0]!, /^unpack tree at offset 12 is 1073741824 bytes, over the limit/);
         assert.deepEqual([...(await remoteRefs(url('amp'))).keys()], []);
