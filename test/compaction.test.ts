@@ -56,7 +56,7 @@ for (const backend of backends()) {
       withServerLog(
         () => hub,
         async () => {
-          hub = await startHub({ backend, env: { PACKHUB_COMPACT_MIN_PACKS: '3', PACKHUB_COMPACT_DELAY_MS: '300', PACKHUB_COMPACT_GRACE_MS: '1500' } });
+          hub = await startHub({ backend, env: { PACKHUB_COMPACT_MIN_PACKS: '3', PACKHUB_COMPACT_DELAY_MS: '3000', PACKHUB_COMPACT_GRACE_MS: '1500' } });
           alice = await hub.user('alice');
           await hub.repo('alice/many');
           work = path.join(tmpDir('compact'), 'w');
