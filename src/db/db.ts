@@ -15,6 +15,8 @@ import type {
 } from './types.js';
 
 export * from './types.js';
+export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
+import type { MirrorsDb } from './mirror-db.js';
 
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
@@ -121,6 +123,8 @@ export interface Db {
    * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
    */
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  /** Repositories that mirror the upstream hub (src/mirror). */
+  mirrors: MirrorsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
+  MirrorEntity,
   NamespaceNameEntity,
   OrgEntity,
   PackEntity,
@@ -26,6 +27,7 @@ import {
   UserEntity,
 } from './entities/index.js';
 import { Mutex } from './mutex.js';
+import { createMirrorsDb } from './mirror-db.js';
 
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; driverError?: { code?: string }; message?: string };
@@ -386,6 +388,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(PackEntity, { repoId: id });
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
+          await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
@@ -533,6 +536,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         },
       },
     },
+    mirrors: createMirrorsDb(ds, write),
     settings: {
       async getOrCreate(key, make) {
         const repo = ds.getRepository(SettingEntity);

@@ -7,6 +7,9 @@ import { PgAccountsSessions1795855070690 } from './pg/1795855070690-accounts-ses
 import { SqliteInit1795349635621 } from './sqlite/1795349635621-init.js';
 import { SqliteOrganizations1795352631666 } from './sqlite/1795352631666-organizations.js';
 
+import { SqliteMirrors1795867411282 } from './sqlite/1795867411282-mirrors.js';
+import { PgMirrors1795867419427 } from './pg/1795867419427-mirrors.js';
+
 /** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982];
-export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690];
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteMirrors1795867411282];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgMirrors1795867419427];
