@@ -60,6 +60,9 @@ const envSchema = z.object({
   PACKHUB_REGISTRATION: z.enum(['open', 'invite', 'closed']).default('closed'),
   PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
   PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
+  PACKHUB_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
+  PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
 });
 
 export interface S3Config {
@@ -111,6 +114,8 @@ export interface Config {
   firstAdmin: { name?: string; passwordFile?: string };
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
   quotas: { privateBytes: number | null; publicBytes: number | null };
+  /** Background jobs: how many run at once in this process, their lease (renewed every third of it), how often the queue is polled. */
+  jobs: { concurrency: number; leaseMs: number; pollMs: number };
   logLevel: string;
   /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
   logFormat: 'json' | 'pretty';
@@ -179,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     registration: e.PACKHUB_REGISTRATION,
     firstAdmin: { name: e.PACKHUB_ADMIN_NAME, passwordFile: e.PACKHUB_ADMIN_PASSWORD_FILE },
     quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
+    jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });

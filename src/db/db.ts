@@ -13,8 +13,10 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
+import type { JobsDb } from './jobs-db.js';
 
 export * from './types.js';
+export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
@@ -121,6 +123,8 @@ export interface Db {
    * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
    */
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  /** Background jobs and their logs (src/db/jobs-db.ts). */
+  jobs: JobsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
