@@ -10,6 +10,9 @@ import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
 import { createAdminApi } from './auth/admin-api.js';
+import { createJobsAdminApi } from './jobs/admin-api.js';
+import { createJobEngine } from './jobs/index.js';
+import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { Compactor } from './git/store/compactor.js';
@@ -42,6 +45,8 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  /** The job engine (handlers registered, not started: the server starts and closes it). */
+  jobs: JobEngine;
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
@@ -74,6 +79,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   const metrics = createMetrics();
+  const jobs = createJobEngine({ db, log: log.child({ module: 'jobs' }), registry: metrics.registry, ...config.jobs });
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {
@@ -109,6 +115,7 @@ export function createApp(deps: AppDeps): App {
   }
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
   app.use(createAdminApi({ db }));
+  app.use(createJobsAdminApi({ jobs }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({
@@ -147,5 +154,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor };
+  return { app, store, compactor, jobs };
 }

@@ -49,7 +49,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await ensureFirstAdmin(db, config.firstAdmin, log);
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store, compactor } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const { app, store, compactor, jobs } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, log: log.child({ module: 'gc' }) }, config.gc);
 
   const server = http.createServer(app);
@@ -65,6 +65,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  jobs.start();
   log.info({ port, host: config.host, database: config.database.kind, storage: config.storage.kind }, 'packhub listening');
 
   return {
@@ -72,6 +73,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     async close() {
       // Stop accepting; in-flight transfers finish; idle keep-alive sockets go now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Live job streams end, running jobs go back to the queue for another replica (or the next start).
+      await jobs.close();
       server.closeIdleConnections();
       await closed;
       await compactor.close();

@@ -70,6 +70,9 @@ const envSchema = z.object({
   PACKHUB_UPSTREAM_TTL: z.string().regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 600, 90s, 10m or 1h').default('10m'),
   PACKHUB_MIRROR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   PACKHUB_MIRROR_RESYNC_MS: z.coerce.number().int().min(0).default(0),
+  PACKHUB_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
+  PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
 });
 
 /** Seconds by default; `ms`, `s`, `m`, `h` suffixes. */
@@ -143,6 +146,8 @@ export interface Config {
    * often registered mirrors sync on their own (0: never).
    */
   upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number } | null;
+  /** Background jobs: how many run at once in this process, their lease (renewed every third of it), how often the queue is polled. */
+  jobs: { concurrency: number; leaseMs: number; pollMs: number };
   logLevel: string;
   /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
   logFormat: 'json' | 'pretty';
@@ -232,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             concurrency: e.PACKHUB_MIRROR_CONCURRENCY,
             resyncMs: e.PACKHUB_MIRROR_RESYNC_MS,
           },
+    jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });

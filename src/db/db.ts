@@ -13,10 +13,12 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
+import type { JobsDb } from './jobs-db.js';
 
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
 import type { MirrorsDb } from './mirror-db.js';
+export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
@@ -125,6 +127,8 @@ export interface Db {
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
   /** Repositories that mirror the upstream hub (src/mirror). */
   mirrors: MirrorsDb;
+  /** Background jobs and their logs (src/db/jobs-db.ts). */
+  jobs: JobsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { nameKey } from '../core/names.js';
 import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createDataSource } from './data-source.js';
+import { createJobsDb } from './jobs-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -537,6 +538,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
     },
     mirrors: createMirrorsDb(ds, write),
+    jobs: createJobsDb(ds, write),
     settings: {
       async getOrCreate(key, make) {
         const repo = ds.getRepository(SettingEntity);
