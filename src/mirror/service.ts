@@ -107,9 +107,49 @@ export class MirrorService {
     return !!this.deps.config?.proxy && this.deps.upstream !== null;
   }
 
-  /** The mirror row of a repository, or null (not a mirror, or detached). */
-  mirrorOf(repoId: string): Promise<MirrorRecord | null> {
-    return this.deps.db.mirrors.get(repoId);
+  /** Why a repository refuses pushes and commits: it is a mirror (until an admin detaches it). */
+  async readOnlyReason(repo: RepoRecord): Promise<string | null> {
+    const m = await this.mirrorOf(repo.id);
+    return m ? `${repoLabel(repo)} is a mirror of ${m.upstreamUrl} and read-only; an administrator can detach it to make it an ordinary repository` : null;
+  }
+
+  /**
+   * Registered mirrors whose last sync is older than `everyMs` get a sync job (unless one is queued).
+   * Run on a timer by the server; several replicas may queue the same sync: it is idempotent.
+   */
+  async resyncDue(everyMs: number, queued: (repoId: string) => Promise<boolean>): Promise<number> {
+    let n = 0;
+    for (const m of await this.deps.db.mirrors.list()) {
+      if (m.source !== 'registered' || (m.refsFetchedAt && Date.now() - m.refsFetchedAt.getTime() < everyMs)) continue;
+      if (await queued(m.repoId)) continue;
+      const repo = await this.deps.db.repos.findById(m.repoId);
+      if (repo) {
+        await this.enqueueSync(repo);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The mirror row of a repository, or null (not a mirror, or detached). Asked on every read of every
+   * repository, so kept for a moment (a detach on another replica shows here within MIRROR_ROW_TTL_MS).
+   */
+  async mirrorOf(repoId: string): Promise<MirrorRecord | null> {
+    const cached = this.rows.get(repoId);
+    if (cached && Date.now() - cached.at < MIRROR_ROW_TTL_MS) return cached.row;
+    const row = await this.deps.db.mirrors.get(repoId);
+    if (this.rows.size > 10_000) this.rows.clear();
+    this.rows.set(repoId, { at: Date.now(), row });
+    return row;
+  }
+
+  private readonly rows = new Map<string, { at: number; row: MirrorRecord | null }>();
+
+  /** Changes the mirror row (and what this process remembers of it). */
+  private async updateRow(repoId: string, patch: Parameters<Db['mirrors']['update']>[1]): Promise<void> {
+    const row = await this.deps.db.mirrors.update(repoId, patch);
+    this.rows.set(repoId, { at: Date.now(), row });
   }
 
   private upstreamOrFail(): Upstream {
@@ -150,6 +190,7 @@ export class MirrorService {
       exclude: input.exclude ?? [],
       includePrs: input.includePrs ?? false,
     });
+    this.rows.set(repo.id, { at: Date.now(), row: mirror });
     const jobs = [await this.enqueueSync(repo, { download: input.download ?? false })];
     return { repo, mirror, jobs };
   }
@@ -173,6 +214,7 @@ export class MirrorService {
   async detach(repo: RepoRecord): Promise<void> {
     if (!(await this.mirrorOf(repo.id))) throw new AppError('conflict', 'NotAMirror', `${repoLabel(repo)} is not a mirror`);
     await this.deps.db.mirrors.delete(repo.id);
+    this.rows.delete(repo.id);
   }
 
   private async ensureNamespace(ns: string): Promise<void> {
@@ -204,7 +246,7 @@ export class MirrorService {
     const { db, log } = this.deps;
     const upstream = this.upstreamOrFail();
     const url = this.gitUrl(repo.type, mirror.upstreamId);
-    await db.mirrors.update(repo.id, { state: 'syncing' });
+    await this.updateRow(repo.id, { state: 'syncing' });
     try {
       const result = await this.deps.gitSync({
         repoId: repo.id,
@@ -217,12 +259,12 @@ export class MirrorService {
       });
       const head = result.headTarget?.startsWith('refs/heads/') ? result.headTarget.slice('refs/heads/'.length) : null;
       if (head && head !== repo.defaultBranch) await db.repos.update(repo.id, { defaultBranch: head });
-      await db.mirrors.update(repo.id, { state: 'synced', lastError: null, refsFetchedAt: new Date() });
+      await this.updateRow(repo.id, { state: 'synced', lastError: null, refsFetchedAt: new Date() });
       opts.log?.(`synced ${result.refs.length} refs from ${url}: ${result.updated.length} changed, ${result.objects} objects (${result.packBytes} bytes)`);
       for (const u of result.updated) opts.log?.(`  ${u.name}: ${u.from?.slice(0, 12) ?? '(new)'} -> ${u.to?.slice(0, 12) ?? '(deleted)'}${u.forced ? ' (forced)' : ''}`);
       return result;
     } catch (err) {
-      await db.mirrors.update(repo.id, { state: 'failed', lastError: (err as Error).message }).catch(() => undefined);
+      await this.updateRow(repo.id, { state: 'failed', lastError: (err as Error).message }).catch(() => undefined);
       throw err;
     }
   }
@@ -347,7 +389,7 @@ export class MirrorService {
       await Promise.all(Array.from({ length: Math.min(this.deps.config?.concurrency ?? 4, Math.max(todo.length, 1)) }, worker));
     } finally {
       clearInterval(ticker);
-      await this.deps.db.mirrors.update(repo.id, { failures });
+      await this.updateRow(repo.id, { failures });
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (failed.length) throw new Error(`${failed.length} of ${lfsFiles.length} files failed: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; ...' : ''}`);
@@ -401,6 +443,7 @@ export class MirrorService {
     await this.ensureNamespace(uns!);
     const repo = await this.repos.create({ type, namespace: uns!, name: uname!, private: info.private });
     const mirror = await this.deps.db.mirrors.create({ repoId: repo.id, upstreamUrl: upstream.baseUrl, upstreamId: `${uns}/${uname}`, source: 'proxy' });
+    this.rows.set(repo.id, { at: Date.now(), row: mirror });
     try {
       await this.syncNow(repo, mirror);
     } catch (err) {
@@ -463,6 +506,9 @@ export class MirrorService {
     return this.deps.fills?.close() ?? Promise.resolve();
   }
 }
+
+/** How long a mirror row read from the database is trusted. */
+const MIRROR_ROW_TTL_MS = 2000;
 
 /** How long a client's request waits for the first upstream bytes before it is told what went wrong. */
 const FIRST_BYTE_WAIT_MS = 8000;

@@ -176,6 +176,27 @@ export class Upstream {
     throw new UpstreamError(`upstream ${this.label}: more than ${MAX_REDIRECTS} redirects`, null, false);
   }
 
+  private whoamiName: Promise<string | null> | null = null;
+
+  /**
+   * The user name of packhub's upstream token (`/api/whoami-v2`), for git's HTTP Basic: huggingface.co
+   * takes any name with a token, a packhub upstream wants the token's owner. null without a token.
+   */
+  whoami(): Promise<string | null> {
+    if (!this.token) return Promise.resolve(null);
+    this.whoamiName ??= (async () => {
+      const res = await this.request(this.url('api/whoami-v2'), { headers: { accept: 'application/json' } });
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new UpstreamError(`upstream ${this.label} refused packhub's upstream token (${res.status})`, res.status, false);
+      }
+      const body = JSON.parse(await readBounded(res, 1 << 20)) as { name?: unknown };
+      return typeof body.name === 'string' ? body.name : null;
+    })();
+    this.whoamiName.catch(() => (this.whoamiName = null));
+    return this.whoamiName;
+  }
+
   /**
    * Repository info at a revision (`/api/{models|datasets|spaces}/{id}[/revision/{rev}]`), or null
    * when the upstream says the repository does not exist for packhub's credential.
