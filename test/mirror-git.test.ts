@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/logger.js';
@@ -330,9 +331,19 @@ for (const backend of backends()) {
       const secretUrl = `${upstream!.authUrl(alice)}/alice/secret.git`;
       await git(['push', '--quiet', secretUrl, 'main'], { cwd: work });
       const before = proxy.seen.length;
-      const r = await sync('priv', `${proxy.url}/alice/secret.git`, { token: alice.token, username: alice.name });
+      let logged = '';
+      const capture = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logged += chunk.toString();
+          cb();
+        },
+      });
+      const r = await sync('priv', `${proxy.url}/alice/secret.git`, { token: alice.token, username: alice.name, log: createLogger('trace', capture) });
       assert.deepEqual(await localRefs('priv'), await remoteRefs(secretUrl));
       assert.equal(r.refs.length, 1);
+      // Logged (the sync, the upstream's progress), the credential never.
+      assert.match(logged, /mirror git sync/);
+      assert.ok(!logged.includes(alice.token) && !logged.includes(Buffer.from(`${alice.name}:${alice.token}`).toString('base64')), 'the token is not logged');
       // The token travels only in the Authorization header, never in a URL.
       for (const s of proxy.seen.slice(before)) assert.ok(!s.path.includes(alice.token) && !s.body.includes(alice.token));
       noTemp();
@@ -461,6 +472,7 @@ for (const backend of backends()) {
       assert.ok(injected);
       // Only the other writer's ref (the sync's pack is gone with it, nothing names it).
       assert.deepEqual(await localRefs('race'), new Map([['refs/heads/main', main]]));
+      assert.deepEqual(await db.packs.listLive(id), []);
       noTemp();
     });
 

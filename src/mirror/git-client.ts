@@ -84,13 +84,19 @@ async function readSmall(res: Response, max = 4096): Promise<string> {
 export class GitUpstream {
   private base: URL;
   private readonly origin: string;
-  private readonly auth: string | null;
+  /** The Authorization header value; an ECMAScript private field, so no serializer (a logger) ever sees it. */
+  readonly #auth: string | null;
   private readonly idleMs: number;
   private ad: Advertisement | null = null;
   /** Aborts the request in flight (a fetch whose pack failed to index is cut short). */
   private current: AbortController | null = null;
 
-  constructor(private readonly opts: GitUpstreamOptions) {
+  /** The options, the token left out (it lives in #auth only). */
+  private readonly opts: Omit<GitUpstreamOptions, 'token'>;
+
+  constructor(options: GitUpstreamOptions) {
+    const { token, ...opts } = options;
+    this.opts = opts;
     let u: URL;
     try {
       u = new URL(opts.url);
@@ -103,7 +109,7 @@ export class GitUpstream {
     u.pathname = u.pathname.replace(/\/+$/, '');
     this.base = u;
     this.origin = u.origin;
-    this.auth = opts.token ? `Basic ${Buffer.from(`${opts.username || 'packhub'}:${opts.token}`).toString('base64')}` : null;
+    this.#auth = token ? `Basic ${Buffer.from(`${opts.username || 'packhub'}:${token}`).toString('base64')}` : null;
     this.idleMs = opts.idleTimeoutMs ?? 5 * 60_000;
   }
 
@@ -165,7 +171,7 @@ export class GitUpstream {
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'Accept-Encoding': 'identity', ...init.headers };
       // The credential goes to the upstream's origin only (redirects elsewhere are refused below).
-      if (this.auth && current.origin === this.origin) headers.Authorization = this.auth;
+      if (this.#auth && current.origin === this.origin) headers.Authorization = this.#auth;
       let res: Response;
       idle();
       try {
@@ -202,7 +208,7 @@ export class GitUpstream {
           res.status === 404
             ? 'repository not found'
             : res.status === 401
-              ? this.auth
+              ? this.#auth
                 ? 'the credential was refused'
                 : 'authentication required (no upstream token is configured)'
               : res.status === 403
