@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/logger.js';
@@ -10,24 +11,26 @@ import { openDb, type OpenedDb } from '../src/db/typeorm-db.js';
 import { GitStore } from '../src/git/store/git-store.js';
 import { syncGitFromUpstream, type GitSyncOptions } from '../src/mirror/git-sync.js';
 import { createBlobStore } from '../src/storage/index.js';
-import { git, remoteRefs, tmpDir } from './helpers/git.js';
+import { git, gitResult, remoteRefs, tmpDir } from './helpers/git.js';
 import { startGitHttpBackend, type GitHttpBackend } from './helpers/git-http-backend.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
 // packhub as a git client of an upstream hub: a second packhub process (v2) or C git's own
 // http-backend (v0), fetched into the repositories of a local packhub through its db and storage.
 
-type ProxyMode = 'pass' | 'flip' | 'truncate';
+type ProxyMode = 'pass' | 'flip' | 'truncate' | 'fatal';
 
 /**
- * A small proxy in front of the upstream: records what is asked (method, path, first body line),
- * and on demand damages the pack of a fetch answer (flips one byte in the middle of the first
- * band-1 packet, or cuts the answer in half).
+ * A small proxy in front of the upstream: records what is asked (method, path, body, whether it
+ * carried credentials), and on demand damages the pack of a fetch answer (flips one byte in the
+ * middle of the first band-1 packet, or cuts the answer in half) or answers a fetch with a fatal
+ * error on band 3. GETs under /moved/ are redirected (relative Location) to the path without it;
+ * POSTs there are refused, so a client must rebase its URL as git does.
  */
 interface Proxy {
   url: string;
   mode: ProxyMode;
-  seen: { method: string; path: string; body: string }[];
+  seen: { method: string; path: string; body: string; auth: boolean }[];
   close(): Promise<void>;
 }
 
@@ -39,10 +42,21 @@ async function startProxy(target: string): Promise<Proxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      proxy.seen.push({ method: req.method!, path: req.url!, body: body.toString('latin1') });
+      proxy.seen.push({ method: req.method!, path: req.url!, body: body.toString('latin1'), auth: !!req.headers.authorization });
+      if (req.url!.startsWith('/moved/')) {
+        if (req.method === 'GET') res.writeHead(302, { Location: req.url!.slice('/moved'.length) }).end();
+        else res.writeHead(404).end('not rebased');
+        return;
+      }
       const isFetch = req.method === 'POST' && /(^|\n|[0-9a-f]{4})(command=fetch|want )/.test(body.toString('latin1'));
       const headers = { ...req.headers, host: up.host, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
+      if (isFetch && proxy.mode === 'fatal') {
+        const pkt = (b: Buffer) => Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, '0')), b]);
+        res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-result' });
+        res.end(Buffer.concat([pkt(Buffer.from('packfile\n')), pkt(Buffer.from('\x02Enumerating objects\n')), pkt(Buffer.from('\x03simulated: out of memory\n'))]));
+        return;
+      }
       const out = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (r) => {
         if (!isFetch || proxy.mode === 'pass') {
           res.writeHead(r.statusCode!, r.headers);
@@ -119,7 +133,7 @@ for (const backend of backends()) {
           await upstream.repo('alice/secret', { private: true });
           await upstream.repo('alice/empty');
           await local.user('bob');
-          for (const r of ['m1', 'v0', 'priv', 'bad', 'cut', 'empty', 'race']) await local.repo(`bob/${r}`);
+          for (const r of ['m1', 'v0', 'priv', 'bad', 'cut', 'empty', 'race', 'redirect']) await local.repo(`bob/${r}`);
           proxy = await startProxy(upstream.url);
           const config = loadConfig(local.env);
           db = await openDb(config.database, log);
@@ -252,6 +266,12 @@ for (const backend of backends()) {
       const pushAd = await fetch(`${local!.url}/bob/m1.git/info/refs?service=git-receive-pack`, { headers: { Authorization: `Basic ${Buffer.from(`carol:${carol.token}`).toString('base64')}` } });
       assert.equal(pushAd.status, 200);
       assert.doesNotMatch(Buffer.from(await pushAd.arrayBuffer()).toString('latin1'), /mirror-archive/);
+      // Nor can a push write there.
+      const clone = path.join(tmpDir('mirror-hidden'), 'c');
+      await git(['clone', '--quiet', mirror, clone], { env: noSmudge });
+      const pushed = await gitResult(['push', '--no-verify', `${local!.authUrl(carol)}/bob/m1.git`, 'main:refs/mirror-archive/x/heads/main'], { cwd: clone, env: noSmudge });
+      assert.notEqual(pushed.code, 0);
+      assert.match(pushed.stdout + pushed.stderr, /deny updating a hidden ref/);
       assert.deepEqual(await remoteRefs(mirror), want);
 
       // The old commits still resolve by id.
@@ -311,9 +331,19 @@ for (const backend of backends()) {
       const secretUrl = `${upstream!.authUrl(alice)}/alice/secret.git`;
       await git(['push', '--quiet', secretUrl, 'main'], { cwd: work });
       const before = proxy.seen.length;
-      const r = await sync('priv', `${proxy.url}/alice/secret.git`, { token: alice.token, username: alice.name });
+      let logged = '';
+      const capture = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logged += chunk.toString();
+          cb();
+        },
+      });
+      const r = await sync('priv', `${proxy.url}/alice/secret.git`, { token: alice.token, username: alice.name, log: createLogger('trace', capture) });
       assert.deepEqual(await localRefs('priv'), await remoteRefs(secretUrl));
       assert.equal(r.refs.length, 1);
+      // Logged (the sync, the upstream's progress), the credential never.
+      assert.match(logged, /mirror git sync/);
+      assert.ok(!logged.includes(alice.token) && !logged.includes(Buffer.from(`${alice.name}:${alice.token}`).toString('base64')), 'the token is not logged');
       // The token travels only in the Authorization header, never in a URL.
       for (const s of proxy.seen.slice(before)) assert.ok(!s.path.includes(alice.token) && !s.body.includes(alice.token));
       noTemp();
@@ -351,6 +381,72 @@ for (const backend of backends()) {
       assert.deepEqual(await localRefs('bad'), await remoteRefs(`${upstream!.url}/alice/src.git`));
     });
 
+    it('a fatal error on band 3 is an error with the upstream message', async () => {
+      proxy.mode = 'fatal';
+      try {
+        await assert.rejects(sync('cut', `${proxy.url}/alice/src.git`), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'UpstreamFailed');
+          assert.equal(err.message, `upstream ${proxy.url}/alice/src.git failed: simulated: out of memory`);
+          return true;
+        });
+      } finally {
+        proxy.mode = 'pass';
+      }
+      assert.deepEqual(await localRefs('cut'), new Map());
+      noTemp();
+    });
+
+    it('redirects: followed on the same origin (the repository base moves, as with git), refused to another origin without sending the token there', async () => {
+      const before = proxy.seen.length;
+      const r = await sync('redirect', `${proxy.url}/moved/alice/src.git`);
+      assert.deepEqual(await localRefs('redirect'), await remoteRefs(`${upstream!.url}/alice/src.git`));
+      assert.ok(r.objects > 0);
+      const asked = proxy.seen.slice(before);
+      assert.equal(asked[0]!.path, '/moved/alice/src.git/info/refs?service=git-upload-pack');
+      assert.ok(asked.slice(1).every((q) => q.path.startsWith('/alice/src.git/')), asked.map((q) => q.path).join(' '));
+
+      // Another origin: the redirect is refused (with a token, nothing goes there at all).
+      const hops: { auth: boolean }[] = [];
+      const other = http.createServer((req, res) => {
+        hops.push({ auth: !!req.headers.authorization });
+        res.writeHead(302, { Location: `${proxy.url}/alice/src.git/info/refs?service=git-upload-pack` }).end();
+      });
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      try {
+        const n = proxy.seen.length;
+        await assert.rejects(sync('cut', `${otherUrl}/alice/src.git`, { token: alice.token, username: alice.name }), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'UpstreamRedirect');
+          assert.match(err.message, new RegExp(`^upstream ${otherUrl}/alice/src\\.git: redirected to another origin \\(${proxy.url}\\)`));
+          return true;
+        });
+        assert.equal(proxy.seen.length, n, 'nothing was sent to the other origin');
+        assert.deepEqual(hops, [{ auth: true }], 'the token went to the upstream itself only');
+      } finally {
+        await new Promise<void>((resolve) => other.close(() => resolve()));
+      }
+      assert.deepEqual(await localRefs('cut'), new Map());
+    });
+
+    it('an upstream that stalls is given up after the idle timeout; one with too many refs is refused', async () => {
+      const stalled = http.createServer(() => undefined); // accepts, never answers
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const stalledUrl = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/alice/src.git`;
+      try {
+        await assert.rejects(sync('cut', stalledUrl, { idleTimeoutMs: 300 }), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'UpstreamTimeout');
+          assert.equal(err.message, `upstream ${stalledUrl}: sent nothing for 300 ms`);
+          return true;
+        });
+      } finally {
+        stalled.closeAllConnections();
+        await new Promise<void>((resolve) => stalled.close(() => resolve()));
+      }
+      await assert.rejects(sync('cut', `${proxy.url}/alice/src.git`, { limits: { maxRefs: 1 } }), /advertises more than 1 refs/);
+      assert.deepEqual(await localRefs('cut'), new Map());
+      noTemp();
+    });
+
     it('a pack larger than the limit is refused', async () => {
       await assert.rejects(sync('cut', `${proxy.url}/alice/src.git`, { limits: { maxPackBytes: 200 } }), /the pack exceeds 200 bytes/);
       assert.deepEqual(await localRefs('cut'), new Map());
@@ -376,6 +472,7 @@ for (const backend of backends()) {
       assert.ok(injected);
       // Only the other writer's ref (the sync's pack is gone with it, nothing names it).
       assert.deepEqual(await localRefs('race'), new Map([['refs/heads/main', main]]));
+      assert.deepEqual(await db.packs.listLive(id), []);
       noTemp();
     });
 

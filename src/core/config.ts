@@ -43,6 +43,7 @@ const envSchema = z.object({
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
   PACKHUB_MAX_OBJECT_BYTES: size.default(100 * 1024 ** 2),
+  PACKHUB_MIRROR_MAX_PACK_BYTES: size.default(8 * 1024 ** 3),
   PACKHUB_ACCEL_REDIRECT_PREFIX: z.string().regex(/^\/[\w/-]*\/$/, 'an internal nginx location such as /_packhub_objects/').optional(),
   PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
   PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
@@ -113,6 +114,8 @@ export interface Config {
   maxPushBytes: number;
   /** Largest git object (and delta result) a push or API commit may store; big files belong in LFS. */
   maxObjectBytes: number;
+  /** Largest pack a mirror sync accepts from an upstream (objects are bounded by maxObjectBytes as in a push). */
+  mirrorMaxPackBytes: number;
   /** nginx internal location serving the objects directory (filesystem backend behind nginx), or null. */
   accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
     maxObjectBytes: e.PACKHUB_MAX_OBJECT_BYTES,
+    mirrorMaxPackBytes: e.PACKHUB_MIRROR_MAX_PACK_BYTES,
     accelRedirectPrefix: e.PACKHUB_ACCEL_REDIRECT_PREFIX ?? null,
     compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
     gc: { intervalMs: e.PACKHUB_GC_INTERVAL_MS, graceMs: e.PACKHUB_GC_GRACE_MS },

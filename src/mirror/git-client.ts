@@ -84,13 +84,19 @@ async function readSmall(res: Response, max = 4096): Promise<string> {
 export class GitUpstream {
   private base: URL;
   private readonly origin: string;
-  private readonly auth: string | null;
+  /** The Authorization header value; an ECMAScript private field, so no serializer (a logger) ever sees it. */
+  readonly #auth: string | null;
   private readonly idleMs: number;
   private ad: Advertisement | null = null;
   /** Aborts the request in flight (a fetch whose pack failed to index is cut short). */
   private current: AbortController | null = null;
 
-  constructor(private readonly opts: GitUpstreamOptions) {
+  /** The options, the token left out (it lives in #auth only). */
+  private readonly opts: Omit<GitUpstreamOptions, 'token'>;
+
+  constructor(options: GitUpstreamOptions) {
+    const { token, ...opts } = options;
+    this.opts = opts;
     let u: URL;
     try {
       u = new URL(opts.url);
@@ -103,7 +109,7 @@ export class GitUpstream {
     u.pathname = u.pathname.replace(/\/+$/, '');
     this.base = u;
     this.origin = u.origin;
-    this.auth = opts.token ? `Basic ${Buffer.from(`${opts.username || 'packhub'}:${opts.token}`).toString('base64')}` : null;
+    this.#auth = token ? `Basic ${Buffer.from(`${opts.username || 'packhub'}:${token}`).toString('base64')}` : null;
     this.idleMs = opts.idleTimeoutMs ?? 5 * 60_000;
   }
 
@@ -133,7 +139,7 @@ export class GitUpstream {
     method: 'GET' | 'POST',
     url: URL,
     init: { headers: Record<string, string>; body?: Buffer },
-  ): Promise<{ res: Response; finalUrl: URL; chunks: (limit: number, what: string) => AsyncGenerator<Buffer> }> {
+  ): Promise<{ res: Response; finalUrl: URL; chunks: (limit: number, what: string) => AsyncGenerator<Buffer>; close: () => void }> {
     const ac = new AbortController();
     this.current = ac;
     const signals = [ac.signal, ...(this.opts.signal ? [this.opts.signal] : [])];
@@ -141,7 +147,7 @@ export class GitUpstream {
     let timer: NodeJS.Timeout | null = null;
     const idle = () => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => ac.abort(this.fail(`no data for ${Math.round(this.idleMs / 1000)} s`, undefined, 'UpstreamTimeout')), this.idleMs);
+      timer = setTimeout(() => ac.abort(this.fail(`sent nothing for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`, undefined, 'UpstreamTimeout')), this.idleMs);
       timer.unref?.();
     };
     const done = () => {
@@ -165,7 +171,7 @@ export class GitUpstream {
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'Accept-Encoding': 'identity', ...init.headers };
       // The credential goes to the upstream's origin only (redirects elsewhere are refused below).
-      if (this.auth && current.origin === this.origin) headers.Authorization = this.auth;
+      if (this.#auth && current.origin === this.origin) headers.Authorization = this.#auth;
       let res: Response;
       idle();
       try {
@@ -202,7 +208,7 @@ export class GitUpstream {
           res.status === 404
             ? 'repository not found'
             : res.status === 401
-              ? this.auth
+              ? this.#auth
                 ? 'the credential was refused'
                 : 'authentication required (no upstream token is configured)'
               : res.status === 403
@@ -226,20 +232,24 @@ export class GitUpstream {
         } catch (err) {
           throw explain(err);
         } finally {
-          done();
-          if (self.current === ac) self.current = null;
           // Stopped early (an error or a limit): drop the connection rather than read the rest.
-          if (!ac.signal.aborted) ac.abort(new Error('done'));
+          close();
         }
       };
-      return { res, finalUrl: current, chunks };
+      /** Done with this exchange (read to its end, or given up): no timer, no connection left behind. */
+      const close = () => {
+        done();
+        if (self.current === ac) self.current = null;
+        if (!ac.signal.aborted) ac.abort(new Error('closed'));
+      };
+      return { res, finalUrl: current, chunks, close };
     }
   }
 
-  private checkType(res: Response, expected: string): void {
+  private checkType(res: Response, expected: string, close: () => void): void {
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     if (type !== expected) {
-      void res.body?.cancel().catch(() => undefined);
+      close();
       throw this.fail(`does not speak git's smart HTTP protocol (answered ${type || 'no Content-Type'}, expected ${expected})`, undefined, 'UpstreamNotGit');
     }
   }
@@ -257,8 +267,8 @@ export class GitUpstream {
   /** `GET info/refs?service=git-upload-pack` asking for v2; remembers what the upstream speaks. */
   async discover(): Promise<Advertisement> {
     const url = new URL(`${this.base.href}/info/refs?service=git-upload-pack`);
-    const { res, finalUrl, chunks } = await this.request('GET', url, { headers: { 'Git-Protocol': 'version=2', Pragma: 'no-cache' } });
-    this.checkType(res, 'application/x-git-upload-pack-advertisement');
+    const { res, finalUrl, chunks, close } = await this.request('GET', url, { headers: { 'Git-Protocol': 'version=2', Pragma: 'no-cache' } });
+    this.checkType(res, 'application/x-git-upload-pack-advertisement', close);
     // As git does: a redirect of the first request moves the repository's base for the rest.
     if (finalUrl.pathname.endsWith('/info/refs')) {
       const moved = new URL(finalUrl.href);
@@ -275,7 +285,7 @@ export class GitUpstream {
       // Drain what is left (nothing, normally), so the connection ends cleanly.
       for await (const _ of reader.rest());
       return a;
-    });
+    }).finally(close);
     this.ad = ad;
     return ad;
   }
@@ -288,7 +298,7 @@ export class GitUpstream {
     };
     if (v2) headers['Git-Protocol'] = 'version=2';
     const r = await this.request('POST', url, { headers, body });
-    this.checkType(r.res, 'application/x-git-upload-pack-result');
+    this.checkType(r.res, 'application/x-git-upload-pack-result', r.close);
     return r;
   }
 
@@ -299,14 +309,14 @@ export class GitUpstream {
       const keep = (n: string) => prefixes.some((p) => n.startsWith(p));
       return { ...ad.listing, refs: ad.listing.refs.filter((r) => keep(r.name)) };
     }
-    const { chunks } = await this.post(lsRefsRequest(ad.caps, prefixes), true);
+    const { chunks, close } = await this.post(lsRefsRequest(ad.caps, prefixes), true);
     return this.guard(async () => {
       const reader = new PktReader(chunks(MAX_LISTING_BYTES, 'the ls-refs answer'), { maxPackets: this.opts.maxRefs + 2000 });
       const listing = await readLsRefs(reader, this.opts.maxRefs);
       for await (const _ of reader.rest());
       const keep = (n: string) => prefixes.some((p) => n.startsWith(p));
       return { ...listing, refs: listing.refs.filter((r) => keep(r.name)) };
-    });
+    }).finally(close);
   }
 
   /**
@@ -318,7 +328,7 @@ export class GitUpstream {
   async *fetchPack(wants: string[], haves: string[], onBytes?: (bytes: number) => void): AsyncGenerator<Buffer> {
     const ad = this.ad ?? (await this.discover());
     const request = ad.protocol === 2 ? fetchRequestV2(ad.caps, wants, haves) : fetchRequestV0(ad.caps, wants, haves);
-    const { chunks } = await this.post(request, ad.protocol === 2);
+    const { chunks, close } = await this.post(request, ad.protocol === 2);
     const maxPack = this.opts.maxPackBytes;
     // The whole answer is bounded too: pack, framing (5 bytes a packet) and chatter.
     const reader = new PktReader(chunks(maxPack + Math.ceil(maxPack / 1000) * 5 + MAX_CHATTER_BYTES + 65536, 'the fetch answer'));
@@ -359,7 +369,10 @@ export class GitUpstream {
       for (;;) {
         const p = await reader.read();
         if (p === null) throw new GitFormatError('the fetch answer ended before the pack was complete (no flush)');
-        if (p.kind === 'flush') break;
+        if (p.kind === 'flush') {
+          for await (const _ of reader.rest()); // the end of the answer (nothing, normally)
+          break;
+        }
         if (p.kind !== 'data' || p.data.length === 0) continue;
         const band = p.data[0];
         if (band === 1) {
@@ -380,6 +393,8 @@ export class GitUpstream {
     } catch (err) {
       if (err instanceof GitFormatError) throw new GitFormatError(`upstream ${this.url}: ${err.message}`, err);
       throw err;
+    } finally {
+      close();
     }
   }
 }

@@ -48,7 +48,8 @@ export interface GitSyncOptions {
   now?: Date;
 }
 
-export const MIRROR_DEFAULTS = { maxPackBytes: 8 * 1024 ** 3, maxRefs: 100_000 };
+/** Defaults of the limits (the server passes PACKHUB_MIRROR_MAX_PACK_BYTES and PACKHUB_MAX_OBJECT_BYTES). */
+export const MIRROR_DEFAULTS = { maxPackBytes: 8 * 1024 ** 3, maxObjectBytes: 100 * 1024 ** 2, maxRefs: 100_000 };
 
 /** The private namespace of old tips: refs/mirror-archive/<UTC yyyymmddThhmmssZ>/<name without refs/>. */
 export const ARCHIVE_PREFIX = 'refs/mirror-archive/';
@@ -145,7 +146,7 @@ export async function syncGitFromUpstream(opts: GitSyncOptions): Promise<GitSync
         tmpDir: opts.tmpDir,
         sender: `upstream ${opts.url}`,
         existing,
-        maxObjectBytes: opts.limits?.maxObjectBytes,
+        maxObjectBytes: opts.limits?.maxObjectBytes ?? MIRROR_DEFAULTS.maxObjectBytes,
         onIndexFailed: (err) => upstream.abort(err instanceof Error ? err : new Error(String(err))),
         onReceived: (total) => progress({ bytes: total, phase: 'index' }),
       }));
