@@ -44,7 +44,7 @@ export function createMirror(deps: MirrorDeps): { service: MirrorService; hooks:
     fills,
     jobs: deps.jobs,
     log: log.child({ module: 'mirror' }),
-    gitSync: async (o) => syncGitFromUpstream({ ...o, username: o.token && upstream ? await upstream.whoami() : null, store: deps.store, db: deps.db, tmpDir: path.join(config.cacheDir, 'tmp'), limits: { maxObjectBytes: config.maxObjectBytes } }),
+    gitSync: async (o) => syncGitFromUpstream({ ...o, username: o.token && upstream ? await upstream.whoami() : null, store: deps.store, db: deps.db, tmpDir: path.join(config.cacheDir, 'tmp'), limits: { maxObjectBytes: config.maxObjectBytes, maxPackBytes: config.mirrorMaxPackBytes } }),
   });
   const hooks: MirrorHooks = {
     pullThrough: (type, ns, name) => service.pullThrough(type, ns, name),

@@ -432,7 +432,8 @@ export class MirrorService {
     const upstream = this.upstreamOrFail();
     let info;
     try {
-      info = await upstream.repoInfo(type, `${ns}/${name}`);
+      // A client waits (its timeout is about 10 s): two tries, then the answer is that the upstream is down.
+      info = await upstream.repoInfo(type, `${ns}/${name}`, { attempts: 2 });
     } catch (err) {
       throw offline(`${ns}/${name} is not mirrored here and the upstream could not be asked`, err);
     }

@@ -106,9 +106,10 @@ export class Upstream {
    * One request with the retries the upstream's answers call for (408, 429, 5xx and network errors),
    * waiting as told or backing off. Any other answer is returned as it is, for the caller to read.
    */
-  async request(url: string, init: { method?: string; headers?: Record<string, string>; signal?: AbortSignal; onRetry?: (err: UpstreamError) => void } = {}): Promise<Response> {
+  async request(url: string, init: { method?: string; headers?: Record<string, string>; signal?: AbortSignal; onRetry?: (err: UpstreamError) => void; attempts?: number } = {}): Promise<Response> {
     let lastError: UpstreamError | null = null;
-    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+    const attempts = init.attempts ?? this.opts.maxAttempts;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const blocked = this.blockedUntil - Date.now();
       if (blocked > 0) await sleep(blocked, init.signal);
       let res: Response;
@@ -119,7 +120,7 @@ export class Upstream {
         lastError = err instanceof UpstreamError ? err : new UpstreamError(`upstream ${this.label} unreachable: ${(err as Error).message}`, null, true, { cause: err });
         if (!lastError.retryable) throw lastError;
         init.onRetry?.(lastError);
-        await sleep(this.backoff(attempt), init.signal);
+        if (attempt + 1 < attempts) await sleep(this.backoff(attempt), init.signal);
         continue;
       }
       if (!RETRYABLE.has(res.status)) return res;
@@ -131,7 +132,7 @@ export class Upstream {
       if (asked !== null) this.blockedUntil = Math.max(this.blockedUntil, Date.now() + asked);
       this.log.info({ url: redact(url), status: res.status, waitMs: wait, attempt: attempt + 1 }, 'upstream asked to wait');
       init.onRetry?.(lastError);
-      if (attempt + 1 < this.opts.maxAttempts) await sleep(wait, init.signal);
+      if (attempt + 1 < attempts) await sleep(wait, init.signal);
     }
     throw lastError ?? new UpstreamError(`upstream ${this.label} did not answer`, null, true);
   }
@@ -201,9 +202,9 @@ export class Upstream {
    * Repository info at a revision (`/api/{models|datasets|spaces}/{id}[/revision/{rev}]`), or null
    * when the upstream says the repository does not exist for packhub's credential.
    */
-  async repoInfo(type: RepoType, id: string, revision?: string, signal?: AbortSignal): Promise<UpstreamRepoInfo | null> {
-    const rev = revision ? `/revision/${encodeURIComponent(revision)}` : '';
-    const res = await this.request(this.url(`api/${TYPE_PLURAL[type]}/${id}${rev}`), { headers: { accept: 'application/json' }, signal });
+  async repoInfo(type: RepoType, id: string, opts: { revision?: string; signal?: AbortSignal; attempts?: number } = {}): Promise<UpstreamRepoInfo | null> {
+    const rev = opts.revision ? `/revision/${encodeURIComponent(opts.revision)}` : '';
+    const res = await this.request(this.url(`api/${TYPE_PLURAL[type]}/${id}${rev}`), { headers: { accept: 'application/json' }, signal: opts.signal, attempts: opts.attempts });
     if (res.status === 401 || res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
       return null;
