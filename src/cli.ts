@@ -14,6 +14,7 @@ import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
 import { createRepoService } from './repos/repo-service.js';
 import { checkDeployment } from './core/deployment.js';
 import { JOBS_USAGE, jobsCommand } from './jobs/cli.js';
+import { MIRROR_USAGE, mirrorCommand } from './mirror/cli.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -41,7 +42,7 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
-${JOBS_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
+${JOBS_USAGE}${MIRROR_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
                                                        grace period (PACKHUB_GC_GRACE_MS); the server also runs it
                                                        every PACKHUB_GC_INTERVAL_MS
 `;
@@ -332,6 +333,11 @@ async function main(argv: string[]): Promise<void> {
 
   if (cmd === 'jobs') {
     process.exitCode = await jobsCommand(sub, rest, { withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
+    return;
+  }
+
+  if (cmd === 'mirror') {
+    process.exitCode = await mirrorCommand(sub, rest, { config, withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
     return;
   }
 

@@ -155,14 +155,22 @@ for (const backend of backends()) {
         ['model', 'acme/model', ''],
         ['dataset', 'acme/data', 'datasets/'],
       ] as const) {
-        const reg = await api(mirror, admin, 'POST', '/api/admin/mirrors', { repo: id, type, download: true });
-        assert.equal(reg.status, 201, JSON.stringify(reg.json));
-        const sync = await jobDone(mirror, admin, reg.json.jobs[0]);
-        assert.equal(sync.job.state, 'completed', sync.log.join('\n'));
-        const [download] = await jobsOf(mirror, admin, 'mirror.download', id);
-        assert.ok(download, 'the sync queued a download');
-        const dl = await jobDone(mirror, admin, download.id);
-        assert.equal(dl.job.state, 'completed', `${dl.job.error}\n${dl.log.join('\n')}`);
+        if (type === 'dataset') {
+          // The operator's way: the CLI registers, and --wait follows the sync and then the download.
+          const out = await mirror.cli(['mirror', 'add', id, '--type', 'dataset', '--download', '--wait']);
+          assert.match(out, /registered dataset acme\/data/);
+          assert.match(out, /mirror\.download completed/);
+          assert.match(await mirror.cli(['mirror', 'list']), /dataset\tacme\/data\tsynced\tregistered/);
+        } else {
+          const reg = await api(mirror, admin, 'POST', '/api/admin/mirrors', { repo: id, type, download: true });
+          assert.equal(reg.status, 201, JSON.stringify(reg.json));
+          const sync = await jobDone(mirror, admin, reg.json.jobs[0]);
+          assert.equal(sync.job.state, 'completed', sync.log.join('\n'));
+          const [download] = await jobsOf(mirror, admin, 'mirror.download', id);
+          assert.ok(download, 'the sync queued a download');
+          const dl = await jobDone(mirror, admin, download.id);
+          assert.equal(dl.job.state, 'completed', `${dl.job.error}\n${dl.log.join('\n')}`);
+        }
 
         // Same refs (heads and tags, peeled tags included) as the upstream's.
         const upRefs = await remoteRefs(`${upstream.authUrl(upAdmin)}/${prefix}${id}.git`);
