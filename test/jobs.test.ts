@@ -352,6 +352,16 @@ for (const backend of backends()) {
       assert.doesNotMatch(retry.stderr, /\x1b\[/, 'no terminal control codes when not on a terminal');
       assert.equal((await getJob(hub!, admin.token, newId!)).job.state, 'completed');
 
+      // On a terminal (a pseudo-terminal from util-linux's script), --wait draws a progress bar in place.
+      const tty = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 2500 } });
+      await api(hub!, admin.token, 'POST', `/api/admin/jobs/${tty.id}/cancel`);
+      await waitState(hub!, admin.token, tty.id, (j) => j.state === 'cancelled', 'the job to be cancelled');
+      const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'jobs', 'retry', tty.id, '--wait'].map((a) => `'${a}'`).join(' ');
+      const onTty = await run('script', ['-qec', command, '/dev/null'], { env: hub!.env, cwd: ROOT, timeoutMs: 120_000 });
+      assert.equal(onTty.code, 0, onTty.stdout + onTty.stderr);
+      assert.match(onTty.stdout, /\r\x1b\[2K\[#*-*\] +\d+%  [\d.]+ (B|KiB) of 2\.4 KiB, 0 of 1 files  running/, 'a progress bar redrawn in place');
+      assert.match(onTty.stdout, /(^|\x1b\[2K)job \S+ completed \(2\.4 KiB of 2\.4 KiB, 1 of 1 files\)\r?$/m);
+
       // --wait exits non-zero when the job fails.
       const bad = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 50, fail: 'no good' } });
       await waitState(hub!, admin.token, bad.id, (j) => j.state === 'failed', 'the job to fail');

@@ -297,6 +297,7 @@ export class JobEngine {
     const log = this.log.child({ job: job.id, kind: job.kind });
     run.seq = await this.db.jobs.lastLogSeq(job.id).catch(() => 0);
     this.logLine(run, `attempt ${job.attempts} on replica ${this.replicaId}`);
+    log.info({ attempt: job.attempts, repo: job.repoLabel ?? job.repoId ?? undefined }, 'job started');
     this.notify({ ...job });
     const heartbeat = setInterval(() => this.flush(run), Math.max(100, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
@@ -343,6 +344,7 @@ export class JobEngine {
       else final = null;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log.info({ outcome: final ?? (reason === 'shutdown' ? 'released' : 'lease lost'), seconds: Math.round(seconds * 1000) / 1000 }, 'job ended');
     this.metrics?.running.dec({ kind: job.kind });
     if (final) {
       this.metrics?.transitions.inc({ kind: job.kind, state: final });
