@@ -466,6 +466,27 @@ if (backends().includes('s3')) {
       streamB.close();
     });
 
+    it('a replica that stalls past its lease loses the job to the other one, and its handler stops without writing', async () => {
+      const job = await enqueue(a!, admin.token, { kind: 'noop', params: { ms: 8000 } });
+      const running = await waitState(a!, admin.token, job.id, (j) => j.state === 'running' && j.bytesDone > 0, 'the job to run');
+      const [stalled, other] = running.runBy!.includes(`:${a!.pid}:`) ? [a!, b!] : [b!, a!];
+      process.kill(stalled.pid, 'SIGSTOP');
+      try {
+        await waitState(other, admin.token, job.id, (j) => j.attempts === 2 && j.state === 'running', 'the other replica to take the job over', 20_000);
+      } finally {
+        process.kill(stalled.pid, 'SIGCONT');
+      }
+      const done = await waitState(other, admin.token, job.id, (j) => FINISHED.includes(j.state), 'the job to end', 30_000);
+      assert.equal(done.state, 'completed');
+      assert.equal(done.attempts, 2);
+      assert.ok(done.runBy!.includes(`:${other.pid}:`));
+      await waitUntil('the stalled replica to notice', async () => /lost the lease of a running job/.test(stalled.logTail(400)), 10_000);
+      const { log } = await getJob(other, admin.token, job.id);
+      assert.equal(log.filter((l) => l.line === 'completed').length, 1, JSON.stringify(log));
+      assert.equal(log.filter((l) => l.line === 'slept 8000 ms').length, 1);
+      assert.equal((await getJob(stalled, admin.token, job.id)).job.state, 'completed', 'the stalled replica changed nothing after it lost the lease');
+    });
+
     it('a job running on one replica is cancelled through the other', async () => {
       const job = await enqueue(a!, admin.token, { kind: 'noop', params: { ms: 60_000 } });
       const running = await waitState(a!, admin.token, job.id, (j) => j.state === 'running', 'the job to run');
