@@ -447,7 +447,13 @@ export class JobEngine {
       e = { sentAt: 0, sig: '', pending: null, timer: null };
       this.events.set(job.id, e);
     }
-    if (e.sig === sig && !e.pending) return;
+    if (e.sig === sig) {
+      // Back to what subscribers last saw: nothing held back is news any more.
+      if (e.timer) clearTimeout(e.timer);
+      e.timer = null;
+      e.pending = null;
+      return;
+    }
     const due = e.sentAt + EVENT_INTERVAL_MS - now;
     if (due <= 0 || isFinished(job.state)) {
       if (e.timer) clearTimeout(e.timer);
