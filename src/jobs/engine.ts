@@ -40,7 +40,7 @@ interface Run {
 
 const LOG_KEEP = 1000;
 const LINE_MAX = 4096;
-/** Live events of one job reach subscribers at most this often (its final state at once). */
+/** Progress events of one job reach subscribers at most this often (state changes at once). */
 const EVENT_INTERVAL_MS = 250;
 /** Progress is stored at most this often. */
 const PERSIST_INTERVAL_MS = 1000;
@@ -438,7 +438,7 @@ export class JobEngine {
 
   // ---- events ---------------------------------------------------------------------------------
 
-  /** To subscribers at most every EVENT_INTERVAL_MS per job (the latest state wins; a final state goes at once). */
+  /** To subscribers: a new state at once, progress at most every EVENT_INTERVAL_MS per job (the latest wins). */
   private notify(job: JobRecord): void {
     const now = Date.now();
     const sig = signature(job);
@@ -455,7 +455,8 @@ export class JobEngine {
       return;
     }
     const due = e.sentAt + EVENT_INTERVAL_MS - now;
-    if (due <= 0 || isFinished(job.state)) {
+    // State changes go out at once (there are few); progress at most every EVENT_INTERVAL_MS.
+    if (due <= 0 || e.sig.split('|', 1)[0] !== job.state) {
       if (e.timer) clearTimeout(e.timer);
       e.timer = null;
       e.pending = null;
