@@ -352,6 +352,16 @@ for (const backend of backends()) {
       assert.doesNotMatch(retry.stderr, /\x1b\[/, 'no terminal control codes when not on a terminal');
       assert.equal((await getJob(hub!, admin.token, newId!)).job.state, 'completed');
 
+      // On a terminal (a pseudo-terminal from util-linux's script), --wait draws a progress bar in place.
+      const tty = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 2500 } });
+      await api(hub!, admin.token, 'POST', `/api/admin/jobs/${tty.id}/cancel`);
+      await waitState(hub!, admin.token, tty.id, (j) => j.state === 'cancelled', 'the job to be cancelled');
+      const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'jobs', 'retry', tty.id, '--wait'].map((a) => `'${a}'`).join(' ');
+      const onTty = await run('script', ['-qec', command, '/dev/null'], { env: hub!.env, cwd: ROOT, timeoutMs: 120_000 });
+      assert.equal(onTty.code, 0, onTty.stdout + onTty.stderr);
+      assert.match(onTty.stdout, /\r\x1b\[2K\[#*-*\] +\d+%  [\d.]+ (B|KiB) of 2\.4 KiB, 0 of 1 files  running/, 'a progress bar redrawn in place');
+      assert.match(onTty.stdout, /(^|\x1b\[2K)job \S+ completed \(2\.4 KiB of 2\.4 KiB, 1 of 1 files\)\r?$/m);
+
       // --wait exits non-zero when the job fails.
       const bad = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 50, fail: 'no good' } });
       await waitState(hub!, admin.token, bad.id, (j) => j.state === 'failed', 'the job to fail');
@@ -454,6 +464,27 @@ if (backends().includes('s3')) {
       // Jobs replica A ran reached replica B's stream through its db poll, up to their end.
       await waitUntil('B\'s stream to see every job complete', async () => jobs.every((j) => streamB.events.some((e) => e.id === j.id && e.state === 'completed')), 10_000);
       streamB.close();
+    });
+
+    it('a replica that stalls past its lease loses the job to the other one, and its handler stops without writing', async () => {
+      const job = await enqueue(a!, admin.token, { kind: 'noop', params: { ms: 8000 } });
+      const running = await waitState(a!, admin.token, job.id, (j) => j.state === 'running' && j.bytesDone > 0, 'the job to run');
+      const [stalled, other] = running.runBy!.includes(`:${a!.pid}:`) ? [a!, b!] : [b!, a!];
+      process.kill(stalled.pid, 'SIGSTOP');
+      try {
+        await waitState(other, admin.token, job.id, (j) => j.attempts === 2 && j.state === 'running', 'the other replica to take the job over', 20_000);
+      } finally {
+        process.kill(stalled.pid, 'SIGCONT');
+      }
+      const done = await waitState(other, admin.token, job.id, (j) => FINISHED.includes(j.state), 'the job to end', 30_000);
+      assert.equal(done.state, 'completed');
+      assert.equal(done.attempts, 2);
+      assert.ok(done.runBy!.includes(`:${other.pid}:`));
+      await waitUntil('the stalled replica to notice', async () => /lost the lease of a running job/.test(stalled.logTail(400)), 10_000);
+      const { log } = await getJob(other, admin.token, job.id);
+      assert.equal(log.filter((l) => l.line === 'completed').length, 1, JSON.stringify(log));
+      assert.equal(log.filter((l) => l.line === 'slept 8000 ms').length, 1);
+      assert.equal((await getJob(stalled, admin.token, job.id)).job.state, 'completed', 'the stalled replica changed nothing after it lost the lease');
     });
 
     it('a job running on one replica is cancelled through the other', async () => {

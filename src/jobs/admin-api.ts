@@ -16,8 +16,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * For anyone but an administrator every route is absent: the request goes on to the rest of the app
  * and gets the same 404 as any missing route.
  */
-export function createJobsAdminApi(deps: { jobs: JobEngine }): Router {
+export function createJobsAdminApi(deps: { jobs: JobEngine; /** default 15 s */ heartbeatMs?: number }): Router {
   const { jobs } = deps;
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const router = express.Router();
   const json = express.json({ limit: '128kb' });
 
@@ -81,7 +82,7 @@ export function createJobsAdminApi(deps: { jobs: JobEngine }): Router {
   });
 
   router.get('/api/admin/jobs/events', (req, res) => {
-    stream(req, res, jobs, null);
+    stream(req, res, jobs, null, heartbeatMs);
   });
 
   router.get('/api/admin/jobs/:id', async (req, res) => {
@@ -94,7 +95,7 @@ export function createJobsAdminApi(deps: { jobs: JobEngine }): Router {
   router.get('/api/admin/jobs/:id/events', async (req, res) => {
     const id = jobId(req);
     await found(id);
-    stream(req, res, jobs, id);
+    stream(req, res, jobs, id, heartbeatMs);
   });
 
   router.post('/api/admin/jobs/:id/cancel', async (req, res) => {
@@ -117,7 +118,7 @@ export function createJobsAdminApi(deps: { jobs: JobEngine }): Router {
  * stream starts with its current state and ends after its final one. Every stream ends when the
  * server closes.
  */
-function stream(req: Request, res: Response, jobs: JobEngine, id: string | null): void {
+function stream(req: Request, res: Response, jobs: JobEngine, id: string | null, heartbeatMs: number): void {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -150,7 +151,7 @@ function stream(req: Request, res: Response, jobs: JobEngine, id: string | null)
     if (id !== null && isFinished(job.state)) end();
   };
   const unsubscribe = jobs.subscribe(send);
-  const heartbeat = setInterval(() => write(': heartbeat\n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
   heartbeat.unref();
   req.on('close', end);
   res.on('close', end);

@@ -40,7 +40,7 @@ interface Run {
 
 const LOG_KEEP = 1000;
 const LINE_MAX = 4096;
-/** Live events of one job reach subscribers at most this often (its final state at once). */
+/** Progress events of one job reach subscribers at most this often (state changes at once). */
 const EVENT_INTERVAL_MS = 250;
 /** Progress is stored at most this often. */
 const PERSIST_INTERVAL_MS = 1000;
@@ -297,6 +297,7 @@ export class JobEngine {
     const log = this.log.child({ job: job.id, kind: job.kind });
     run.seq = await this.db.jobs.lastLogSeq(job.id).catch(() => 0);
     this.logLine(run, `attempt ${job.attempts} on replica ${this.replicaId}`);
+    log.info({ attempt: job.attempts, repo: job.repoLabel ?? job.repoId ?? undefined }, 'job started');
     this.notify({ ...job });
     const heartbeat = setInterval(() => this.flush(run), Math.max(100, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
@@ -343,6 +344,7 @@ export class JobEngine {
       else final = null;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log.info({ outcome: final ?? (reason === 'shutdown' ? 'released' : 'lease lost'), seconds: Math.round(seconds * 1000) / 1000 }, 'job ended');
     this.metrics?.running.dec({ kind: job.kind });
     if (final) {
       this.metrics?.transitions.inc({ kind: job.kind, state: final });
@@ -436,7 +438,7 @@ export class JobEngine {
 
   // ---- events ---------------------------------------------------------------------------------
 
-  /** To subscribers at most every EVENT_INTERVAL_MS per job (the latest state wins; a final state goes at once). */
+  /** To subscribers: a new state at once, progress at most every EVENT_INTERVAL_MS per job (the latest wins). */
   private notify(job: JobRecord): void {
     const now = Date.now();
     const sig = signature(job);
@@ -445,9 +447,16 @@ export class JobEngine {
       e = { sentAt: 0, sig: '', pending: null, timer: null };
       this.events.set(job.id, e);
     }
-    if (e.sig === sig && !e.pending) return;
+    if (e.sig === sig) {
+      // Back to what subscribers last saw: nothing held back is news any more.
+      if (e.timer) clearTimeout(e.timer);
+      e.timer = null;
+      e.pending = null;
+      return;
+    }
     const due = e.sentAt + EVENT_INTERVAL_MS - now;
-    if (due <= 0 || isFinished(job.state)) {
+    // State changes go out at once (there are few); progress at most every EVENT_INTERVAL_MS.
+    if (due <= 0 || e.sig.split('|', 1)[0] !== job.state) {
       if (e.timer) clearTimeout(e.timer);
       e.timer = null;
       e.pending = null;
