@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): App {
 
   const metrics = createMetrics();
   const jobs = createJobEngine({ db, log: log.child({ module: 'jobs' }), registry: metrics.registry, ...config.jobs });
-  const mirror = createMirror({ config, db, store, content, records: lfs, jobs, log });
+  const mirror = createMirror({ config, db, store, content, records: lfs, jobs, log, registry: metrics.registry });
   pushChecks.push(mirror.pushCheck);
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../db/db.js';
@@ -23,6 +24,7 @@ export interface MirrorDeps {
   records: LfsRecords;
   jobs: JobEngine;
   log: Logger;
+  registry?: Registry;
 }
 
 /**
@@ -33,7 +35,10 @@ export interface MirrorDeps {
 export function createMirror(deps: MirrorDeps): { service: MirrorService; hooks: MirrorHooks; pushCheck: PushCheck } {
   const { config, log } = deps;
   const up = config.upstream;
-  const upstream = up ? new Upstream(up.url, up.token, log.child({ module: 'upstream' })) : null;
+  const requests = deps.registry
+    ? new Counter({ name: 'packhub_upstream_requests_total', help: 'Requests to the upstream hub by outcome (HTTP status, or network)', labelNames: ['outcome'] as const, registers: [deps.registry] })
+    : null;
+  const upstream = up ? new Upstream(up.url, up.token, log.child({ module: 'upstream' }), { observe: (outcome) => requests?.inc({ outcome }) }) : null;
   const fills = upstream ? new LfsFills({ content: deps.content, records: deps.records, upstream, partsDir: path.join(config.cacheDir, 'mirror-parts'), log: log.child({ module: 'lfs-fill' }) }) : null;
   const service = new MirrorService({
     db: deps.db,

@@ -22,6 +22,8 @@ export interface UpstreamOptions {
   maxBackoffMs?: number;
   /** How long the upstream may take to send the headers of an answer. */
   headersTimeoutMs?: number;
+  /** Told of every exchange: the status, or 'network' when none came (metrics). */
+  observe?: (outcome: string) => void;
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
@@ -90,7 +92,7 @@ export class Upstream {
     opts: UpstreamOptions = {},
   ) {
     this.origin = new URL(baseUrl).origin;
-    this.opts = { maxAttempts: 6, minBackoffMs: 500, maxBackoffMs: 60_000, headersTimeoutMs: 30_000, ...opts };
+    this.opts = { maxAttempts: 6, minBackoffMs: 500, maxBackoffMs: 60_000, headersTimeoutMs: 30_000, observe: () => undefined, ...opts };
   }
 
   url(path: string): string {
@@ -165,9 +167,11 @@ export class Upstream {
         res = await fetch(current, { method: init.method ?? 'GET', headers, redirect: 'manual', signal });
       } catch (err) {
         if (init.signal?.aborted) throw err;
+        this.opts.observe('network');
         const why = timeout.aborted ? `no answer within ${this.opts.headersTimeoutMs} ms` : describeNetworkError(err);
         throw new UpstreamError(`upstream ${this.label} unreachable: ${why}`, null, true, { cause: err });
       }
+      this.opts.observe(String(res.status));
       if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
       const location = res.headers.get('location');
       await res.body?.cancel().catch(() => undefined);
