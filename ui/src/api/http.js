@@ -29,13 +29,14 @@ const capital = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 /** The sentence for a failed answer. */
 export function humanMessage(status, code, serverMessage) {
   const said = capital(tidy(serverMessage));
+  // Anonymous callers hear 401 for a repository they cannot see, as the Hub answers: it may not exist.
+  if (code === 'RepoNotFound') return { message: 'This repository does not exist, or it is private.', signIn: true };
   switch (status) {
     case 401:
       return { message: 'You need to sign in to do this.', signIn: true };
     case 403:
       return { message: said && !/^forbidden\.?$/i.test(said) ? said : "You don't have permission to do this.", signIn: true };
     case 404:
-      if (code === 'RepoNotFound') return { message: 'This repository does not exist, or it is private.', signIn: true };
       if (code === 'RevisionNotFound') return { message: 'This branch, tag or commit does not exist in this repository.' };
       if (code === 'EntryNotFound') return { message: 'This file or folder does not exist at this revision.' };
       return { message: 'Nothing was found here.', signIn: true };

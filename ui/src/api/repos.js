@@ -84,11 +84,43 @@ export const create = ({ name, type, private: priv, organization }) => send('POS
 export const remove = (repo) => send('DELETE', '/api/repos/delete', { name: repo.id, type: singular(repo.kind) });
 export const setPrivate = (repo, priv) => send('PUT', `${api(repo)}/settings`, { private: priv });
 
+/** A git pkt-line of ASCII text. */
+const pkt = (line) => (line.length + 4).toString(16).padStart(4, '0') + line;
+/** Answers past this many bytes are not read further (one ref-prefix HEAD line is all it holds). */
+const LS_REFS_MAX_BYTES = 64 << 10;
+
 /**
- * The repository's default branch: the one its head commit (info.sha, resolved from HEAD) is on,
+ * The branch HEAD names, as git clients learn it (protocol v2 ls-refs with symrefs and unborn): the
+ * repository's own default branch, known even while it is empty. Null when the answer names none.
+ */
+export async function headBranch(repo) {
+  const body = `${pkt('command=ls-refs\n')}0001${pkt('symrefs\n')}${pkt('unborn\n')}${pkt('ref-prefix HEAD\n')}0000`;
+  const res = await request(`${urlPrefix(repo)}/${repo.id}.git/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-git-upload-pack-request', 'Git-Protocol': 'version=2' },
+    body,
+  });
+  const reader = res.body.getReader();
+  let text = '';
+  const decoder = new TextDecoder();
+  try {
+    while (text.length < LS_REFS_MAX_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return /symref-target:refs\/heads\/(\S+)/.exec(text)?.[1] ?? null;
+}
+
+/**
+ * Without HEAD's answer: the one its head commit (info.sha, resolved from HEAD) is on,
  * `main` when several are, and the repository's only branch otherwise.
  */
-export function defaultBranch(info, refsList) {
+export function defaultBranch(info, refsList, head = null) {
+  if (head) return head;
   const branches = refsList?.branches ?? [];
   const heads = branches.filter((b) => b.targetCommit === info.sha).map((b) => b.name);
   if (heads.includes('main')) return 'main';

@@ -46,7 +46,7 @@ export function summarizeConfig(c) {
   const text = c.text_config && typeof c.text_config === 'object' ? c.text_config : null;
   const src = text && !num(c.hidden_size) ? { ...text, model_type: text.model_type ?? c.model_type } : c;
   const derived = paramsFromConfig(src);
-  return {
+  const out = {
     architecture: Array.isArray(c.architectures) && c.architectures.length ? c.architectures.join(', ') : null,
     modelType: typeof c.model_type === 'string' ? c.model_type : null,
     dtype: first(c.torch_dtype, c.dtype, src.torch_dtype) ?? null,
@@ -61,6 +61,8 @@ export function summarizeConfig(c) {
     paramsFormula: derived?.formula ?? null,
     quantization: c.quantization_config && typeof c.quantization_config === 'object' ? String(c.quantization_config.quant_method ?? 'yes') : null,
   };
+  // A config that names none of these (not a transformers config) says nothing worth a table.
+  return Object.entries(out).some(([k, v]) => k !== 'paramsFormula' && v !== null) ? out : null;
 }
 
 /** A diffusers model_index.json: the pipeline class and its components. */
