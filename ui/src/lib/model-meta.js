@@ -141,7 +141,7 @@ export function summarizeHeader(header) {
 export async function readSafetensorsHeader(url, fileSize = null) {
   const len8 = await readBytes(url, 0, 8);
   const n = new DataView(len8.buffer).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new ApiError(`Its header would be ${(Number(n) / (1 << 20)).toFixed(0)} MiB, more than the ${MAX_HEADER_BYTES >> 20} MiB this page reads: not read.`);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new ApiError(`The header would be ${(Number(n) / (1 << 20)).toFixed(0)} MiB, more than the ${MAX_HEADER_BYTES >> 20} MiB this page reads: not read.`);
   const length = Number(n);
   if (length < 2 || (fileSize !== null && length + 8 > fileSize)) throw new ApiError('Its header length does not fit the file: it is not a safetensors file.');
   const bytes = await readBytes(url, 8, length);
