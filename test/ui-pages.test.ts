@@ -333,6 +333,11 @@ describe('web UI pages in headless Chromium: Hub URLs, files, history, model pag
 
   it('errors are worded for people, with a sign-in hint where it helps; a private repository reads like a missing one', async () => {
     const anon = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // A Basic challenge would make a real browser pop up a password dialog.
+    const challenges: string[] = [];
+    anon.on('response', (r) => {
+      if (r.headers()['www-authenticate']) challenges.push(r.url());
+    });
     try {
       const texts: string[] = [];
       for (const p of ['/alice/no-such-model', '/alice/hidden']) {
@@ -345,6 +350,7 @@ describe('web UI pages in headless Chromium: Hub URLs, files, history, model pag
         assert.doesNotMatch(t, /\b(401|403|404)\b|RepoNotFound/);
       }
       assert.equal(texts[0], texts[1], 'private and missing read the same');
+      assert.deepEqual(challenges, [], 'no answer asks the browser for a password');
       await shot('error-private', anon);
       // The hint leads to the sign-in page and back here.
       const hint = await anon.getAttribute('[role=alert] a:has-text("sign in")', 'href');
