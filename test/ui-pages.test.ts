@@ -50,7 +50,7 @@ base_model: alice/base-model
 ---
 # Tiny llama
 
-A model small enough for a test.
+A model small enough for a test. Its [configuration](./config.json), [helpers](src/utils/helpers.py#L2) and a [site](https://example.com/docs).
 
 | metric | value |
 | --- | --- |
@@ -220,6 +220,8 @@ describe('web UI pages in headless Chromium: Hub URLs, files, history, model pag
       assert.ok(chips.includes(want), `chip ${want} in ${chips.join(', ')}`);
     }
     assert.doesNotMatch((await page.textContent('.readme')) ?? '', /pipeline_tag/, 'the front matter is not shown as text');
+    const links = await page.$$eval('.readme a', (as) => as.map((a) => a.getAttribute('href')));
+    assert.deepEqual(links, ['/alice/tiny-llama/blob/main/config.json', '/alice/tiny-llama/blob/main/src/utils/helpers.py#L2', 'https://example.com/docs'], 'relative links open the repository\'s files');
 
     await page.waitForSelector('.weights .params');
     assert.equal(await page.textContent('.config .arch'), 'LlamaForCausalLM');

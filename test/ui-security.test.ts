@@ -171,7 +171,8 @@ for (const backend of backends()) {
       const hrefOf = (text: string) => links.find((l) => l.text === text)?.href;
       assert.equal(hrefOf('Homepage'), 'https://example.com/', 'http(s) links stay');
       assert.equal(hrefOf('Mail'), 'mailto:team@example.com');
-      assert.equal(hrefOf('Config'), 'config.json', 'relative links stay');
+      assert.equal(hrefOf('Config'), '/mallory/evil/blob/main/config.json', 'relative links open the file in the repository');
+      assert.equal(hrefOf('Section'), '#usage', 'anchors stay');
       const images = await page.$$eval('.readme img', (is) => is.map((i) => ({ alt: i.getAttribute('alt'), src: i.getAttribute('src') })));
       assert.equal(images.find((i) => i.alt === 'js image')?.src ?? null, null);
       assert.equal(images.find((i) => i.alt === 'svg image')?.src ?? null, null, 'data: images other than raster are dropped');
