@@ -52,6 +52,19 @@ export interface App {
   mirrors: MirrorService;
 }
 
+/**
+ * What a stranger may reach when anonymous reads are off: the web UI's page shell (the same page for
+ * every path, holding no data) and its assets, and the routes that sign in or register. No content
+ * route (API, resolve/raw, git, LFS) is among them.
+ */
+function isSignInPath(req: express.Request): boolean {
+  const p = req.path;
+  if (p.startsWith('/assets/')) return true;
+  if (['/ui-api/login', '/ui-api/registration', '/ui-api/register', '/ui-api/me'].includes(p)) return true;
+  const page = (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['json', 'html']) === 'html';
+  return page && !p.startsWith('/api/') && !p.startsWith('/ui-api/') && !/\/(resolve|raw)\/|\.git(\/|$)|\/info\/(refs|lfs)|\/git-(upload|receive)-pack$/.test(p);
+}
+
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
@@ -113,7 +126,7 @@ export function createApp(deps: AppDeps): App {
   if (!config.allowAnonymousRead) {
     // Transfer URLs carry their own grant; everything else needs credentials.
     app.use((req, res, next) => {
-      if (res.locals.principal || req.path.startsWith('/lfs/')) return next();
+      if (res.locals.principal || req.path.startsWith('/lfs/') || isSignInPath(req)) return next();
       res.locals.surface = req.path.includes('/info/lfs/') ? 'lfs' : 'git';
       next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
     });
