@@ -13,8 +13,10 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
+import type { CommunityDb } from './community-types.js';
 
 export * from './types.js';
+export * from './community-types.js';
 
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
@@ -121,6 +123,8 @@ export interface Db {
    * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
    */
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  /** Discussions and pull requests (src/db/community-db.ts). */
+  community: CommunityDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

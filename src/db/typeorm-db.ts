@@ -7,6 +7,7 @@ import { AppError } from '../core/errors.js';
 import { nameKey } from '../core/names.js';
 import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
+import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
@@ -155,6 +156,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
   const db: OpenedDb = {
     kind: database.kind,
     dataSource: ds,
+    community: createCommunityDb(ds, tx, sqlite),
     users: {
       async create(input) {
         try {
