@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { accountRoutes } from './api/accounts.js';
 import { commitRoutes } from './api/commit.js';
 import { createHfContext, type HfDeps } from './api/context.js';
+import { discussionRoutes } from './api/discussions.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
 import { refsRoutes } from './api/refs.js';
 import { mountRepoApi } from './api/repo-routes.js';
@@ -34,6 +35,7 @@ export function createHfRouter(deps: HfDeps): Router {
     commitRoutes(ctx, api);
     refsRoutes(ctx, api);
     repoSettingsRoutes(ctx, api);
+    discussionRoutes(ctx, api);
   });
   resolveRoutes(ctx, router);
   return router;
