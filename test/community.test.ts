@@ -285,6 +285,21 @@ for (const backend of backends()) {
       assert.equal((await call(bob, 'POST', `${T}/2/comment`, { comment: '   ' })).status, 400);
     });
 
+    it('numbers stay unique when discussions, API pull requests and create_pr commits race', async () => {
+      await newRepo('race');
+      const results = await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => call(i % 2 ? bob : dave, 'POST', D('alice/race'), { title: `Race ${i}`, description: 'd', pullRequest: i % 3 === 0 })),
+        ...Array.from({ length: 4 }, (_, i) => commit(i % 2 ? bob : dave, 'alice/race', [{ key: 'header', value: { summary: `Commit PR ${i}` } }, file(`race-${i}.txt`, `${i}\n`)], 'main', '?create_pr=1')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), Array(10).fill(200));
+      const listing = await ok<Listing>(call(alice, 'GET', `${D('alice/race')}?p=0`));
+      assert.deepEqual(listing.discussions.map((d) => d.num), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+      const refs = await ok<{ pullRequests: { ref: string }[] }>(call(alice, 'GET', '/api/models/alice/race/refs?include_prs=1'));
+      const prNums = listing.discussions.filter((d) => d.isPullRequest).map((d) => `refs/pr/${d.num}`).sort();
+      assert.deepEqual(refs.pullRequests.map((r) => r.ref).sort(), prNums, 'every pull request has its refs/pr/N, and only they');
+      assert.equal(prNums.length, 6);
+    });
+
     it('list pagination: pages of 50 with count and start', async () => {
       await newRepo('busy');
       for (let i = 0; i < 52; i++) await ok(call(bob, 'POST', D('alice/busy'), { title: `Discussion ${i}`, description: 'd', pullRequest: false }));
