@@ -76,3 +76,16 @@ export interface CommunityDb {
   /** Removes a discussion with its events (a pull request whose first commit failed). */
   delete(repoId: string, num: number): Promise<void>;
 }
+
+export interface LikesDb {
+  /** true when the like is new. */
+  like(userId: number, repoId: string): Promise<boolean>;
+  /** true when there was a like to remove. */
+  unlike(userId: number, repoId: string): Promise<boolean>;
+  /** Likes per repository (0 for none). */
+  counts(repoIds: string[]): Promise<Map<string, number>>;
+  /** Who liked a repository, oldest first. */
+  likers(repoId: string, offset: number, limit: number): Promise<{ userName: string; createdAt: Date }[]>;
+  /** What a user liked, newest first. */
+  ofUser(userId: number): Promise<{ repoId: string; createdAt: Date }[]>;
+}

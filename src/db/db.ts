@@ -13,7 +13,7 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
-import type { CommunityDb } from './community-types.js';
+import type { CommunityDb, LikesDb } from './community-types.js';
 
 export * from './types.js';
 export * from './community-types.js';
@@ -125,6 +125,8 @@ export interface Db {
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
   /** Discussions and pull requests (src/db/community-db.ts). */
   community: CommunityDb;
+  /** Likes of repositories (src/db/likes-db.ts). */
+  likes: LikesDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
+import { createLikesDb } from './likes-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -157,6 +158,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     kind: database.kind,
     dataSource: ds,
     community: createCommunityDb(ds, tx, sqlite),
+    likes: createLikesDb(ds, write),
     users: {
       async create(input) {
         try {

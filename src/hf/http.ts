@@ -4,6 +4,7 @@ import { commitRoutes } from './api/commit.js';
 import { createHfContext, type HfDeps } from './api/context.js';
 import { discussionRoutes } from './api/discussions.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
+import { likeRoutes, userLikesRoutes } from './api/likes.js';
 import { refsRoutes } from './api/refs.js';
 import { mountRepoApi } from './api/repo-routes.js';
 import { repoLifecycleRoutes, repoSettingsRoutes } from './api/repos.js';
@@ -28,6 +29,7 @@ export function createHfRouter(deps: HfDeps): Router {
   accountRoutes(ctx, router);
   repoLifecycleRoutes(ctx, router);
   listingRoutes(ctx, router);
+  userLikesRoutes(ctx, router);
   // Per-repo routes: /api/{models|datasets|spaces}/:ns/:name/<op>...
   mountRepoApi(ctx, router, (api) => {
     infoRoutes(ctx, api);
@@ -36,6 +38,7 @@ export function createHfRouter(deps: HfDeps): Router {
     refsRoutes(ctx, api);
     repoSettingsRoutes(ctx, api);
     discussionRoutes(ctx, api);
+    likeRoutes(ctx, api);
   });
   resolveRoutes(ctx, router);
   return router;

@@ -80,3 +80,17 @@ export class DiscussionEventEntity {
   @Column({ type: 'text' })
   data!: string;
 }
+
+/** A user's like of a repository. */
+@Entity({ name: 'repo_likes' })
+@Index('ix_repo_likes_repo', ['repoId', 'createdAt'])
+export class RepoLikeEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'integer' })
+  userId!: number;
+
+  @PrimaryColumn({ name: 'repo_id', type: 'varchar', length: 36 })
+  repoId!: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: millis })
+  createdAt!: number;
+}

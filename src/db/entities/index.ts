@@ -1,4 +1,4 @@
-import { DiscussionEntity, DiscussionEventEntity } from './discussion.entity.js';
+import { DiscussionEntity, DiscussionEventEntity, RepoLikeEntity } from './discussion.entity.js';
 import { LfsLockEntity, LfsObjectEntity, RepoLfsObjectEntity, SettingEntity } from './lfs.entity.js';
 import { MembershipEntity, OrgEntity } from './org.entity.js';
 import { PackEntity } from './pack.entity.js';
@@ -10,5 +10,5 @@ import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 
-export { DiscussionEntity, DiscussionEventEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, DiscussionEntity, DiscussionEventEntity];
+export { DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity];
