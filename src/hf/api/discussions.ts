@@ -41,16 +41,23 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
     { exact: true },
   );
 
+  /** Writes need a signed-in participant; the body is parsed only then (nothing is parsed for strangers). */
+  const participantBody = async (req: Request, res: Response) => {
+    community.participant(principalOf(res));
+    await ctx.parseBody(req, res);
+  };
+
   api.route(
     'post',
     'discussions',
     'read',
     async (req, res, repo) => {
+      await participantBody(req, res);
       const b = body(req);
       const d = await community.create(repo, principalOf(res), { title: b.title, description: b.description, pullRequest: truthy(b.pullRequest) });
       res.json({ ...summaryJson(repo, d), url: `${ctx.repoUrl(req, repo)}/discussions/${d.num}` });
     },
-    { body: true, exact: true },
+    { exact: true },
   );
 
   api.route('get', 'discussions/:num', 'read', (req, res, repo) => details(ctx, req, res, repo, num(req)), { exact: true });
@@ -61,9 +68,10 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
       `discussions/:num/${sub}`,
       'read',
       async (req, res, repo) => {
+        await participantBody(req, res);
         res.json(await run(req, res, repo));
       },
-      { body: true, exact: true },
+      { exact: true },
     );
 
   action('comment', async (req, res, repo) => ({ newMessage: eventJson(await community.comment(repo, principalOf(res), num(req), body(req).comment)) }));
