@@ -10,6 +10,11 @@ import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
 import { createAdminApi } from './auth/admin-api.js';
+import { createJobsAdminApi } from './jobs/admin-api.js';
+import { createMirror, type MirrorService } from './mirror/index.js';
+import { createMirrorAdminApi } from './mirror/admin-api.js';
+import { createJobEngine } from './jobs/index.js';
+import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { Compactor } from './git/store/compactor.js';
@@ -42,6 +47,9 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  /** The job engine (handlers registered, not started: the server starts and closes it). */
+  jobs: JobEngine;
+  mirrors: MirrorService;
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
@@ -74,6 +82,9 @@ export function createApp(deps: AppDeps): App {
   });
 
   const metrics = createMetrics();
+  const jobs = createJobEngine({ db, log: log.child({ module: 'jobs' }), registry: metrics.registry, ...config.jobs });
+  const mirror = createMirror({ config, db, store, content, records: lfs, jobs, log });
+  pushChecks.push(mirror.pushCheck);
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {
@@ -109,6 +120,8 @@ export function createApp(deps: AppDeps): App {
   }
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
   app.use(createAdminApi({ db }));
+  app.use(createJobsAdminApi({ jobs }));
+  app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({
@@ -124,6 +137,7 @@ export function createApp(deps: AppDeps): App {
       commitLimits: config.hfCommit,
       log: log.child({ module: 'hf' }),
       verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
+      mirror: mirror.service.enabled ? mirror.hooks : null,
     }),
   );
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, log: log.child({ module: 'lfs' }) }));
@@ -147,5 +161,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor };
+  return { app, store, compactor, jobs, mirrors: mirror.service };
 }

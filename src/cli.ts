@@ -13,6 +13,7 @@ import { createInvitation } from './auth/invitations.js';
 import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
 import { createRepoService } from './repos/repo-service.js';
 import { checkDeployment } from './core/deployment.js';
+import { JOBS_USAGE, jobsCommand } from './jobs/cli.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -40,7 +41,7 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
-  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
+${JOBS_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
                                                        grace period (PACKHUB_GC_GRACE_MS); the server also runs it
                                                        every PACKHUB_GC_INTERVAL_MS
 `;
@@ -326,6 +327,11 @@ async function main(argv: string[]): Promise<void> {
       const fmt = (x: { usedBytes: number; limitBytes: number | null }) => `${x.usedBytes} bytes used of ${x.limitBytes === null ? 'unlimited' : `${x.limitBytes} bytes`}`;
       process.stdout.write(`${ns}: private ${fmt(r.private)}; public ${fmt(r.public)}\n`);
     });
+    return;
+  }
+
+  if (cmd === 'jobs') {
+    process.exitCode = await jobsCommand(sub, rest, { withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
     return;
   }
 

@@ -14,8 +14,12 @@ import type {
   UserRecord,
 } from './types.js';
 import type { CommunityDb, LikesDb } from './community-types.js';
+import type { JobsDb } from './jobs-db.js';
 
 export * from './types.js';
+export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
+import type { MirrorsDb } from './mirror-db.js';
+export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 export * from './community-types.js';
 
 /**
@@ -123,6 +127,10 @@ export interface Db {
    * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
    */
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  /** Repositories that mirror the upstream hub (src/mirror). */
+  mirrors: MirrorsDb;
+  /** Background jobs and their logs (src/db/jobs-db.ts). */
+  jobs: JobsDb;
   /** Discussions and pull requests (src/db/community-db.ts). */
   community: CommunityDb;
   /** Likes of repositories (src/db/likes-db.ts). */

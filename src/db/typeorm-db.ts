@@ -9,12 +9,14 @@ import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
+import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
+  MirrorEntity,
   NamespaceNameEntity,
   OrgEntity,
   PackEntity,
@@ -28,6 +30,7 @@ import {
   UserEntity,
 } from './entities/index.js';
 import { Mutex } from './mutex.js';
+import { createMirrorsDb } from './mirror-db.js';
 
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; driverError?: { code?: string }; message?: string };
@@ -390,6 +393,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(PackEntity, { repoId: id });
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
+          await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
@@ -537,6 +541,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         },
       },
     },
+    mirrors: createMirrorsDb(ds, write),
+    jobs: createJobsDb(ds, write),
     settings: {
       async getOrCreate(key, make) {
         const repo = ds.getRepository(SettingEntity);

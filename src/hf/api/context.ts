@@ -13,6 +13,8 @@ import type { CommitService } from '../../repos/commit-service.js';
 import type { QuotaService } from '../../repos/quota-service.js';
 import { resolveRevision } from '../../repos/revisions.js';
 import type { RepoService } from '../../repos/repo-service.js';
+import type { LfsPointer } from '../../lfs/pointer.js';
+import type { Fill } from '../../mirror/lfs-fill.js';
 import { hfRepoId, typePrefix } from '../repo-json.js';
 
 export interface HfDeps {
@@ -30,7 +32,21 @@ export interface HfDeps {
   quotas: QuotaService;
   /** Link an `lfsFile` line's object if the committer possesses it (src/lfs/possession.ts); its size. */
   verifyUploaded(repo: RepoRecord, principal: Principal, oid: string, size: number | null): Promise<number>;
+  /** The mirror of an upstream hub (src/mirror), when mirroring is on. */
+  mirror?: MirrorHooks | null;
   log: Logger;
+}
+
+/** What the HF routes ask of the mirror (src/mirror/service.ts). */
+export interface MirrorHooks {
+  /** A repository not held here, registered from the upstream now when the pull-through cache allows it; else null. */
+  pullThrough(type: RepoType, ns: string, name: string): Promise<RepoRecord | null>;
+  /** Before resolving a revision of a mirror: branch names past their TTL are asked of the upstream (never fails). */
+  refreshIfStale(repo: RepoRecord, rev: string): Promise<void>;
+  /** Why the repository refuses writes (it is a mirror), or null. */
+  readOnlyReason(repo: RepoRecord): Promise<string | null>;
+  /** An LFS object of a mirror not stored yet: its download, started or joined; null when the repository is no mirror. */
+  remoteObject(repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<Fill | null>;
 }
 
 /** Bodies of repo create/delete/move and the like; of per-repo JSON and form requests (paths-info, preupload). */
@@ -83,6 +99,11 @@ export function createHfContext(deps: HfDeps) {
   const repoForm = express.urlencoded({ extended: false, limit: REPO_BODY_BYTES, parameterLimit: MAX_PATHS + 16 });
 
   const base = (req: Request) => baseUrl(req, deps.publicUrl);
+  /** Throws for a repository that refuses writes to its git data (a mirror of the upstream hub). */
+  const assertNotMirror = async (repo: RepoRecord) => {
+    const readOnly = await deps.mirror?.readOnlyReason(repo);
+    if (readOnly) throw forbiddenHf(readOnly);
+  };
   /** Throws unless the caller (who may read the repository) may do `action` on it. */
   const assertCan = (res: Response, repo: RepoRecord, action: RepoAction) => {
     const principal = principalOf(res);
@@ -117,14 +138,17 @@ export function createHfContext(deps: HfDeps) {
     async loadRepo(res: Response, type: RepoType, ns: string, name: string, action: RepoAction): Promise<RepoRecord> {
       res.locals.surface = 'hf';
       const principal = principalOf(res);
-      const repo = await deps.repos.find({ type, namespace: ns, name });
+      const repo = (await deps.repos.find({ type, namespace: ns, name })) ?? (action === 'read' ? ((await deps.mirror?.pullThrough(type, ns, name)) ?? null) : null);
       if (!repo || !can(principal, repo, 'read')) throw repoNotFound(principal);
       assertCan(res, repo, action);
+      if (action === 'write') await assertNotMirror(repo);
       return repo;
     },
     assertCan,
+    assertNotMirror,
 
     async resolveAt(repo: RepoRecord, rev: string) {
+      await deps.mirror?.refreshIfStale(repo, rev);
       const [refs, objects] = await Promise.all([deps.store.refs(repo.id), deps.store.objects(repo.id)]);
       const { oid } = resolveRevision(refs, objects, rev, repo.defaultBranch);
       return { oid, refs, objects };

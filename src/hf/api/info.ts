@@ -27,6 +27,7 @@ export function infoRoutes(ctx: HfContext, api: RepoApi): void {
 
 /** The repository's info at a revision (HEAD: the default branch; an empty repository has sha null). */
 export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rev: string): Promise<void> {
+  await ctx.deps.mirror?.refreshIfStale(repo, rev);
   const { deps } = ctx;
   const refs = await deps.store.refs(repo.id);
   const objects = await deps.store.objects(repo.id);

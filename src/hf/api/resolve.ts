@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response, Router } from 'express';
 import { notFound } from '../../core/errors.js';
 import { parseRange, serveObject } from '../../lfs/http.js';
-import { parsePointer } from '../../lfs/pointer.js';
+import { parsePointer, type LfsPointer } from '../../lfs/pointer.js';
+import type { RepoRecord } from '../../db/db.js';
 import { entryAt } from '../tree.js';
 import { splitRevPath, type HfContext } from './context.js';
 import { repoFileRoutes, type RepoId } from './repo-routes.js';
@@ -40,7 +41,11 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
     res.setHeader('X-Linked-Etag', `"${pointer.oid}"`);
     res.setHeader('X-Linked-Size', String(pointer.size));
     const linked = await deps.lfs.linked(repo.id, [pointer.oid]);
-    if (!linked.has(pointer.oid)) throw notFound('EntryNotFound', `the LFS object of ${clean} is not stored on this hub`);
+    if (!linked.has(pointer.oid)) {
+      // A mirror fetches it from the upstream while the client receives it (HEAD answers from the pointer).
+      if (deps.mirror && (await serveRemote(ctx, req, res, repo, commitOid, clean, pointer))) return;
+      throw notFound('EntryNotFound', `the LFS object of ${clean} is not stored on this hub`);
+    }
     if (deps.content.blobs.presignGet) {
       res.setHeader('ETag', `"${pointer.oid}"`);
       res.redirect(302, await deps.content.blobs.presignGet(`lfs/${pointer.oid.slice(0, 2)}/${pointer.oid.slice(2, 4)}/${pointer.oid}`, 3600));
@@ -63,6 +68,48 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   if (req.method === 'HEAD') res.end();
   else if (blob) res.end(range ? blob.subarray(range.start, range.end + 1) : blob);
   else await pipeline(streamed!.stream(), byteRange(range), res);
+}
+
+/**
+ * An LFS object of a mirror that is not stored yet: the download from the upstream is started (or
+ * joined) and the client reads it as it arrives; the object is stored once verified. false: the
+ * repository is not a mirror.
+ */
+async function serveRemote(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<boolean> {
+  const mirror = ctx.deps.mirror!;
+  const range = pointer.size === 0 ? null : parseRange(req.headers.range, pointer.size);
+  const head = () => {
+    res.setHeader('ETag', `"${pointer.oid}"`);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.type('application/octet-stream');
+    if (range === 'unsatisfiable') {
+      res.status(416).setHeader('Content-Range', `bytes */${pointer.size}`);
+      return;
+    }
+    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${pointer.size}`);
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : pointer.size));
+  };
+  if (req.method === 'HEAD') {
+    if (!(await mirror.readOnlyReason(repo))) return false;
+    head();
+    res.end();
+    return true;
+  }
+  const fill = await mirror.remoteObject(repo, commit, path, pointer);
+  if (!fill) return false;
+  head();
+  if (range === 'unsatisfiable') {
+    res.end();
+    return true;
+  }
+  try {
+    await pipeline(fill.stream(range), res);
+  } catch (err) {
+    // Headers are out: a cut is all the client can be told (it never receives a complete wrong file).
+    ctx.deps.log.warn({ err: (err as Error).message, oid: pointer.oid }, 'pull-through download to a client ended early');
+    res.destroy();
+  }
+  return true;
 }
 
 /** Passes through bytes [start, end] of a stream (all of them without a range). */
