@@ -16,6 +16,8 @@ import { describeEntry, entryAt } from '../tree.js';
 import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
 
+const PR_REF = /^refs\/pr\/([1-9]\d{0,9})$/;
+
 /** .gitattributes and .gitignore files larger than this are not read for patterns. */
 const PATTERN_FILE_MAX_BYTES = 1 << 20;
 /** Pattern-matching steps one preupload request may take (a few hundred ms of CPU at most). */
@@ -24,8 +26,10 @@ const PREUPLOAD_MATCH_BUDGET = 200_000_000;
 /** `POST /api/{t}/{R}/preupload/{rev}` (which files go to LFS) and `POST …/commit/{rev}` (NDJSON commits, `create_pr`). */
 export function commitRoutes(ctx: HfContext, api: RepoApi): void {
   api.route('post', 'preupload', 'read', (req, res, repo, rest) => preupload(ctx, req, res, repo, rest), { body: true });
-  // Read access is checked here; who may write where (a branch, a pull request) in commit().
-  api.route('post', 'commit', 'read', (req, res, repo, rest) => commit(ctx, req, res, repo, rest));
+  // A commit to a branch needs write access; opening a pull request or adding to one, read access
+  // here and the rest in commit().
+  const forPullRequest = (rest: string[], req: Request) => truthy((req.query as Record<string, unknown>).create_pr) || (rest.length > 0 && PR_REF.test(splitRevPath(rest).rev));
+  api.route('post', 'commit', (rest, req) => (forPullRequest(rest, req) ? 'read' : 'write'), (req, res, repo, rest) => commit(ctx, req, res, repo, rest));
 }
 
 async function preupload(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
@@ -88,12 +92,12 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
   const { deps } = ctx;
   const { rev } = splitRevPath(rest);
   const createPr = truthy((req.query as Record<string, unknown>).create_pr);
-  const prTarget = /^refs\/pr\/([1-9]\d{0,9})$/.exec(rev);
+  const prTarget = PR_REF.exec(rev);
   // Opening a pull request needs read access only (and a write-scope token); adding to one, its
-  // author or a writer; everything else, a writer.
+  // author or a writer; a branch, a writer (checked by the route).
   if (createPr) ctx.community.participant(principalOf(res));
   else if (prTarget) await ctx.community.assertMayCommitToPr(principalOf(res), repo, Number(prTarget[1]));
-  else ctx.assertCan(res, repo, 'write');
+  if (createPr || prTarget) await ctx.assertNotMirror(repo);
   const p = principalOf(res)!;
   const refs = await deps.store.refs(repo.id);
   const objects = await deps.store.objects(repo.id);

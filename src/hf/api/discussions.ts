@@ -54,6 +54,7 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
     async (req, res, repo) => {
       await participantBody(req, res);
       const b = body(req);
+      if (truthy(b.pullRequest)) await ctx.assertNotMirror(repo);
       const d = await community.create(repo, principalOf(res), { title: b.title, description: b.description, pullRequest: truthy(b.pullRequest) });
       res.json({ ...summaryJson(repo, d), url: `${ctx.repoUrl(req, repo)}/discussions/${d.num}` });
     },
@@ -77,7 +78,10 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
   action('comment', async (req, res, repo) => ({ newMessage: eventJson(await community.comment(repo, principalOf(res), num(req), body(req).comment)) }));
   action('title', async (req, res, repo) => ({ newTitle: eventJson(await community.rename(repo, principalOf(res), num(req), body(req).title)) }));
   action('status', async (req, res, repo) => ({ newStatus: eventJson(await community.setStatus(repo, principalOf(res), num(req), body(req).status, body(req).comment)) }));
-  action('merge', async (req, res, repo) => summaryJson(repo, await community.merge(repo, principalOf(res), num(req), body(req).comment)));
+  action('merge', async (req, res, repo) => {
+    await ctx.assertNotMirror(repo);
+    return summaryJson(repo, await community.merge(repo, principalOf(res), num(req), body(req).comment));
+  });
   action('comment/:id/edit', async (req, res, repo) => ({
     updatedComment: eventJson(await community.editComment(repo, principalOf(res), num(req), String(req.params.id), body(req).content)),
   }));

@@ -39,7 +39,7 @@ export interface RepoApi {
    * for routes like auth-check/write); with `body`, a JSON or form body is parsed after the
    * permission check.
    */
-  route(methods: Method | Method[], op: string, action: RepoAction | ((rest: string[]) => RepoAction), handler: RepoHandler, opts?: { body?: boolean; exact?: boolean }): void;
+  route(methods: Method | Method[], op: string, action: RepoAction | ((rest: string[], req: Request) => RepoAction), handler: RepoHandler, opts?: { body?: boolean; exact?: boolean }): void;
 }
 
 /**
@@ -62,7 +62,7 @@ export function mountRepoApi(ctx: HfContext, router: Router, register: (api: Rep
           if (req.method !== verb) return next();
           const rest = rawSegments(req.url, 0).slice(opSegments);
           const { type, ns, name } = repoIdOf(res);
-          const repo = await ctx.loadRepo(res, type, ns, name, typeof action === 'function' ? action(rest) : action);
+          const repo = await ctx.loadRepo(res, type, ns, name, typeof action === 'function' ? action(rest, req) : action);
           if (opts.body) await ctx.parseBody(req, res);
           await handler(req, res, repo, rest);
         });
