@@ -48,9 +48,10 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
       res.locals.surface = 'lfs';
       const parsed = parseBatchRequest(req.body);
       if (typeof parsed === 'string') throw new AppError('unprocessable', 'InvalidBatch', parsed);
-      // An upload names the branch it is for; one without a ref is for a pull request (the Hub's
-      // clients leave it out so), which anyone who may read the repository may open.
-      const forPullRequest = parsed.operation === 'upload' && !parsed.ref;
+      // An upload names the branch it is for. The Hub's clients (the ones that offer the 'multipart'
+      // transfer) leave the ref out for a pull request's files, and anyone who may read the
+      // repository may open a pull request; git-lfs always names the ref, so it needs write access.
+      const forPullRequest = parsed.operation === 'upload' && !parsed.ref && !!parsed.transfers?.includes('multipart');
       const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' && !forPullRequest ? 'write' : 'read');
       const principal = principalOf(res)!;
       if (forPullRequest) {
