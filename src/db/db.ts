@@ -13,12 +13,14 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
+import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
 
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
 import type { MirrorsDb } from './mirror-db.js';
 export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
+export * from './community-types.js';
 
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
@@ -129,6 +131,10 @@ export interface Db {
   mirrors: MirrorsDb;
   /** Background jobs and their logs (src/db/jobs-db.ts). */
   jobs: JobsDb;
+  /** Discussions and pull requests (src/db/community-db.ts). */
+  community: CommunityDb;
+  /** Likes of repositories (src/db/likes-db.ts). */
+  likes: LikesDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -7,8 +7,10 @@ import { AppError } from '../core/errors.js';
 import { nameKey } from '../core/names.js';
 import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
+import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
 import { createJobsDb } from './jobs-db.js';
+import { createLikesDb } from './likes-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -158,6 +160,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
   const db: OpenedDb = {
     kind: database.kind,
     dataSource: ds,
+    community: createCommunityDb(ds, tx, sqlite),
+    likes: createLikesDb(ds, write),
     users: {
       async create(input) {
         try {
