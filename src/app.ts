@@ -48,7 +48,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
-  const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
+  const compactor = new Compactor(store, db, blobs, { ...config.compaction, unreachableGraceMs: config.gc.graceMs, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs, config.accelRedirectPrefix);

@@ -157,6 +157,11 @@ class Connectivity {
     }
   }
 
+  /** What the received objects name that they do not bring: what the push relies on the repository to have. */
+  *external(received: ReadonlyMap<string, ObjectType>): Iterable<string> {
+    for (const [oid] of this.named.entries()) if (!received.has(oid)) yield oid;
+  }
+
   /** Every object the pack brings must have what it names, of the type named (I1: the live object set stays closed). */
   check(received: ReadonlyMap<string, ObjectType>, existing: RepoObjects): void {
     for (const [oid, value] of this.named.entries()) {
@@ -238,6 +243,7 @@ export async function receivePack(
       }
     }
     const existing = await deps.store.objects(repoId);
+    let connectivity: Connectivity | null = null;
     let objects = existing;
     const received = new Map<string, ObjectType>();
     if (needsPack) {
@@ -251,10 +257,11 @@ export async function receivePack(
         if (total > deps.maxPushBytes) throw new AppError('too_large', 'PushTooLarge', `pack exceeds the maximum push size of ${deps.maxPushBytes} bytes`);
         if (total > quotaEarly) throw quotaError(deps.quotaBytes);
       });
-      const connectivity = new Connectivity();
+      const seen = new Connectivity();
+      connectivity = seen;
       const observers = checks.map((c) => c.observe).filter((o): o is NonNullable<typeof o> => !!o);
       const onObject = (oid: string, type: ObjectType, data: Buffer | null) => {
-        connectivity.see(oid, type, data);
+        seen.see(oid, type, data);
         for (const o of observers) o(oid, type, data);
       };
       const indexing = indexPack(tmpPack, { incoming, lookupExternal: (oid) => existing.tryRead(oid), fsck: true, onObject, maxObjectBytes: deps.maxObjectBytes });
@@ -279,7 +286,7 @@ export async function receivePack(
       // Charged by what the objects are, not by how well they compress (a delta can be 1000 times smaller).
       if (indexed.inflatedBytes > deps.quotaBytes) throw quotaError(deps.quotaBytes);
       if (indexed.objects.length > 0) {
-        connectivity.check(received, existing);
+        connectivity!.check(received, existing);
         const index = PackIndex.fromBuffer(indexed.idx);
         newPackFile = await PackFile.open(tmpPack, index);
         const size = (await fsp.stat(tmpPack)).size;
@@ -317,7 +324,9 @@ export async function receivePack(
         newOid: c.newOid === ZERO_OID ? null : c.newOid,
         peeled: c.newOid === ZERO_OID ? null : peeledOf(objects, c.newOid),
       }));
-      const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic);
+      // Checked against `existing`: if a compaction drops objects before the commit point, checked again there.
+      const needs = () => (connectivity ? connectivity.external(received) : []);
+      const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic, { objects: existing, needs });
       for (const r of outcome) results.set(r.name, r.ok ? null : r.reason);
       lap('commit');
       // No ref moved: nothing names the pack just stored (best effort; a pack row of the same name is kept).
