@@ -16,7 +16,7 @@ import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter } from './lfs/http.js';
@@ -42,6 +42,7 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  metrics: Metrics;
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
@@ -147,5 +148,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor };
+  return { app, store, compactor, metrics };
 }

@@ -22,7 +22,8 @@ export interface GcDb {
   epoch(repoId: string): Promise<number>;
   /**
    * A compaction that drops unreachable objects commits here: `pack` (durable; null when nothing is
-   * kept) becomes the only live pack, `supersedes` superseded, and the epoch moves on, in one transaction that locks the
+   * kept; possibly one of `supersedes` already, with the same content) becomes the only live pack,
+   * the rest of `supersedes` superseded, and the epoch moves on, in one transaction that locks the
    * repository row; only if the live packs are exactly `supersedes` and no ref was created or moved
    * since `refs` were read (deletions are fine). False, and nothing changed, otherwise.
    */

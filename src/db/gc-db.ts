@@ -47,12 +47,15 @@ export function createGcDb(deps: {
           const seen = new Map(refs.map((r) => [r.name, r.oid]));
           const now = await m.getRepository(RefEntity).find({ where: { repoId }, select: { name: true, oid: true } });
           if (now.some((r) => seen.get(r.name) !== r.oid)) throw new RepoChanged();
-          await m
-            .createQueryBuilder()
-            .update(PackEntity)
-            .set({ state: 'superseded', supersededAt: Date.now() })
-            .where('repo_id = :repoId AND state = :live AND name IN (:...names)', { repoId, live: 'live', names: supersedes })
-            .execute();
+          const retired = supersedes.filter((n) => n !== pack?.name);
+          if (retired.length) {
+            await m
+              .createQueryBuilder()
+              .update(PackEntity)
+              .set({ state: 'superseded', supersededAt: Date.now() })
+              .where('repo_id = :repoId AND state = :live AND name IN (:...names)', { repoId, live: 'live', names: retired })
+              .execute();
+          }
           if (pack) await insertPack(m, pack);
           await m.createQueryBuilder().update(RepoEntity).set({ gcEpoch: () => 'gc_epoch + 1', updatedAt: () => 'updated_at' }).where('id = :repoId', { repoId }).execute();
         });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.js';
-import type { Db } from '../../db/db.js';
+import type { Db, PackRecord } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { indexPack } from '../pack/index-pack.js';
 import { Readable } from 'node:stream';
@@ -130,7 +130,11 @@ export class Compactor {
    * Failures are thrown.
    */
   collect(repoId: string): Promise<CompactionResult | null> {
-    const next = this.queue.then(() => this.compact(repoId, true));
+    const next = this.queue.then(async () => {
+      const r = await this.compact(repoId, true);
+      await this.sweep(repoId); // with no grace period (as `packhub gc` may set it), what it replaced goes now
+      return r;
+    });
     this.queue = next.catch(() => null);
     return next;
   }
@@ -140,11 +144,31 @@ export class Compactor {
     return (await this.db.packs.listSuperseded(repoId)).reduce((n, p) => n + p.sizeBytes, 0);
   }
 
-  private async compact(repoId: string, gc: boolean): Promise<CompactionResult | null> {
-    await this.sweep(repoId);
+  /**
+   * What garbage collection would drop from a repository now (a dry run): unreachable objects past
+   * their grace period, with the bytes their entries take in the packs.
+   */
+  async plan(repoId: string): Promise<{ droppedObjects: number; droppedBytes: number }> {
     const live = await this.db.packs.listLive(repoId);
-    if (live.length === 0 || (live.length < 2 && !gc)) return null;
-    const started = performance.now();
+    if (live.length === 0) return { droppedObjects: 0, droppedBytes: 0 };
+    const a = await this.analyze(repoId, live);
+    const keep = new Set([...a.reachable, ...a.kept]);
+    let droppedBytes = 0;
+    const counted = new Set<string>();
+    for (const pack of a.objects.packs) {
+      for (let j = 0; j < pack.index.count; j++) {
+        const oid = pack.index.oidAt(j).toString('hex');
+        if (!keep.has(oid) && !counted.has(oid)) {
+          counted.add(oid);
+          droppedBytes += pack.entrySize(pack.index.offsetAt(j));
+        }
+      }
+    }
+    return { droppedObjects: a.dropped, droppedBytes };
+  }
+
+  /** Reachability over the live packs (newest first in `live`, sorted here): what is kept, and since when unreachable objects are so. */
+  private async analyze(repoId: string, live: PackRecord[]) {
     const now = Date.now();
     const refs = await this.db.refs.list(repoId);
     live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
@@ -166,8 +190,16 @@ export class Compactor {
     const young = [...since].filter(([, t]) => now - t < this.opts.unreachableGraceMs).map(([oid]) => oid);
     // Young objects are kept with all they name (which may be older), so nothing kept is incomplete.
     const kept = young.length ? enumerateObjects(objects, { wants: young, commonHaves: [], clientShallow: [] }).objects.filter((o) => !seen.has(o)) : [];
+    return { refs, objects, reachable, kept, since, dropped: since.size - kept.length };
+  }
+
+  private async compact(repoId: string, gc: boolean): Promise<CompactionResult | null> {
+    await this.sweep(repoId);
+    const live = await this.db.packs.listLive(repoId);
+    if (live.length === 0 || (live.length < 2 && !gc)) return null;
+    const started = performance.now();
+    const { refs, objects, reachable, kept, since, dropped } = await this.analyze(repoId, live);
     const order = [...reachable, ...kept];
-    const dropped = since.size - kept.length;
     if (live.length < 2 && dropped === 0) return null;
     const replaced = live.map((p) => p.name);
     const replacedBytes = live.reduce((n, p) => n + p.sizeBytes, 0);
@@ -197,20 +229,25 @@ export class Compactor {
       const indexed = await indexPack(tmp);
       if (indexed.objects.length !== order.length) throw new Error(`compacted pack of ${repoId} has ${indexed.objects.length} objects, expected ${order.length}`);
       const name = indexed.checksum;
-      if (live.some((p) => p.name === name)) return null;
+      // The same bytes as a live pack (all that is kept came in one push): that pack stays, the others go.
+      const already = live.some((p) => p.name === name);
+      if (already && dropped === 0) return null;
+      const superseded = replaced.filter((n) => n !== name);
       const bytes = (await fsp.stat(tmp)).size;
-      if (kept.length) await this.writeCruft(repoId, name, kept.map((oid) => [oid, since.get(oid)!]));
-      await this.store.storePack(repoId, { name, objectCount: order.length, sizeBytes: bytes, idx: indexed.idx, packPath: tmp });
-      stored = true;
+      if (!already) {
+        if (kept.length) await this.writeCruft(repoId, name, kept.map((oid) => [oid, since.get(oid)!]));
+        await this.store.storePack(repoId, { name, objectCount: order.length, sizeBytes: bytes, idx: indexed.idx, packPath: tmp });
+        stored = true;
+      }
       const record = { repoId, name, objectCount: order.length, sizeBytes: bytes, source: 'compact' as const };
-      const swapped = dropped > 0 ? await this.db.gc.replacePruning(repoId, record, replaced, refs) : await this.db.packs.replace(repoId, record, replaced);
+      const swapped = dropped > 0 ? await this.db.gc.replacePruning(repoId, record, replaced, refs) : await this.db.packs.replace(repoId, record, superseded);
       if (!swapped) {
         this.log.info({ repoId, dropping: dropped }, 'the repository changed while compacting; its pack is dropped (a later run tries again)');
-        await this.deleteFiles(repoId, name);
+        if (!already) await this.deleteFiles(repoId, name);
         return null;
       }
-      this.retire(repoId, replaced);
-      const result = { name, objects: order.length, bytes, replaced: replaced.length, replacedBytes, unreachable: kept.length, dropped };
+      this.retire(repoId, superseded);
+      const result = { name, objects: order.length, bytes, replaced: superseded.length, replacedBytes: replacedBytes - (already ? bytes : 0), unreachable: kept.length, dropped };
       this.log.info({ repoId, ...result, ms: Math.round(performance.now() - started) }, 'compacted');
       return result;
     } finally {
