@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { startGate } from './helpers/gate.js';
 import { git, gitResult, remoteRefs, tmpDir } from './helpers/git.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
@@ -12,59 +12,6 @@ import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from 
 // compaction drops exactly those objects. The push must then fail cleanly, never end with a ref
 // naming a dropped object; and a push whose objects a compaction kept goes through although the
 // compaction committed while it was arriving (it is checked again at its commit point).
-
-/**
- * A TCP proxy in front of the hub that lets a push start and then holds its body: once a
- * git-receive-pack request has sent `holdAfter` bytes, the rest waits until `release()`.
- */
-async function startGate(target: number, holdAfter = 64 * 1024) {
-  let engaged: () => void = () => undefined;
-  const engagedOnce = new Promise<void>((r) => (engaged = r));
-  const releases: (() => void)[] = [];
-  let released = false;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    let push = false;
-    let sent = 0;
-    const held: Buffer[] = [];
-    let holding = false;
-    client.on('data', (chunk: Buffer) => {
-      if (!push && /POST [^ ]*git-receive-pack/.test(chunk.toString('latin1', 0, 200))) push = true;
-      if (holding) {
-        held.push(chunk);
-        return;
-      }
-      if (push && !released && sent + chunk.length > holdAfter) {
-        upstream.write(chunk.subarray(0, holdAfter - sent));
-        held.push(chunk.subarray(holdAfter - sent));
-        sent = holdAfter;
-        holding = true;
-        releases.push(() => {
-          holding = false;
-          for (const c of held.splice(0)) upstream.write(c);
-        });
-        engaged();
-        return;
-      }
-      sent += push ? chunk.length : 0;
-      upstream.write(chunk);
-    });
-    client.on('end', () => upstream.end());
-    upstream.pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    engaged: engagedOnce,
-    release() {
-      released = true;
-      for (const r of releases.splice(0)) r();
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 async function commitFile(dir: string, name: string, content: string | Buffer, message: string): Promise<string> {
   fs.writeFileSync(path.join(dir, name), content);
