@@ -10,6 +10,11 @@ import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
 import { createAdminApi } from './auth/admin-api.js';
+import { createJobsAdminApi } from './jobs/admin-api.js';
+import { createMirror, type MirrorService } from './mirror/index.js';
+import { createMirrorAdminApi } from './mirror/admin-api.js';
+import { createJobEngine } from './jobs/index.js';
+import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
 import type { PushCheck } from './git/receive-pack.js';
 import { Compactor } from './git/store/compactor.js';
@@ -43,6 +48,9 @@ export interface App {
   store: GitStore;
   compactor: Compactor;
   metrics: Metrics;
+  /** The job engine (handlers registered, not started: the server starts and closes it). */
+  jobs: JobEngine;
+  mirrors: MirrorService;
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
@@ -75,6 +83,9 @@ export function createApp(deps: AppDeps): App {
   });
 
   const metrics = createMetrics();
+  const jobs = createJobEngine({ db, log: log.child({ module: 'jobs' }), registry: metrics.registry, ...config.jobs });
+  const mirror = createMirror({ config, db, store, content, records: lfs, jobs, log, registry: metrics.registry });
+  pushChecks.push(mirror.pushCheck);
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {
@@ -110,6 +121,8 @@ export function createApp(deps: AppDeps): App {
   }
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
   app.use(createAdminApi({ db }));
+  app.use(createJobsAdminApi({ jobs }));
+  app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({
@@ -125,6 +138,7 @@ export function createApp(deps: AppDeps): App {
       commitLimits: config.hfCommit,
       log: log.child({ module: 'hf' }),
       verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
+      mirror: mirror.service.enabled ? mirror.hooks : null,
     }),
   );
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, log: log.child({ module: 'lfs' }) }));
@@ -148,5 +162,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor, metrics };
+  return { app, store, compactor, metrics, jobs, mirrors: mirror.service };
 }

@@ -15,6 +15,8 @@ import { createInvitation } from './auth/invitations.js';
 import { generateToken, hashPassword, hashToken } from './auth/tokens.js';
 import { createRepoService } from './repos/repo-service.js';
 import { checkDeployment } from './core/deployment.js';
+import { JOBS_USAGE, jobsCommand } from './jobs/cli.js';
+import { MIRROR_USAGE, mirrorCommand } from './mirror/cli.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -42,7 +44,7 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
-  packhub gc [--dry-run] [--grace-ms N]                 garbage collection: git objects no ref reaches (dropped by
+${JOBS_USAGE}${MIRROR_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 garbage collection: git objects no ref reaches (dropped by
                                                        compaction), LFS objects no reachable pointer names (unlinked,
                                                        deleted once no repository links them), stored objects no
                                                        database row names; each once older than the grace period
@@ -331,6 +333,16 @@ async function main(argv: string[]): Promise<void> {
       const fmt = (x: { usedBytes: number; limitBytes: number | null }) => `${x.usedBytes} bytes used of ${x.limitBytes === null ? 'unlimited' : `${x.limitBytes} bytes`}`;
       process.stdout.write(`${ns}: private ${fmt(r.private)}; public ${fmt(r.public)}\n`);
     });
+    return;
+  }
+
+  if (cmd === 'jobs') {
+    process.exitCode = await jobsCommand(sub, rest, { withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
+    return;
+  }
+
+  if (cmd === 'mirror') {
+    process.exitCode = await mirrorCommand(sub, rest, { config, withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
     return;
   }
 

@@ -49,7 +49,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await ensureFirstAdmin(db, config.firstAdmin, log);
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store, compactor, metrics } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const { app, store, compactor, metrics, jobs, mirrors } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
 
   const server = http.createServer(app);
@@ -65,6 +65,16 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  jobs.start();
+  // Registered mirrors sync on their own every PACKHUB_MIRROR_RESYNC_MS (0: only when asked).
+  const resyncMs = config.upstream?.resyncMs ?? 0;
+  const resync = setInterval(() => {
+    mirrors
+      .resyncDue(resyncMs, async (repoId) => (await jobs.list({ kind: 'mirror.sync', repoId, state: 'queued', limit: 1 })).length > 0)
+      .catch((err: Error) => log.warn({ err: err.message }, 'scheduling mirror syncs failed'));
+  }, Math.max(resyncMs, 1000) / 4);
+  if (!resyncMs) clearInterval(resync);
+  resync.unref();
   log.info({ port, host: config.host, database: config.database.kind, storage: config.storage.kind }, 'packhub listening');
 
   return {
@@ -72,6 +82,11 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     async close() {
       // Stop accepting; in-flight transfers finish; idle keep-alive sockets go now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Live job streams end, running jobs go back to the queue for another replica (or the next start).
+      await jobs.close();
+      await mirrors.close();
+      clearInterval(resync);
       server.closeIdleConnections();
       await closed;
       await compactor.close();

@@ -54,7 +54,19 @@ function securityHeaders(res: Response, csp: string): void {
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
 }
 
-/** The web UI (built by `npm run build`): index at /, hashed assets under /assets, each with the UI's security headers. */
+/** Paths that belong to the API, the assets and transfers: never answered with the UI's page. */
+const NOT_UI = /^\/(?:api|ui-api|assets|lfs)(?:\/|$)/;
+
+/** A browser navigating: it asks for HTML by name (git, git-lfs and the HF clients never do). */
+const wantsHtml = (accept: string | undefined) => !!accept && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+
+/**
+ * The web UI (built by `npm run build`): index at /, hashed assets under /assets, each with the UI's
+ * security headers. Registered after every other route: a GET or HEAD that none of them answered and
+ * that asks for HTML (a browser opening /{ns}/{name}, /{ns}/{name}/tree/{rev}/{path}, /settings/tokens,
+ * ...) gets index.html too, and the UI's router shows the page. The page is the same for every path
+ * (no data in it), so it tells nothing about which repositories exist.
+ */
 export function serveUi(app: Express, config: Readonly<Config>, uiDir: string): void {
   const csp = uiCsp(config);
   app.use(
@@ -66,11 +78,17 @@ export function serveUi(app: Express, config: Readonly<Config>, uiDir: string): 
       setHeaders: (res, file) => securityHeaders(res as unknown as Response, WORKER_RE.test(file) ? WORKER_CSP : csp),
     }),
   );
-  app.get('/', (_req, res) => {
+  const sendIndex = (res: Response) => {
     securityHeaders(res, csp);
     res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Vary', 'Accept');
     res.sendFile(path.join(uiDir, 'index.html'), (err) => {
       if (err && !res.headersSent) res.status(503).type('text/plain').send('The web UI is not built: run npm run build.\n');
     });
+  };
+  app.get('/', (_req, res) => sendIndex(res));
+  app.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_UI.test(req.path) || !wantsHtml(req.headers.accept)) return next();
+    sendIndex(res);
   });
 }

@@ -41,17 +41,20 @@ describe('web UI in headless Chromium', () => {
   });
 
   it('sign in, create a repo, upload a README, browse it, read it, see the commit', async () => {
-    await page.goto(`${hub.url}/#/login`);
+    await page.goto(`${hub.url}/login`);
     await page.fill('input[name=name]', 'alice');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
     await page.waitForSelector('text=Sign out');
     await shot('home');
 
-    await page.goto(`${hub.url}/#/new`);
+    await page.goto(`${hub.url}/new`);
     await page.fill('input[name=repo]', 'demo');
     await page.click('button[type=submit]');
-    await page.waitForURL(/#\/models\/alice\/demo$/);
+    await page.waitForURL(/\/alice\/demo$/);
+    // Uploads live on the Files tab, at the revision shown.
+    await page.click('nav.tabs a:has-text("Files")');
+    await page.waitForURL(/\/alice\/demo\/tree\/main$/);
     await page.waitForSelector('text=.gitattributes');
 
     await page.setInputFiles('input[type=file]', [
@@ -59,16 +62,22 @@ describe('web UI in headless Chromium', () => {
       { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{"layers": 2}\n') },
     ]);
     await page.click('form.upload button[type=submit]');
+    await page.waitForSelector('table.files tr[data-path="README.md"]');
+    assert.equal(await page.getAttribute('progress', 'value'), '1');
+    await page.click('nav.tabs a:has-text("Model card")');
     await page.waitForSelector('.readme h1');
     assert.equal(await page.textContent('.readme h1'), 'Demo model');
     assert.match((await page.textContent('.readme')) ?? '', /Uploaded from the browser/);
-    assert.match((await page.textContent('.readme .meta')) ?? '', /license: mit/);
-    assert.equal(await page.getAttribute('progress', 'value'), '1');
+    assert.match((await page.textContent('.chip[data-kind=license]')) ?? '', /mit/, 'front matter as chips');
+    assert.doesNotMatch((await page.textContent('.readme')) ?? '', /license: mit/, 'and not as text');
     assert.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined, 'raw HTML in a README is not run');
     assert.match((await page.textContent('.readme')) ?? '', /<img src=x/);
+    await shot('repo');
+    await page.click('nav.tabs a:has-text("History")');
+    await page.waitForURL(/\/alice\/demo\/commits\/main$/);
+    await page.waitForSelector('.commits');
     assert.match((await page.textContent('.commits')) ?? '', /Upload README\.md, config\.json/);
     assert.match((await page.textContent('.commits')) ?? '', /initial commit/);
-    await shot('repo');
 
     // The commit, with what it changed.
     await page.click('.commits li:has-text("Upload README.md") a');
@@ -79,23 +88,34 @@ describe('web UI in headless Chromium', () => {
     assert.match(diff, /\+# Demo model/);
     await shot('commit');
 
+    await page.click('nav.tabs a:has-text("Files")');
     await page.click('table.files a:has-text("config.json")');
+    await page.waitForURL(/\/alice\/demo\/blob\/main\/config\.json$/);
     await page.waitForSelector('pre.file');
     assert.equal((await page.textContent('pre.file'))?.trim(), '{"layers": 2}');
     assert.equal(await page.textContent('pre.file .hljs-attr'), '"layers"', 'highlighted as JSON');
     await shot('file');
 
     // The home page finds it.
-    await page.goto(`${hub.url}/#/`);
+    await page.goto(`${hub.url}/`);
     await page.fill('input[aria-label=search]', 'demo');
     await page.click('form button');
+    await page.waitForURL(/\/\?search=demo$/);
     await page.waitForSelector('text=alice/demo');
     await shot('search');
+
+    // Old links (/#/...) land on the page's path today.
+    await page.goto(`${hub.url}/#/models/alice/demo/blob/config.json`);
+    await page.waitForURL(/\/alice\/demo\/blob\/main\/config\.json$/);
+    await page.waitForSelector('pre.file');
+    await page.goto(`${hub.url}/#/models/alice/demo`);
+    await page.waitForURL(/\/alice\/demo$/);
+    await page.waitForSelector('.readme h1');
   });
 
   it('an empty repository (created by the CLI) shows how to fill it; a repository whose default branch is master opens on master', async () => {
     await hub.repo('alice/empty-one');
-    await page.goto(`${hub.url}/#/models/alice/empty-one`);
+    await page.goto(`${hub.url}/alice/empty-one`);
     await page.waitForSelector('.empty-repo');
     assert.match((await page.textContent('.empty-repo')) ?? '', /This repository is empty[\s\S]*git clone http:\/\/127\.0\.0\.1:\d+\/alice\/empty-one\.git/);
     assert.doesNotMatch((await page.textContent('body')) ?? '', /Invalid rev id|404/);
@@ -109,14 +129,24 @@ describe('web UI in headless Chromium', () => {
     await git(['add', '.'], { cwd: work });
     await git(['commit', '--quiet', '-m', 'first on master'], { cwd: work });
     await git(['push', '--quiet', `${hub.authUrl(dora)}/dora/on-master.git`, 'master'], { cwd: work });
-    await page.goto(`${hub.url}/#/models/dora/on-master`);
+    await page.goto(`${hub.url}/dora/on-master`);
     await page.waitForSelector('.readme h1');
     assert.equal(await page.textContent('.readme h1'), 'On master');
     assert.equal(await page.inputValue('select[aria-label=branch]'), 'master');
+    // Every link carries the revision: master, never main.
+    await page.click('nav.tabs a:has-text("Files")');
+    await page.waitForURL(/\/dora\/on-master\/tree\/master$/);
+    await page.click('table.files a:has-text("README.md")');
+    await page.waitForURL(/\/dora\/on-master\/blob\/master\/README\.md$/);
+    await page.waitForSelector('pre.file');
+    await page.click('nav.tabs a:has-text("History")');
+    await page.waitForURL(/\/dora\/on-master\/commits\/master$/);
+    assert.match((await page.textContent('.commits')) ?? '', /first on master/);
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /does not exist/);
   });
 
   it('manages access tokens: created and shown once, then revoked', async () => {
-    await page.goto(`${hub.url}/#/tokens`);
+    await page.goto(`${hub.url}/settings/tokens`);
     await page.waitForSelector('text=Create token');
     await page.click('text=Create token');
     await page.waitForSelector('.token code');
@@ -131,8 +161,10 @@ describe('web UI in headless Chromium', () => {
   });
 
   it('registers through an invitation link, switches branches, shows an image, changes visibility, deletes a repo', async () => {
-    await page.goto(`${hub.url}/#/`);
-    if (await page.isVisible('text=Sign out')) await page.click('text=Sign out');
+    await page.goto(`${hub.url}/`);
+    await page.waitForSelector('nav >> text=Sign out');
+    await page.click('nav >> text=Sign out');
+    await page.waitForSelector('nav >> text=Sign in');
     const link = (await hub.cli(['invite', 'create', 'bob'])).trim().split('\n').at(-1)!;
     await page.goto(`${hub.url}/${link.slice(link.indexOf('#'))}`);
     await page.waitForSelector('input[name=invite]');
@@ -143,10 +175,12 @@ describe('web UI in headless Chromium', () => {
     await page.waitForSelector('text=Sign out');
     assert.equal(await page.textContent('.me'), 'bob');
 
-    await page.goto(`${hub.url}/#/new`);
+    await page.goto(`${hub.url}/new`);
     await page.fill('input[name=repo]', 'pics');
     await page.click('button[type=submit]');
-    await page.waitForURL(/#\/models\/bob\/pics$/);
+    await page.waitForURL(/\/bob\/pics$/);
+    await page.click('nav.tabs a:has-text("Files")');
+    await page.waitForSelector('text=.gitattributes');
     // A 1x1 PNG, and a branch with a file of its own (made through the API with the session).
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
     // A file over the LFS threshold (64 KiB here) goes through the LFS batch API, hashed in the browser.
@@ -175,11 +209,25 @@ describe('web UI in headless Chromium', () => {
     await page.waitForSelector('select[aria-label=branch] option[value=dev]', { state: 'attached' });
     assert.equal(await page.isVisible('text=only-on-dev.txt'), false);
     await page.selectOption('select[aria-label=branch]', 'dev');
+    await page.waitForURL(/\/bob\/pics\/tree\/dev$/);
     await page.waitForSelector('text=only-on-dev.txt');
+    // An upload commits to the branch shown (dev), not to the default branch.
+    await page.setInputFiles('input[type=file]', [{ name: 'dev-notes.txt', mimeType: 'text/plain', buffer: Buffer.from('for dev only\n') }]);
+    await page.click('form.upload button[type=submit]');
+    await page.waitForSelector('table.files tr[data-path="dev-notes.txt"]');
+    const pathsOn = async (rev: string) => ((await (await fetch(`${hub.url}/api/models/bob/pics/tree/${rev}`)).json()) as { path: string }[]).map((e) => e.path);
+    assert.ok((await pathsOn('dev')).includes('dev-notes.txt'), 'committed to dev');
+    assert.ok(!(await pathsOn('main')).includes('dev-notes.txt'), 'main is untouched');
+    await page.click('nav.tabs a:has-text("History")');
+    await page.waitForURL(/\/bob\/pics\/commits\/dev$/);
+    await page.waitForSelector('.commits li:has-text("Upload dev-notes.txt")');
     assert.match((await page.textContent('.commits')) ?? '', /on dev/);
     await shot('branch');
+    await page.click('nav.tabs a:has-text("Files")');
+    await page.waitForURL(/\/bob\/pics\/tree\/dev$/);
 
     await page.click('text=dot.png');
+    await page.waitForURL(/\/bob\/pics\/blob\/dev\/dot\.png$/);
     await page.waitForSelector('img.view');
     await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } }).document.querySelector('img.view')?.naturalWidth ?? 0) > 0);
     await shot('image');
@@ -192,17 +240,17 @@ describe('web UI in headless Chromium', () => {
     if (!(await page.isVisible('input[name=confirm]'))) await page.click('summary:has-text("Settings")');
     await page.fill('input[name=confirm]', 'bob/pics');
     await page.click('button.danger');
-    await page.waitForURL(/#\/$/);
+    await page.waitForURL(`${hub.url}/`);
     const gone = await page.evaluate(async () => (await fetch('/api/models/bob/pics', { headers: { 'X-Packhub-UI': '1' } })).status);
     assert.equal(gone, 404);
   });
 
   it('user and organization pages: create an org, add and remove members, create a repo in it; non-admins cannot manage members', async () => {
-    await page.goto(`${hub.url}/#/bob`);
+    await page.goto(`${hub.url}/bob`);
     await page.waitForSelector('text=New organization');
     await page.fill('input[name=org]', 'lab');
     await page.click('text=Create organization');
-    await page.waitForURL(/#\/lab$/);
+    await page.waitForURL(/\/lab$/);
     await page.waitForSelector('.members');
     assert.match((await page.textContent('.members')) ?? '', /bob\s*admin/);
     await page.fill('input[name=member]', 'alice');
@@ -211,12 +259,12 @@ describe('web UI in headless Chromium', () => {
     await page.waitForSelector('.members td:has-text("alice")');
     assert.match((await page.textContent('.members')) ?? '', /alice\s*write/);
 
-    await page.goto(`${hub.url}/#/new`);
+    await page.goto(`${hub.url}/new`);
     await page.selectOption('select[name=owner]', 'lab');
     await page.fill('input[name=repo]', 'shared');
     await page.click('button[type=submit]');
-    await page.waitForURL(/#\/models\/lab\/shared$/);
-    await page.goto(`${hub.url}/#/lab`);
+    await page.waitForURL(/\/lab\/shared$/);
+    await page.goto(`${hub.url}/lab`);
     await page.waitForSelector('text=lab/shared');
     await shot('org');
 
@@ -240,7 +288,7 @@ describe('web UI in headless Chromium', () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const admin = await context.newPage();
     try {
-      await admin.goto(`${hub.url}/#/login`);
+      await admin.goto(`${hub.url}/login`);
       await admin.fill('input[name=name]', 'root');
       await admin.fill('input[name=password]', 'operator passphrase');
       await admin.click('button[type=submit]');
@@ -275,7 +323,7 @@ describe('web UI in headless Chromium', () => {
       await context.close();
     }
     // alice (signed in on the main page) is no administrator: no link, and the API says nothing exists.
-    await page.goto(`${hub.url}/#/`);
+    await page.goto(`${hub.url}/`);
     await page.waitForSelector('text=Sign out');
     assert.equal(await page.locator('nav a:has-text("Users")').count(), 0);
     const cookies = await page.context().cookies();

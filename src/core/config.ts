@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -42,6 +43,7 @@ const envSchema = z.object({
   PACKHUB_CACHE_MAX_BYTES: size.default(2 * 1024 ** 3),
   PACKHUB_MAX_PUSH_BYTES: size.default(20 * 1024 ** 3),
   PACKHUB_MAX_OBJECT_BYTES: size.default(100 * 1024 ** 2),
+  PACKHUB_MIRROR_MAX_PACK_BYTES: size.default(8 * 1024 ** 3),
   PACKHUB_ACCEL_REDIRECT_PREFIX: z.string().regex(/^\/[\w/-]*\/$/, 'an internal nginx location such as /_packhub_objects/').optional(),
   PACKHUB_COMPACT_MIN_PACKS: z.coerce.number().int().min(0).default(4),
   PACKHUB_COMPACT_DELAY_MS: z.coerce.number().int().min(0).default(5000),
@@ -60,7 +62,32 @@ const envSchema = z.object({
   PACKHUB_REGISTRATION: z.enum(['open', 'invite', 'closed']).default('closed'),
   PACKHUB_QUOTA_PRIVATE_BYTES: size.optional(),
   PACKHUB_QUOTA_PUBLIC_BYTES: size.optional(),
+  PACKHUB_UPSTREAM_URL: z.union([z.literal('none'), z.string().url()]).default('https://huggingface.co'),
+  PACKHUB_UPSTREAM_TOKEN: z.string().optional(),
+  PACKHUB_UPSTREAM_TOKEN_FILE: z.string().optional(),
+  PACKHUB_UPSTREAM_PROXY: bool.default(false),
+  PACKHUB_UPSTREAM_ALLOW: z.string().default('*'),
+  PACKHUB_UPSTREAM_DENY: z.string().default(''),
+  PACKHUB_UPSTREAM_TTL: z.string().regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 600, 90s, 10m or 1h').default('10m'),
+  PACKHUB_MIRROR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  PACKHUB_MIRROR_RESYNC_MS: z.coerce.number().int().min(0).default(0),
+  PACKHUB_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
+  PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
 });
+
+/** Seconds by default; `ms`, `s`, `m`, `h` suffixes. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+const globList = (text: string) =>
+  text
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
 
 export interface S3Config {
   endpoint?: string;
@@ -87,6 +114,8 @@ export interface Config {
   maxPushBytes: number;
   /** Largest git object (and delta result) a push or API commit may store; big files belong in LFS. */
   maxObjectBytes: number;
+  /** Largest pack a mirror sync accepts from an upstream (objects are bounded by maxObjectBytes as in a push). */
+  mirrorMaxPackBytes: number;
   /** nginx internal location serving the objects directory (filesystem backend behind nginx), or null. */
   accelRedirectPrefix: string | null;
   /** Background compaction: packs that trigger it (0: off), quiet time before, grace for replaced packs. */
@@ -111,6 +140,17 @@ export interface Config {
   firstAdmin: { name?: string; passwordFile?: string };
   /** Default storage quotas per namespace (null: unlimited); `packhub quota set` overrides them. */
   quotas: { privateBytes: number | null; publicBytes: number | null };
+  /**
+   * The hub packhub mirrors (null: mirroring off). The token is sent to that hub only, for gated or
+   * private repositories; never shown back in full. `proxy`: pull-through (a repo asked for and not
+   * held here is registered from the upstream on the fly). `allow`/`deny`: globs on repo ids
+   * (`ns/name`, `datasets/ns/name`), the last matching rule wins. `ttlMs`: how long a branch's commit
+   * is trusted before it is asked again. `concurrency`: downloads at once per job. `resyncMs`: how
+   * often registered mirrors sync on their own (0: never).
+   */
+  upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number } | null;
+  /** Background jobs: how many run at once in this process, their lease (renewed every third of it), how often the queue is polled. */
+  jobs: { concurrency: number; leaseMs: number; pollMs: number };
   logLevel: string;
   /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
   logFormat: 'json' | 'pretty';
@@ -124,6 +164,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.PACKHUB_DATA_DIR);
+  let upstreamToken = e.PACKHUB_UPSTREAM_TOKEN ?? null;
+  if (e.PACKHUB_UPSTREAM_TOKEN_FILE) {
+    try {
+      upstreamToken = fs.readFileSync(e.PACKHUB_UPSTREAM_TOKEN_FILE, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`invalid configuration:\n  PACKHUB_UPSTREAM_TOKEN_FILE: ${(err as Error).message}`);
+    }
+  }
   let database: Config['database'];
   if (e.PACKHUB_DATABASE_URL && /^postgres(ql)?:\/\//.test(e.PACKHUB_DATABASE_URL)) {
     database = { kind: 'postgres', url: e.PACKHUB_DATABASE_URL };
@@ -163,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     cacheMaxBytes: e.PACKHUB_CACHE_MAX_BYTES,
     maxPushBytes: e.PACKHUB_MAX_PUSH_BYTES,
     maxObjectBytes: e.PACKHUB_MAX_OBJECT_BYTES,
+    mirrorMaxPackBytes: e.PACKHUB_MIRROR_MAX_PACK_BYTES,
     accelRedirectPrefix: e.PACKHUB_ACCEL_REDIRECT_PREFIX ?? null,
     compaction: { minPacks: e.PACKHUB_COMPACT_MIN_PACKS, delayMs: e.PACKHUB_COMPACT_DELAY_MS, graceMs: e.PACKHUB_COMPACT_GRACE_MS },
     gc: { intervalMs: e.PACKHUB_GC_INTERVAL_MS, graceMs: e.PACKHUB_GC_GRACE_MS },
@@ -179,6 +228,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     registration: e.PACKHUB_REGISTRATION,
     firstAdmin: { name: e.PACKHUB_ADMIN_NAME, passwordFile: e.PACKHUB_ADMIN_PASSWORD_FILE },
     quotas: { privateBytes: e.PACKHUB_QUOTA_PRIVATE_BYTES ?? null, publicBytes: e.PACKHUB_QUOTA_PUBLIC_BYTES ?? null },
+    upstream:
+      e.PACKHUB_UPSTREAM_URL === 'none'
+        ? null
+        : {
+            url: e.PACKHUB_UPSTREAM_URL.replace(/\/+$/, ''),
+            token: upstreamToken || null,
+            proxy: e.PACKHUB_UPSTREAM_PROXY,
+            allow: globList(e.PACKHUB_UPSTREAM_ALLOW),
+            deny: globList(e.PACKHUB_UPSTREAM_DENY),
+            ttlMs: parseDuration(e.PACKHUB_UPSTREAM_TTL),
+            concurrency: e.PACKHUB_MIRROR_CONCURRENCY,
+            resyncMs: e.PACKHUB_MIRROR_RESYNC_MS,
+          },
+    jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });

@@ -13,8 +13,12 @@ import type {
   TokenScope,
   UserRecord,
 } from './types.js';
+import type { JobsDb } from './jobs-db.js';
 
 export * from './types.js';
+export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
+import type { MirrorsDb } from './mirror-db.js';
+export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 
 /** What garbage collection needs from the database (src/db/gc-db.ts). */
 export interface GcDb {
@@ -148,6 +152,10 @@ export interface Db {
    */
   commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'> | null, updates: RefUpdate[], opts: { atomic: boolean; epoch?: number }): Promise<RefUpdateResult[]>;
   gc: GcDb;
+  /** Repositories that mirror the upstream hub (src/mirror). */
+  mirrors: MirrorsDb;
+  /** Background jobs and their logs (src/db/jobs-db.ts). */
+  jobs: JobsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

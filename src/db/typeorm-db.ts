@@ -8,11 +8,13 @@ import { nameKey } from '../core/names.js';
 import type { Logger } from '../core/logger.js';
 import type { LfsLock, LfsRecords } from '../lfs/records.js';
 import { createDataSource } from './data-source.js';
+import { createJobsDb } from './jobs-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
+  MirrorEntity,
   NamespaceNameEntity,
   OrgEntity,
   PackEntity,
@@ -26,6 +28,7 @@ import {
   UserEntity,
 } from './entities/index.js';
 import { Mutex } from './mutex.js';
+import { createMirrorsDb } from './mirror-db.js';
 import { createGcDb, lockRepo } from './gc-db.js';
 import { STALE_OBJECTS } from './types.js';
 
@@ -401,6 +404,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(PackEntity, { repoId: id });
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
+          await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
@@ -570,6 +574,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         },
       },
     },
+    mirrors: createMirrorsDb(ds, write),
+    jobs: createJobsDb(ds, write),
     settings: {
       async getOrCreate(key, make) {
         const repo = ds.getRepository(SettingEntity);

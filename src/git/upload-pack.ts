@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { AppError, GitFormatError } from '../core/errors.js';
 import type { RefRecord } from '../db/types.js';
 import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.js';
+import { visibleRefs } from './protocol/refs-advertisement.js';
 import { SidebandWriter, type Sink } from './protocol/sideband.js';
 import { enumerateObjects, parseFilter, type EnumerateRequest } from './store/enumerate.js';
 import { writePack } from './store/pack-builder.js';
@@ -219,7 +220,9 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
 }
 
 /** Protocol v2: one command per request (ls-refs or fetch). */
-export async function uploadPackV2(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
+export async function uploadPackV2(full: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
+  // Hidden refs are neither listed nor usable as names (deepen-not, include-tag); their objects stay reachable by id.
+  const repo = { ...full, refs: visibleRefs(full.refs) };
   const reader = new PktReader(body, { maxPackets: UPLOAD_PACK_LIMITS.packets });
   let command: string | null = null;
   for (;;) {
@@ -321,7 +324,8 @@ async function fetchV2(repo: UploadPackRepo, reader: PktReader, sink: Sink): Pro
 }
 
 /** Protocol v0 (stateless HTTP): wants, optional shallow/deepen, haves, flush or done. */
-export async function uploadPackV0(repo: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
+export async function uploadPackV0(full: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
+  const repo = { ...full, refs: visibleRefs(full.refs) };
   const reader = new PktReader(body, { maxPackets: UPLOAD_PACK_LIMITS.packets });
   const args = newArgs();
   const deepenNot: string[] = [];

@@ -35,11 +35,39 @@ export function safeUrl(value, image = false) {
 }
 
 const URL_ATTRS = ['href', 'src', 'xlink:href', 'action', 'formaction', 'poster', 'background', 'cite', 'srcset'];
+
+/**
+ * Where a README's relative links and images point while it is rendered (set by renderMarkdown for
+ * the one synchronous sanitize call): links to the repository's file pages, images to its files.
+ */
+let relativeTo = null;
+/** A path relative to the repository's root ('config.json', './docs/a.md', '../x'), or null for other URLs. */
+function repoRelative(value) {
+  const v = value.trim();
+  if (!v || /^[a-z][a-z0-9+.-]*:/i.test(v) || v.startsWith('/') || v.startsWith('#') || v.startsWith('?')) return null;
+  let u;
+  try {
+    u = new URL(v, 'https://repo.invalid/');
+    return { path: decodeURIComponent(u.pathname.slice(1)), rest: u.search + u.hash };
+  } catch {
+    return null; // malformed: left as the check above left it
+  }
+}
+
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   for (const attr of URL_ATTRS) {
     if (!node.hasAttribute(attr)) continue;
     const ok = attr === 'href' ? safeUrl(node.getAttribute(attr)) : attr === 'src' && node.nodeName === 'IMG' ? safeUrl(node.getAttribute(attr), true) : false;
     if (!ok) node.removeAttribute(attr);
+  }
+  // Checked above; the rewritten URLs are paths on this hub.
+  if (relativeTo && node.nodeName === 'A' && node.hasAttribute('href')) {
+    const r = repoRelative(node.getAttribute('href'));
+    if (r && r.path) node.setAttribute('href', relativeTo.link(r.path) + r.rest);
+  }
+  if (relativeTo && node.nodeName === 'IMG' && node.hasAttribute('src')) {
+    const r = repoRelative(node.getAttribute('src'));
+    if (r && r.path) node.setAttribute('src', relativeTo.image(r.path));
   }
   if (node.nodeName === 'A' && node.hasAttribute('href')) node.setAttribute('rel', 'noopener noreferrer nofollow');
 });
@@ -53,8 +81,17 @@ const MARKDOWN = {
   ALLOW_ARIA_ATTR: false,
 };
 
-export function renderMarkdown(text) {
-  return DOMPurify.sanitize(marked.parse(text), MARKDOWN);
+/**
+ * Markdown as sanitized HTML. `base` ({ link(path), image(path) }): where relative links and images
+ * of a repository's README lead (its file pages and its files, as on the Hub).
+ */
+export function renderMarkdown(text, base = null) {
+  relativeTo = base;
+  try {
+    return DOMPurify.sanitize(marked.parse(text), MARKDOWN);
+  } finally {
+    relativeTo = null;
+  }
 }
 
 /** highlight.js output: spans with classes only. */

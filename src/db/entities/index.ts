@@ -1,4 +1,6 @@
+import { JobEntity, JobLogEntity } from './job.entity.js';
 import { LfsLockEntity, LfsObjectEntity, RepoLfsObjectEntity, SettingEntity } from './lfs.entity.js';
+import { MirrorEntity } from './mirror.entity.js';
 import { MembershipEntity, OrgEntity } from './org.entity.js';
 import { PackEntity } from './pack.entity.js';
 import { QuotaEntity } from './quota.entity.js';
@@ -9,5 +11,5 @@ import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 
-export { NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity];
+export { JobEntity, MirrorEntity, JobLogEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity];

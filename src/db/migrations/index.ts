@@ -4,11 +4,16 @@ import { PgQuotas1795353519843 } from './pg/1795353519843-quotas.js';
 import { SqliteQuotas1795353518485 } from './sqlite/1795353518485-quotas.js';
 import { SqliteAccountsSessions1795855068982 } from './sqlite/1795855068982-accounts-sessions.js';
 import { PgAccountsSessions1795855070690 } from './pg/1795855070690-accounts-sessions.js';
+import { PgJobs1795866972930 } from './pg/1795866972930-jobs.js';
+import { SqliteJobs1795866969704 } from './sqlite/1795866969704-jobs.js';
 import { PgReclaimStorage1795867049077 } from './pg/1795867049077-reclaim-storage.js';
 import { SqliteReclaimStorage1795867046323 } from './sqlite/1795867046323-reclaim-storage.js';
 import { SqliteInit1795349635621 } from './sqlite/1795349635621-init.js';
 import { SqliteOrganizations1795352631666 } from './sqlite/1795352631666-organizations.js';
 
+import { SqliteMirrors1795867411282 } from './sqlite/1795867411282-mirrors.js';
+import { PgMirrors1795867419427 } from './pg/1795867419427-mirrors.js';
+
 /** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteReclaimStorage1795867046323];
-export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgReclaimStorage1795867049077];
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteReclaimStorage1795867046323];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgReclaimStorage1795867049077];

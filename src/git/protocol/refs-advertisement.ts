@@ -37,6 +37,22 @@ export const RECEIVE_PACK_CAPS = [
 
 export const V2_CAPS = ['version 2', `agent=${AGENT}`, 'ls-refs=unborn', 'fetch=shallow filter', 'server-option', 'object-format=sha1'];
 
+/**
+ * Namespaces kept from git clients: never advertised (v0 and v2, upload-pack and receive-pack),
+ * never updated by a push (as C git's transfer.hideRefs). The mirror keeps the old tips of
+ * upstream history rewrites under refs/mirror-archive/, so pinned commit ids keep resolving.
+ */
+export const HIDDEN_REF_PREFIXES = ['refs/mirror-archive/'];
+
+export function isHiddenRef(name: string): boolean {
+  return HIDDEN_REF_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/** The refs git clients may see. */
+export function visibleRefs(refs: RefRecord[]): RefRecord[] {
+  return refs.some((r) => isHiddenRef(r.name)) ? refs.filter((r) => !isHiddenRef(r.name)) : refs;
+}
+
 /** The symbolic HEAD: the default branch if it exists, else main/master/first branch; null if no branch. */
 export function resolveHead(refs: RefRecord[], defaultBranch: string): { target: string; oid: string | null } {
   const byName = new Map(refs.map((r) => [r.name, r]));
@@ -65,7 +81,7 @@ export function advertiseRefsV0(
   caps.push(`agent=${AGENT}`);
   const lines: string[] = [];
   if (head.oid) lines.push(`${head.oid} HEAD`);
-  for (const r of [...refs].sort(byName)) {
+  for (const r of [...visibleRefs(refs)].sort(byName)) {
     lines.push(`${r.oid} ${r.name}`);
     if (r.peeled && service === 'git-upload-pack') lines.push(`${r.peeled} ${r.name}^{}`);
   }

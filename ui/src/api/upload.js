@@ -1,27 +1,5 @@
-// The UI talks to the same HTTP API as every client; the session cookie authenticates it and the
-// custom header (which cross-site forms cannot send) marks the request as the UI's own.
-const UI = { 'X-Packhub-UI': '1' };
-
-async function check(res) {
-  if (res.ok) return res;
-  let message = res.headers.get('x-error-message') || res.statusText;
-  try {
-    const body = await res.json();
-    message = body?.error?.message || body?.error || message;
-  } catch {}
-  throw new Error(`${res.status}: ${message}`);
-}
-
-export async function get(path) {
-  return (await check(await fetch(path, { headers: UI }))).json();
-}
-export async function text(path) {
-  return (await check(await fetch(path, { headers: UI }))).text();
-}
-export async function send(method, path, body) {
-  const res = await fetch(path, { method, headers: { ...UI, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return (await check(res)).json();
-}
+// Uploads from the browser: files become one commit on the branch shown, through the Hub API.
+import { ApiError, UI_HEADERS, errorFrom, humanMessage, send } from './http.js';
 
 /** An XHR (for its upload progress), resolving with the response text. */
 function xhr(method, url, body, headers, onProgress) {
@@ -30,8 +8,19 @@ function xhr(method, url, body, headers, onProgress) {
     x.open(method, url);
     for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
     if (onProgress) x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded);
-    x.onload = () => (x.status < 300 ? resolve(x.responseText) : reject(new Error(`${x.status}: ${x.getResponseHeader('x-error-message') || x.responseText || x.statusText}`)));
-    x.onerror = () => reject(new Error('network error'));
+    x.onload = () => {
+      if (x.status < 300) return resolve(x.responseText);
+      let said = x.getResponseHeader('x-error-message') || '';
+      try {
+        const body = JSON.parse(x.responseText);
+        said = body?.error?.message || (typeof body?.error === 'string' ? body.error : '') || body?.message || said;
+      } catch {}
+      try { said = decodeURIComponent(said); } catch {}
+      const code = x.getResponseHeader('x-error-code') || '';
+      const { message, signIn } = humanMessage(x.status, code, said);
+      reject(new ApiError(message, { status: x.status, code, signIn }));
+    };
+    x.onerror = () => reject(new ApiError('The upload was cut off: the hub could not be reached. Check your connection and try again.'));
     x.send(body);
   });
 }
@@ -64,19 +53,21 @@ const base64 = async (blob) => {
  * progress, then verify), and committed as pointers; the others travel inline in the NDJSON commit.
  * `onProgress(fraction)` covers hashing, uploading and the commit.
  */
-export async function commitFiles(kind, repo, files, title, onProgress) {
+export async function commitFiles(kind, repo, files, title, onProgress, { rev = 'main', folder = '' } = {}) {
+  const R = encodeURIComponent(rev);
+  const at = (f) => (folder ? `${folder.replace(/\/+$/, '')}/${f.name}` : f.name);
   const total = files.reduce((n, f) => n + f.size, 0) * 2 || 1; // hashing (or reading) and sending
   let done = 0;
   const report = (n) => onProgress(Math.min(0.99, (done + n) / total));
-  const pre = await send('POST', `/api/${kind}/${repo}/preupload/main`, {
-    files: await Promise.all(files.map(async (f) => ({ path: f.name, size: f.size, sample: await base64(f.slice(0, 512)) }))),
+  const pre = await send('POST', `/api/${kind}/${repo}/preupload/${R}`, {
+    files: await Promise.all(files.map(async (f) => ({ path: at(f), size: f.size, sample: await base64(f.slice(0, 512)) }))),
   });
   const lfs = new Set(pre.files.filter((f) => f.uploadMode === 'lfs').map((f) => f.path));
   const lines = [JSON.stringify({ key: 'header', value: { summary: title } })];
   const prefix = kind === 'models' ? '' : `/${kind}`;
   for (const f of files) {
-    if (!lfs.has(f.name)) {
-      lines.push(JSON.stringify({ key: 'file', value: { path: f.name, content: await base64(f), encoding: 'base64' } }));
+    if (!lfs.has(at(f))) {
+      lines.push(JSON.stringify({ key: 'file', value: { path: at(f), content: await base64(f), encoding: 'base64' } }));
       done += f.size;
       report(0);
       continue;
@@ -86,12 +77,12 @@ export async function commitFiles(kind, repo, files, title, onProgress) {
     const batch = await (
       await fetch(`${prefix}/${repo}.git/info/lfs/objects/batch`, {
         method: 'POST',
-        headers: { ...UI, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
+        headers: { ...UI_HEADERS, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
         body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: f.size }], hash_algo: 'sha256' }),
-      }).then(check)
+      }).then(async (r) => { if (!r.ok) throw await errorFrom(r); return r; })
     ).json();
     const obj = batch.objects[0];
-    if (obj.error) throw new Error(`LFS: ${obj.error.message}`);
+    if (obj.error) throw new ApiError(`${f.name} could not be uploaded: ${obj.error.message}`);
     const up = obj.actions?.upload;
     if (up) {
       await xhr('PUT', up.href, f, { 'Content-Type': 'application/octet-stream', ...(up.header ?? {}) }, report);
@@ -100,11 +91,11 @@ export async function commitFiles(kind, repo, files, title, onProgress) {
     }
     done += f.size;
     report(0);
-    lines.push(JSON.stringify({ key: 'lfsFile', value: { path: f.name, algo: 'sha256', oid, size: f.size } }));
+    lines.push(JSON.stringify({ key: 'lfsFile', value: { path: at(f), algo: 'sha256', oid, size: f.size } }));
   }
-  for (const f of files) if (!lfs.has(f.name)) done += f.size; // inline ones are sent with the commit
+  for (const f of files) if (!lfs.has(at(f))) done += f.size; // inline ones are sent with the commit
   const sent = done;
-  const result = await xhr('POST', `/api/${kind}/${repo}/commit/main`, lines.join('\n'), { ...UI, 'Content-Type': 'application/x-ndjson' }, (n) => onProgress(Math.min(0.99, (sent + n) / (total + n))));
+  const result = await xhr('POST', `/api/${kind}/${repo}/commit/${R}`, lines.join('\n'), { ...UI_HEADERS, 'Content-Type': 'application/x-ndjson' }, (n) => onProgress(Math.min(0.99, (sent + n) / (total + n))));
   onProgress(1);
   return JSON.parse(result);
 }

@@ -1,0 +1,116 @@
+/**
+ * Mirror benchmark: a large LFS file (default 1 GiB) on a local upstream packhub, fetched
+ *   - by curl straight from the upstream (the reference),
+ *   - by a mirror's download job (throughput, and the mirror process's peak RSS),
+ *   - through a pull-through mirror by curl: the first download (the mirror fetches while it serves)
+ *     and the second (a local LFS download).
+ * Not a test: it prints figures beside their reference, and stops everything it started.
+ *
+ *   npx tsx bench/mirror.ts [--size-mib 1024]
+ */
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { git } from '../test/helpers/git.js';
+import { startHub, type Hub } from '../test/helpers/server.js';
+
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' } } });
+const size = Number(values['size-mib']) * 1024 * 1024;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-bench-mirror-'));
+const hubs: Hub[] = [];
+
+function curlSeconds(url: string): number {
+  const out = execFileSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{time_total} %{size_download} %{http_code}', url], { encoding: 'utf8' });
+  const [secs, bytes, code] = out.trim().split(' ');
+  if (code !== '200' || Number(bytes) !== size) throw new Error(`curl ${url}: ${code}, ${bytes} bytes`);
+  return Number(secs);
+}
+
+/** Peak resident memory of a process (VmHWM), in MiB. */
+const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+async function adminApi(hub: Hub, token: string, method: string, p: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${hub.url}${p}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function waitJob(hub: Hub, token: string, id: string): Promise<any> {
+  for (;;) {
+    const { job } = await adminApi(hub, token, 'GET', `/api/admin/jobs/${id}`);
+    if (['completed', 'failed', 'cancelled'].includes(job.state)) {
+      if (job.state !== 'completed') throw new Error(`job ${id} ${job.state}: ${job.error}`);
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main(): Promise<void> {
+  const upstream = await startHub({ backend: 'fs' });
+  hubs.push(upstream);
+  const up = await upstream.user('up', { admin: true });
+  await upstream.repo('bench/big');
+  const work = path.join(dir, 'w');
+  await git(['init', '--quiet', '-b', 'main', work]);
+  await git(['lfs', 'install', '--local'], { cwd: work });
+  await git(['lfs', 'track', '*.bin'], { cwd: work });
+  const fd = fs.openSync(path.join(work, 'big.bin'), 'w');
+  const chunk = crypto.randomBytes(8 << 20);
+  for (let n = 0; n < size; n += chunk.length) {
+    chunk[0] = (chunk[0]! + 1) & 0xff;
+    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - n));
+  }
+  fs.closeSync(fd);
+  await git(['add', '-A'], { cwd: work });
+  await git(['commit', '--quiet', '-m', 'big'], { cwd: work });
+  await git(['push', '--quiet', `${upstream.authUrl(up)}/bench/big.git`, 'main'], { cwd: work });
+  fs.rmSync(work, { recursive: true, force: true });
+  const direct = `${upstream.url}/bench/big/resolve/main/big.bin`;
+  curlSeconds(direct); // warm the upstream's page cache
+  const curlS = curlSeconds(direct);
+
+  // A registered mirror's download job.
+  const mirror = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_JOB_POLL_MS: '100' } });
+  hubs.push(mirror);
+  const admin = await mirror.user('root', { admin: true });
+  const reg = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors', { repo: 'bench/big' });
+  await waitJob(mirror, admin.token, reg.jobs[0]);
+  const { job: dl } = { job: await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors/models/bench/big/download', {}) };
+  const job = await waitJob(mirror, admin.token, dl.job);
+  const jobS = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+  const jobRss = peakRssMiB(mirror.pid);
+
+  // Pull-through: first and second download through a mirror that has never seen the repository.
+  const proxy = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_UPSTREAM_PROXY: 'on' } });
+  hubs.push(proxy);
+  const first = curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`);
+  // The fill stores the object once verified; the second download is from storage.
+  await new Promise((r) => setTimeout(r, 500));
+  const second = curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`);
+  const proxyRss = peakRssMiB(proxy.pid);
+
+  const mib = size / 1024 / 1024;
+  const rate = (s: number) => `${(mib / s).toFixed(0)} MiB/s`;
+  const rows: [string, string, string, string][] = [
+    ['curl from the upstream (reference)', `${curlS.toFixed(2)} s`, rate(curlS), ''],
+    ['mirror download job', `${jobS.toFixed(2)} s`, rate(jobS), `throughput ${(curlS / jobS).toFixed(2)}x curl (target >= 0.8); peak RSS ${jobRss.toFixed(0)} MiB (target <= 300)`],
+    ['pull-through, first download', `${first.toFixed(2)} s`, rate(first), `${(first / curlS).toFixed(2)}x the direct time (target <= 1.15); peak RSS ${proxyRss.toFixed(0)} MiB`],
+    ['pull-through, second download', `${second.toFixed(2)} s`, rate(second), `${(second / curlS).toFixed(2)}x the direct time (a local LFS download)`],
+  ];
+  console.log(`mirror benchmark: one ${mib} MiB LFS file, upstream and mirrors on this machine (${os.cpus().length} cores)`);
+  for (const r of rows) console.log(`${r[0].padEnd(34)} ${r[1].padStart(9)} ${r[2].padStart(11)}  ${r[3]}`);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const h of hubs) await h.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });

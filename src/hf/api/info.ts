@@ -1,0 +1,97 @@
+import type { Request, Response, Router } from 'express';
+import { notFound } from '../../core/errors.js';
+import type { RepoRecord } from '../../db/db.js';
+import { can } from '../../auth/permissions.js';
+import { principalOf } from '../../http/repo-route.js';
+import { resolveRevision } from '../../repos/revisions.js';
+import { hfRepoId, iso, repoInfoJson } from '../repo-json.js';
+import { listParam, splitRevPath, truthy, type HfContext } from './context.js';
+import { TYPE_OF_PLURAL, type RepoApi } from './repo-routes.js';
+
+/**
+ * Repo info (`GET /api/{t}/{R}`, `GET /api/{t}/{R}/revision/{rev}`) as model_info / dataset_info /
+ * space_info read it; `auth-check[/write]`.
+ */
+export function infoRoutes(ctx: HfContext, api: RepoApi): void {
+  api.route('get', '', 'read', (req, res, repo) => repoInfo(ctx, req, res, repo, 'HEAD'));
+  api.route('get', 'revision', 'read', (req, res, repo, rest) => repoInfo(ctx, req, res, repo, splitRevPath(rest).rev));
+  api.route(
+    'get',
+    'auth-check',
+    (rest) => (rest[0] === 'write' ? 'write' : 'read'),
+    async (_req, res) => {
+      res.json({ ok: true });
+    },
+  );
+}
+
+/** The repository's info at a revision (HEAD: the default branch; an empty repository has sha null). */
+export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rev: string): Promise<void> {
+  await ctx.deps.mirror?.refreshIfStale(repo, rev);
+  const { deps } = ctx;
+  const refs = await deps.store.refs(repo.id);
+  const objects = await deps.store.objects(repo.id);
+  let sha: string | null = null;
+  if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+  const expand = listParam(req, 'expand');
+  const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
+  res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage }));
+}
+
+/** `GET /api/models|datasets|spaces`: search, author, filter, sort, direction, limit, cursor (`Link` pagination), full. */
+export function listingRoutes(ctx: HfContext, router: Router): void {
+  const { deps } = ctx;
+  router.get('/api/:plural', async (req, res) => {
+    res.locals.surface = 'hf';
+    const type = TYPE_OF_PLURAL[String(req.params.plural)];
+    if (!type) throw notFound('NotFound', `no route for ${req.path}`);
+    const q = req.query as Record<string, string | undefined>;
+    const principal = principalOf(res);
+    const search = (q.search ?? '').toLowerCase();
+    const authorFilter = q.author;
+    const filters = listParam(req, 'filter');
+    let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
+    if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
+    const infoOf = async (r: RepoRecord) => {
+      const refs = await deps.store.refs(r.id);
+      const objects = await deps.store.objects(r.id);
+      let sha: string | null = null;
+      try {
+        sha = resolveRevision(refs, objects, 'HEAD', r.defaultBranch).oid;
+      } catch {
+        sha = null;
+      }
+      const usedStorage = (await deps.db.repos.usedStorage([r.id])).get(r.id);
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage });
+      if (!truthy(q.full)) delete info.siblings;
+      return info;
+    };
+    const sort = q.sort ?? 'createdAt';
+    const dir = q.direction === '1' ? 1 : -1;
+    const byKey = <T,>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -dir : key(a) > key(b) ? dir : 0);
+    const limit = Math.min(Math.max(Number(q.limit) || 1000, 1), 1000);
+    const offset = Math.max(Number(q.cursor) || 0, 0);
+    let items: Record<string, unknown>[];
+    let total: number;
+    if (!filters.length && sort !== 'lastModified') {
+      // Sorted and paged by what the database knows: only the page's repositories are read.
+      if (sort === 'createdAt') repos.sort(byKey((r) => iso(r.createdAt)));
+      else if (sort === 'id') repos.sort(byKey((r) => hfRepoId(r)));
+      total = repos.length;
+      items = [];
+      for (const r of repos.slice(offset, offset + limit)) items.push(await infoOf(r));
+    } else {
+      const all: Record<string, unknown>[] = [];
+      for (const r of repos) {
+        const info = await infoOf(r);
+        if (filters.length && !filters.every((f) => (info.tags as string[]).includes(f))) continue;
+        all.push(info);
+      }
+      if (['lastModified', 'createdAt', 'id'].includes(sort)) all.sort(byKey((x) => String(x[sort])));
+      total = all.length;
+      items = all.slice(offset, offset + limit);
+    }
+    if (offset + limit < total) ctx.linkNext(req, res, 'cursor', offset + limit);
+    res.json(items);
+  });
+}

@@ -1,0 +1,128 @@
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response, Router } from 'express';
+import { notFound } from '../../core/errors.js';
+import { parseRange, serveObject } from '../../lfs/http.js';
+import { parsePointer, type LfsPointer } from '../../lfs/pointer.js';
+import type { RepoRecord } from '../../db/db.js';
+import { entryAt } from '../tree.js';
+import { splitRevPath, type HfContext } from './context.js';
+import { repoFileRoutes, type RepoId } from './repo-routes.js';
+
+/** `GET|HEAD /{prefix}{R}/resolve/{rev}/{path}` (LFS content behind pointers) and `/raw/` (the stored file as is). */
+export function resolveRoutes(ctx: HfContext, router: Router): void {
+  repoFileRoutes(router, ['resolve', 'raw'] as const, ['get', 'head'], (req, res, id, kind, rest) => download(ctx, req, res, id, kind, rest));
+}
+
+/**
+ * One file of a repository at a revision: `rest` is the raw `{rev}/{path}`. Range requests, ETag and
+ * X-Repo-Commit; for `resolve`, an LFS pointer is answered with its object (X-Linked-Etag/-Size),
+ * redirected to storage where it can presign.
+ */
+export async function download(ctx: HfContext, req: Request, res: Response, id: RepoId, kind: 'resolve' | 'raw', rest: string[]): Promise<void> {
+  const { deps } = ctx;
+  res.locals.surface = 'hf';
+  const repo = await ctx.loadRepo(res, id.type, id.ns, id.name, 'read');
+  const { rev, path } = splitRevPath(rest);
+  const { oid: commitOid, objects } = await ctx.resolveAt(repo, rev);
+  res.setHeader('X-Repo-Commit', commitOid);
+  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox").setHeader('X-Content-Type-Options', 'nosniff'); // user content: never run in the hub's origin
+  const clean = path.replace(/^\/+/, '');
+  const e = clean ? entryAt(objects, commitOid, clean) : null;
+  if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
+  // Large files stream from the pack when stored whole (never held in memory); LFS pointers are small.
+  const size = objects.size(e.oid);
+  // A delta is resolved into a cached file and streamed from there (deps.store.streamBlob): never held whole either.
+  const streamed = size >= 1 << 20 ? await deps.store.streamBlob(objects, e.oid) : null;
+  const blob = streamed ? null : objects.read(e.oid).data;
+  const pointer = kind === 'resolve' && blob && blob.length < 1024 ? parsePointer(blob) : null;
+  res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
+  if (pointer) {
+    res.setHeader('X-Linked-Etag', `"${pointer.oid}"`);
+    res.setHeader('X-Linked-Size', String(pointer.size));
+    const linked = await deps.lfs.linked(repo.id, [pointer.oid]);
+    if (!linked.has(pointer.oid)) {
+      // A mirror fetches it from the upstream while the client receives it (HEAD answers from the pointer).
+      if (deps.mirror && (await serveRemote(ctx, req, res, repo, commitOid, clean, pointer))) return;
+      throw notFound('EntryNotFound', `the LFS object of ${clean} is not stored on this hub`);
+    }
+    if (deps.content.blobs.presignGet) {
+      res.setHeader('ETag', `"${pointer.oid}"`);
+      res.redirect(302, await deps.content.blobs.presignGet(`lfs/${pointer.oid.slice(0, 2)}/${pointer.oid.slice(2, 4)}/${pointer.oid}`, 3600));
+      return;
+    }
+    await serveObject(deps.content, req, res, pointer.oid, pointer.size);
+    return;
+  }
+  res.setHeader('ETag', `"${e.oid}"`);
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.type('application/octet-stream');
+  const range = size === 0 ? null : parseRange(req.headers.range, size);
+  if (range === 'unsatisfiable') {
+    res.status(416).setHeader('Content-Range', `bytes */${size}`);
+    res.end();
+    return;
+  }
+  if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+  res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : size));
+  if (req.method === 'HEAD') res.end();
+  else if (blob) res.end(range ? blob.subarray(range.start, range.end + 1) : blob);
+  else await pipeline(streamed!.stream(), byteRange(range), res);
+}
+
+/**
+ * An LFS object of a mirror that is not stored yet: the download from the upstream is started (or
+ * joined) and the client reads it as it arrives; the object is stored once verified. false: the
+ * repository is not a mirror.
+ */
+async function serveRemote(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<boolean> {
+  const mirror = ctx.deps.mirror!;
+  const range = pointer.size === 0 ? null : parseRange(req.headers.range, pointer.size);
+  const head = () => {
+    res.setHeader('ETag', `"${pointer.oid}"`);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.type('application/octet-stream');
+    if (range === 'unsatisfiable') {
+      res.status(416).setHeader('Content-Range', `bytes */${pointer.size}`);
+      return;
+    }
+    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${pointer.size}`);
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : pointer.size));
+  };
+  if (req.method === 'HEAD') {
+    if (!(await mirror.readOnlyReason(repo))) return false;
+    head();
+    res.end();
+    return true;
+  }
+  const fill = await mirror.remoteObject(repo, commit, path, pointer);
+  if (!fill) return false;
+  head();
+  if (range === 'unsatisfiable') {
+    res.end();
+    return true;
+  }
+  try {
+    await pipeline(fill.stream(range), res);
+  } catch (err) {
+    // Headers are out: a cut is all the client can be told (it never receives a complete wrong file).
+    ctx.deps.log.warn({ err: (err as Error).message, oid: pointer.oid }, 'pull-through download to a client ended early');
+    res.destroy();
+  }
+  return true;
+}
+
+/** Passes through bytes [start, end] of a stream (all of them without a range). */
+function byteRange(range: { start: number; end: number } | null): Transform {
+  let pos = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const from = pos;
+      pos += chunk.length;
+      if (!range) return cb(null, chunk);
+      const a = Math.max(range.start - from, 0);
+      const b = Math.min(range.end + 1 - from, chunk.length);
+      cb(null, a < b ? chunk.subarray(a, b) : undefined);
+    },
+  });
+}

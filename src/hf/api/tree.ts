@@ -1,0 +1,57 @@
+import { invalid } from '../../core/errors.js';
+import type { RepoObjects } from '../../git/store/repo-objects.js';
+import { describeEntries, entryAt, lastCommitsOf, walkTree, type HfEntry, type PathEntry } from '../tree.js';
+import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
+import type { RepoApi } from './repo-routes.js';
+
+/** Entries per page of an expanded tree listing (the Hub's page size for expand=true). */
+const EXPANDED_PAGE = 50;
+
+/** Entries with the commit that last changed each: one history walk for all of them (see lastCommitsOf). */
+async function withLastCommit(objects: RepoObjects, commitOid: string, entries: HfEntry[]): Promise<HfEntry[]> {
+  const last = await lastCommitsOf(objects, commitOid, entries.map((e) => e.path));
+  return entries.map((e) => ({ ...e, lastCommit: last.get(e.path) }));
+}
+
+/** `GET /api/{t}/{R}/tree/{rev}[/{path}]` (list_repo_tree, `Link` pagination) and `POST …/paths-info/{rev}`. */
+export function treeRoutes(ctx: HfContext, api: RepoApi): void {
+  api.route('get', 'tree', 'read', async (req, res, repo, rest) => {
+    const { rev, path } = splitRevPath(rest);
+    const { oid, objects } = await ctx.resolveAt(repo, rev);
+    const q = req.query as Record<string, unknown>;
+    const normalized = path.replace(/\/+$/, '');
+    const expand = truthy(q.expand);
+    // Pages of expanded entries (each needs history) hold at most 50, as on the Hub; a larger limit gets 50.
+    const limit = Math.min(Math.max(Number(q.limit) || (expand ? EXPANDED_PAGE : 1000), 1), expand ? EXPANDED_PAGE : 10_000);
+    const offset = Math.max(Number(q.cursor) || 0, 0);
+    // The walk stops one entry past the page: enough to know whether there is a next one.
+    const listed = walkTree(objects, oid, normalized, truthy(q.recursive), offset + limit + 1);
+    const total = listed.length;
+    let entries = await describeEntries(objects, listed.slice(offset, offset + limit));
+    if (expand) entries = await withLastCommit(objects, oid, entries);
+    if (offset + limit < total) ctx.linkNext(req, res, 'cursor', offset + limit);
+    res.json(entries);
+  });
+
+  api.route(
+    'post',
+    'paths-info',
+    'read',
+    async (req, res, repo, rest) => {
+      const { rev } = splitRevPath(rest);
+      const { oid, objects } = await ctx.resolveAt(repo, rev);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const paths = [body.paths].flat().filter((p): p is string => typeof p === 'string');
+      if (paths.length > MAX_PATHS) throw invalid('BadRequest', `paths-info takes at most ${MAX_PATHS} paths`);
+      const found: (PathEntry & { path: string })[] = [];
+      for (const p of paths) {
+        const clean = p.replace(/^\/+|\/+$/g, '');
+        const e = entryAt(objects, oid, clean);
+        if (e) found.push({ path: clean, ...e });
+      }
+      const out = await describeEntries(objects, found);
+      res.json(truthy(body.expand) ? await withLastCommit(objects, oid, out) : out);
+    },
+    { body: true },
+  );
+}
