@@ -21,7 +21,7 @@ import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter } from './lfs/http.js';
@@ -47,6 +47,7 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  metrics: Metrics;
   /** The job engine (handlers registered, not started: the server starts and closes it). */
   jobs: JobEngine;
   mirrors: MirrorService;
@@ -69,7 +70,7 @@ function isSignInPath(req: express.Request): boolean {
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
-  const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
+  const compactor = new Compactor(store, db, blobs, { ...config.compaction, unreachableGraceMs: config.gc.graceMs, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
@@ -174,5 +175,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor, jobs, mirrors: mirror.service };
+  return { app, store, compactor, metrics, jobs, mirrors: mirror.service };
 }
