@@ -465,7 +465,9 @@ export class MirrorService {
   async refreshIfStale(repo: RepoRecord, rev: string): Promise<void> {
     if (!this.enabled) return;
     const mirror = await this.mirrorOf(repo.id);
-    if (!mirror) return;
+    // A repository imported from a client's cache syncs when an administrator asks (it may sit on a
+    // machine that never reaches the upstream), not on reads.
+    if (!mirror || mirror.source === 'cache-import') return;
     if (SHA.test(rev)) {
       const objects = await this.deps.store.objects(repo.id);
       if (objects.has(rev)) return;
