@@ -35,7 +35,11 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
   const expand = listParam(req, 'expand');
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
-  res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage }));
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage });
+  // Imported from a Hugging Face cache snapshot: the upstream commit it was.
+  const mirror = await deps.db.mirrors.get(repo.id);
+  if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
+  res.json(info);
 }
 
 /** `GET /api/models|datasets|spaces`: search, author, filter, sort, direction, limit, cursor (`Link` pagination), full. */
