@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -96,6 +97,10 @@ for (const backend of backends()) {
       // A symlink out of the folder: never followed.
       write(path.join(outside, 'secret.txt'), 'not for the hub\n');
       fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(models, 'acme', 'tiny-bert', 'leak.txt'));
+      // Files that cannot be imported: a name git refuses, a dangling symlink, a FIFO (no content to read).
+      write(path.join(models, 'acme', 'tiny-bert', 'bad\\name.txt'), 'backslash\n');
+      fs.symlinkSync(path.join(models, 'acme', 'tiny-bert', 'gone.bin'), path.join(models, 'acme', 'tiny-bert', 'dangling.bin'));
+      execFileSync('mkfifo', [path.join(models, 'acme', 'tiny-bert', 'pipe')]);
       // The Hugging Face cache: snapshots/<commit>/ files are symlinks into ../../blobs/.
       const cache = path.join(models, 'hub', 'models--openai-community--gpt2-mini');
       for (const [p, d] of cached) {
@@ -123,7 +128,9 @@ for (const backend of backends()) {
 
     it('CLI: packhub import scan DIR --wait makes three repositories; the symlink out of DIR is skipped with a log line', async () => {
       const dry = await hub.cli(['import', 'scan', models, '--dry-run']);
-      assert.match(dry, /acme\/tiny-bert: would be created/);
+      assert.match(dry, /acme\/tiny-bert: would be created \(4 files, 1 in LFS/);
+      assert.match(dry, /openai-community\/gpt2-mini: would be created \(3 files, 2 in LFS \(1 to store, 1 already held\)/);
+      assert.match(dry, /dry run done: 3 to commit, 0 unchanged/);
       assert.equal((await api(hub, admin, 'GET', '/api/models/acme/tiny-bert')).status, 404, 'a dry run writes nothing');
 
       const out = await hub.cli(['import', 'scan', models, '--wait']);
@@ -131,6 +138,12 @@ for (const backend of backends()) {
       assert.match(out, /acme\/small-gguf: committed [0-9a-f]{40}/);
       assert.match(out, /openai-community\/gpt2-mini: committed [0-9a-f]{40}/);
       assert.match(out, /acme\/tiny-bert: leak\.txt: skipped, symlink out of the imported folder/);
+      assert.match(out, /acme\/tiny-bert: bad\\name\.txt: skipped, name unsafe for git/);
+      assert.match(out, /acme\/tiny-bert: dangling\.bin: skipped, broken symlink/);
+      assert.match(out, /acme\/tiny-bert: pipe: skipped, not a regular file/);
+      // The safetensors of tiny-bert and gpt2-mini's shared.safetensors are the same bytes: stored once.
+      assert.match(out, /acme\/tiny-bert: committed [0-9a-f]{40} \(\d+ changes; 4 files, 1 in LFS \(1 stored, 0 already held\)\)/);
+      assert.match(out, /openai-community\/gpt2-mini: committed [0-9a-f]{40} \(\d+ changes; 3 files, 2 in LFS \(1 stored, 1 already held\), cache snapshot [0-9a-f]{40}\)/);
       assert.match(out, /job [0-9a-f-]+ completed/);
       // The namespaces did not exist: organizations administered by the hub's admins (the CLI's importer).
       const me = await api(hub, admin, 'GET', '/api/whoami-v2');
@@ -191,11 +204,17 @@ for (const backend of backends()) {
       const headBefore = (await api(hub, bob, 'GET', '/api/models/acme/small-gguf')).json.sha;
       const changed = Buffer.from('{"model_type":"llama","rope_theta":10000}\n');
       write(path.join(models, 'acme', 'small-gguf', 'config.json'), changed);
+      // A file gone from the folder is gone from the next commit.
+      fs.rmSync(path.join(models, 'acme', 'tiny-bert', 'tokenizer'), { recursive: true });
       const third = await api(hub, admin, 'POST', '/api/admin/imports', { dir: path.join(models, 'acme') + '/..' });
       const done3 = await jobDone(hub, admin, third.json.job);
       assert.equal(done3.job.state, 'completed', done3.log.join('\n'));
       assert.ok(done3.log.some((l) => /^acme\/small-gguf: committed [0-9a-f]{40} \(1 changes/.test(l)), done3.log.join('\n'));
-      assert.ok(done3.log.some((l) => l.startsWith('acme/tiny-bert: unchanged')));
+      assert.ok(done3.log.some((l) => /^acme\/tiny-bert: committed [0-9a-f]{40} \(1 changes/.test(l)), done3.log.join('\n'));
+      assert.ok(done3.log.some((l) => l.startsWith('openai-community/gpt2-mini: unchanged')));
+      const bertFiles: string[] = [];
+      for await (const f of hf.listFiles({ hubUrl: hub.url, accessToken: bob.token as `hf_${string}`, repo: 'acme/tiny-bert', recursive: true })) if (f.type === 'file') bertFiles.push(f.path);
+      assert.deepEqual(bertFiles.sort(), ['.gitattributes', 'README.md', 'config.json', 'model.safetensors']);
       const info = (await api(hub, bob, 'GET', '/api/models/acme/small-gguf')).json;
       assert.notEqual(info.sha, headBefore);
       const creds = { hubUrl: hub.url, accessToken: bob.token as `hf_${string}` };

@@ -56,7 +56,7 @@ const MAX_INLINE_BYTES = 256 * 1024 ** 2;
 const label = (type: RepoType, ns: string, name: string) => `${TYPE_PREFIX[type] ? `${TYPE_PREFIX[type]}/` : ''}${ns}/${name}`;
 
 /** A file read, hashed and ready to commit: raw content, or an LFS object (stored unless dry). */
-type Prepared = { path: string; content: Buffer; lfs: { oid: string; size: number } | null };
+type Prepared = { path: string; content: Buffer; lfs: { oid: string; size: number } | null; stored?: boolean };
 
 class BadFile extends Error {}
 
@@ -103,6 +103,7 @@ export class ImportService {
 
     const author = await this.author(userId);
     const seen = new Map<string, string>();
+    const planned = new Set<string>();
     const counts = { committed: 0, unchanged: 0, skipped: 0, failed: 0 };
     for (const r of found) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -132,7 +133,7 @@ export class ImportService {
       for (const s of r.skipped) ctx.log(`${id}: ${s.path}: skipped, ${s.reason}`);
       try {
         const before = { ...progress };
-        const outcome = await this.importRepo(ctx, r, ns, { dryRun, userId, author, progress });
+        const outcome = await this.importRepo(ctx, r, ns, { dryRun, userId, author, progress, planned });
         // Files that were not read (a repository skipped whole) still count as done.
         progress.filesDone = before.filesDone + r.files.length;
         progress.bytesDone = before.bytesDone + r.files.reduce((n, f) => n + f.size, 0);
@@ -158,7 +159,7 @@ export class ImportService {
     ctx: JobContext,
     r: FoundRepo,
     ns: string,
-    o: { dryRun: boolean; userId: number | null; author: Identity; progress: { filesDone: number; bytesDone: number } },
+    o: { dryRun: boolean; userId: number | null; author: Identity; progress: { filesDone: number; bytesDone: number }; planned: Set<string> },
   ): Promise<'committed' | 'unchanged' | 'skipped'> {
     const { db } = this.deps;
     const id = label(r.type, ns, r.name);
@@ -180,13 +181,15 @@ export class ImportService {
     const bad = new Set<string>();
     let inline = 0;
     let lfsCount = 0;
+    let lfsStored = 0;
     for (const f of r.files) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       try {
         const lfs = f.size >= this.deps.lfsThreshold || inline + f.size > MAX_INLINE_BYTES;
-        const p = lfs ? await this.prepareLfs(ctx, f, o.dryRun, o.progress) : await this.prepareRaw(f);
+        const p = lfs ? await this.prepareLfs(ctx, f, o.dryRun, o.progress, o.planned) : await this.prepareRaw(f);
         if (!lfs) inline += f.size;
         else lfsCount++;
+        if (p.stored) lfsStored++;
         prepared.push(p);
       } catch (err) {
         if (!(err instanceof BadFile) && !isFsError(err)) throw err;
@@ -233,7 +236,7 @@ export class ImportService {
     const upstreamRevision = r.cache?.commit ?? null;
     const mirror = repo ? await db.mirrors.get(repo.id) : null;
     const revisionChanged = !!r.cache && mirror?.upstreamRevision !== upstreamRevision;
-    const what = `${files.length} files, ${lfsCount} in LFS${r.cache ? `, cache snapshot ${upstreamRevision}` : ''}`;
+    const what = `${prepared.length} files, ${lfsCount} in LFS (${lfsStored} ${o.dryRun ? 'to store' : 'stored'}, ${lfsCount - lfsStored} already held)${r.cache ? `, cache snapshot ${upstreamRevision}` : ''}`;
     if (changes.length === 0 && repo && head && !revisionChanged) {
       ctx.log(`${id}: unchanged (${what})`);
       return 'unchanged';
@@ -298,7 +301,7 @@ export class ImportService {
    * A large file: hashed while read (progress counts the bytes); then stored under its SHA-256 while
    * verified again, unless the hub holds that content already (stored once, whatever repository).
    */
-  private async prepareLfs(ctx: JobContext, f: FoundFile, dryRun: boolean, progress: { filesDone: number; bytesDone: number }): Promise<Prepared> {
+  private async prepareLfs(ctx: JobContext, f: FoundFile, dryRun: boolean, progress: { filesDone: number; bytesDone: number }, planned: Set<string>): Promise<Prepared> {
     const hash = crypto.createHash('sha256');
     let size = 0;
     let last = 0;
@@ -317,7 +320,10 @@ export class ImportService {
     }
     if (size !== f.size) throw new BadFile('changed while being imported');
     const oid = hash.digest('hex');
-    if (!dryRun && (await this.deps.records.objectSize(oid)) !== size) {
+    // In a dry run nothing is stored: content met earlier in the scan counts as held.
+    const held = (await this.deps.records.objectSize(oid)) === size || (dryRun && planned.has(oid));
+    planned.add(oid);
+    if (!dryRun && !held) {
       try {
         await this.deps.content.receive(oid, size, await openFile(f.real));
       } catch (err) {
@@ -326,7 +332,7 @@ export class ImportService {
       }
       await this.deps.records.recordObject(oid, size);
     }
-    return { path: f.path, content: Buffer.alloc(0), lfs: { oid, size } };
+    return { path: f.path, content: Buffer.alloc(0), lfs: { oid, size }, stored: !held };
   }
 
   /** A missing namespace becomes an organization administered by the importer (or every hub admin). */
