@@ -221,6 +221,27 @@ for (const backend of backends()) {
       assert.ok((await bytesOf(await hf.downloadFile({ ...creds, repo: 'acme/small-gguf', path: 'config.json' }))).equals(changed));
     });
 
+    it('a new cache snapshot with the same files moves the recorded upstream commit; a detached repository is not imported into', async () => {
+      const cache = path.join(models, 'hub', 'models--openai-community--gpt2-mini');
+      const next = crypto.randomBytes(20).toString('hex');
+      fs.cpSync(path.join(cache, 'snapshots', commit), path.join(cache, 'snapshots', next), { recursive: true, verbatimSymlinks: true });
+      write(path.join(cache, 'refs', 'main'), `${next}\n`);
+      const before = (await api(hub, bob, 'GET', '/api/models/openai-community/gpt2-mini')).json.sha;
+      const r = await api(hub, admin, 'POST', '/api/admin/imports', { dir: path.join(models, 'hub') });
+      const done = await jobDone(hub, admin, r.json.job);
+      assert.equal(done.job.state, 'completed', done.log.join('\n'));
+      assert.ok(done.log.includes(`openai-community/gpt2-mini: files unchanged at ${before}; cache snapshot now ${next}`), done.log.join('\n'));
+      const info = (await api(hub, bob, 'GET', '/api/models/openai-community/gpt2-mini')).json;
+      assert.equal(info.sha, before);
+      assert.deepEqual(info.importedFrom, { cacheSnapshot: next });
+
+      assert.equal((await api(hub, admin, 'POST', '/api/admin/mirrors/models/openai-community/gpt2-mini/detach')).status, 200);
+      assert.equal((await api(hub, bob, 'GET', '/api/models/openai-community/gpt2-mini')).json.importedFrom, undefined);
+      const again = await api(hub, admin, 'POST', '/api/admin/imports', { dir: path.join(models, 'hub') });
+      const done2 = await jobDone(hub, admin, again.json.job);
+      assert.ok(done2.log.some((l) => l.startsWith('openai-community/gpt2-mini: skipped, it exists here as an ordinary repository')), done2.log.join('\n'));
+    });
+
     it('--namespace puts every repository under one new organization administered by the importing admin', async () => {
       const r = await api(hub, admin, 'POST', '/api/admin/imports', { dir: path.join(models, 'acme'), namespace: 'team' });
       // acme/ itself is the vendor folder: its models are one level down, found all the same.

@@ -39,7 +39,7 @@ export async function importCommand(sub: string | undefined, args: string[], dep
     const log = createLogger('warn', process.stderr);
     const store = new GitStore(db, blobs, config.cacheDir, 64 << 20, log);
     const jobs = createJobEngine({ db, log, ...config.jobs });
-    const imports = createImport({ config, db, store, content: new ContentStore(blobs), records: db.lfs, commits: new CommitService(store, path.join(config.cacheDir, 'tmp')), jobs, log });
+    const imports = createImport({ config, db, store, content: new ContentStore(blobs), records: db.lfs, commits: new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes }), jobs, log });
     const job = await imports.enqueueScan({ dir, namespace: values.namespace ?? null, dryRun: !!values['dry-run'], userId: null });
     process.stdout.write(`import job ${job.id} (${values['dry-run'] ? 'dry run of ' : ''}${job.dir})\n`);
     if (!values.wait && !values['dry-run']) return 0;

@@ -21,6 +21,7 @@ export function createImport(deps: { config: Readonly<Config>; db: Db; store: Gi
     jobs: deps.jobs,
     roots: config.importRoots,
     lfsThreshold: config.lfsThreshold,
+    maxObjectBytes: config.maxObjectBytes,
     upstreamUrl: config.upstream?.url ?? '',
     log: deps.log.child({ module: 'import' }),
   });

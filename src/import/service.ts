@@ -43,6 +43,8 @@ export interface ImportDeps {
   /** Allowed folders (PACKHUB_IMPORT_ROOTS); empty: importing is off. */
   roots: string[];
   lfsThreshold: number;
+  /** Largest git object the hub stores (a raw file above it goes to LFS whatever the threshold). */
+  maxObjectBytes: number;
   /** The upstream hub's URL (recorded for cache imports, so a later mirror sync knows where from). */
   upstreamUrl: string;
   log: Logger;
@@ -170,6 +172,11 @@ export class ImportService {
         ctx.log(`${id}: skipped, it is a mirror of ${m.upstreamUrl || 'an upstream hub'} here (detach it first)`);
         return 'skipped';
       }
+      if (r.cache && !m && (await this.deps.store.refs(repo.id)).length > 0) {
+        // A cache import makes a repository read-only: never one that people already write to.
+        ctx.log(`${id}: skipped, it exists here as an ordinary repository (import the cache folder under another --namespace)`);
+        return 'skipped';
+      }
     }
     if (r.files.length === 0) {
       ctx.log(`${id}: skipped, no file to import`);
@@ -185,7 +192,7 @@ export class ImportService {
     for (const f of r.files) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       try {
-        const lfs = f.size >= this.deps.lfsThreshold || inline + f.size > MAX_INLINE_BYTES;
+        const lfs = f.size >= this.deps.lfsThreshold || f.size > this.deps.maxObjectBytes || inline + f.size > MAX_INLINE_BYTES;
         const p = lfs ? await this.prepareLfs(ctx, f, o.dryRun, o.progress, o.planned) : await this.prepareRaw(f);
         if (!lfs) inline += f.size;
         else lfsCount++;
@@ -271,7 +278,7 @@ export class ImportService {
       const row = await db.mirrors.create({ repoId: repo.id, upstreamUrl: this.deps.upstreamUrl, upstreamId: `${r.namespace ?? ns}/${r.name}`, source: 'cache-import', upstreamRevision });
       if (row.upstreamRevision !== upstreamRevision) await db.mirrors.update(repo.id, { upstreamRevision });
     }
-    ctx.log(`${id}: committed ${commitOid} (${changes.length} changes; ${what})`);
+    ctx.log(commitOid === head ? `${id}: files unchanged at ${head}; cache snapshot now ${upstreamRevision}` : `${id}: committed ${commitOid} (${changes.length} changes; ${what})`);
     return 'committed';
   }
 
