@@ -23,7 +23,7 @@ import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter } from './lfs/http.js';
@@ -49,16 +49,30 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  metrics: Metrics;
   /** The job engine (handlers registered, not started: the server starts and closes it). */
   jobs: JobEngine;
   mirrors: MirrorService;
+}
+
+/**
+ * What a stranger may reach when anonymous reads are off: the web UI's page shell (the same page for
+ * every path, holding no data) and its assets, and the routes that sign in or register. No content
+ * route (API, resolve/raw, git, LFS) is among them.
+ */
+function isSignInPath(req: express.Request): boolean {
+  const p = req.path;
+  if (p.startsWith('/assets/')) return true;
+  if (['/ui-api/login', '/ui-api/registration', '/ui-api/register', '/ui-api/me'].includes(p)) return true;
+  const page = (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['json', 'html']) === 'html';
+  return page && !p.startsWith('/api/') && !p.startsWith('/ui-api/') && !/\/(resolve|raw)\/|\.git(\/|$)|\/info\/(refs|lfs)|\/git-(upload|receive)-pack$/.test(p);
 }
 
 /** The one place the HTTP application is assembled, in this order: request id, log, auth, routes, errors. */
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
-  const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
+  const compactor = new Compactor(store, db, blobs, { ...config.compaction, unreachableGraceMs: config.gc.graceMs, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
@@ -115,7 +129,7 @@ export function createApp(deps: AppDeps): App {
   if (!config.allowAnonymousRead) {
     // Transfer URLs carry their own grant; everything else needs credentials.
     app.use((req, res, next) => {
-      if (res.locals.principal || req.path.startsWith('/lfs/')) return next();
+      if (res.locals.principal || req.path.startsWith('/lfs/') || isSignInPath(req)) return next();
       res.locals.surface = req.path.includes('/info/lfs/') ? 'lfs' : 'git';
       next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
     });
@@ -164,5 +178,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor, jobs, mirrors: mirror.service };
+  return { app, store, compactor, metrics, jobs, mirrors: mirror.service };
 }

@@ -52,8 +52,15 @@ async function jobsOf(hub: Hub, admin: User, kind: string, repo: string): Promis
 }
 
 /** A repository pushed with real git and git-lfs: files by path (`*.bin` in LFS). */
-async function pushRepo(hub: Hub, user: User, id: string, commits: Record<string, Buffer>[], extra: (dir: string) => Promise<void> = async () => undefined): Promise<string> {
-  await hub.repo(id);
+async function pushRepo(
+  hub: Hub,
+  user: User,
+  id: string,
+  commits: Record<string, Buffer>[],
+  extra: (dir: string) => Promise<void> = async () => undefined,
+  opts: { private?: boolean } = {},
+): Promise<string> {
+  await hub.repo(id, opts);
   const dir = path.join(tmpDir('mirror-src'), 'w');
   await git(['init', '--quiet', '-b', 'main', dir]);
   await git(['lfs', 'install', '--local'], { cwd: dir });
@@ -261,14 +268,20 @@ for (const backend of backends()) {
 
     it('pull-through: a repo never seen is fetched on first use, one upstream download for 5 clients, then served with the upstream gone', async () => {
       const weights = crypto.randomBytes(8 << 20);
-      const dir = await pushRepo(upstream, upAdmin, 'lazy/model', [{ 'model.bin': weights, 'other.bin': crypto.randomBytes(1 << 20), 'config.json': Buffer.from('{}\n') }]);
+      // Private upstream: only packhub's upstream token reads it; here it is private too (admins read it).
+      const dir = await pushRepo(upstream, upAdmin, 'lazy/model', [{ 'model.bin': weights, 'other.bin': crypto.randomBytes(1 << 20), 'config.json': Buffer.from('{}\n') }], undefined, { private: true });
       const sha = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
       const modelPath = /\/lazy\/model\/resolve\/[0-9a-f]{40}\/model\.bin/;
       proxy.faults.push({ match: modelPath, kind: 'throttle', bytesPerSecond: 16 << 20, times: Infinity });
       const repo = { type: 'model', name: 'lazy/model' } as const;
-      const downloads = await Promise.all(Array.from({ length: 5 }, () => hf.downloadFile({ repo, path: 'model.bin', hubUrl: mirror.url })));
+      const creds = { hubUrl: mirror.url, accessToken: admin.token as `hf_${string}` };
+      const downloads = await Promise.all(Array.from({ length: 5 }, () => hf.downloadFile({ repo, path: 'model.bin', ...creds })));
       for (const d of downloads) assert.equal(sha256(Buffer.from(await d!.arrayBuffer())), sha256(weights));
       assert.equal(proxy.seen.filter((s) => modelPath.test(s.path) && s.method === 'GET').length, 1, 'one upstream download for five clients');
+      // Private here as upstream: a reader of this hub finds nothing; and no user's token ever went upstream.
+      assert.equal((await fetch(`${mirror.url}/api/models/lazy/model`, { headers: { authorization: `Bearer ${reader.token}` } })).status, 404);
+      for (const s of proxy.seen) assert.ok(!s.authorization?.includes(admin.token) && !s.authorization?.includes(reader.token), `a user's token went upstream: ${s.path}`);
+      assert.ok(proxy.seen.some((s) => s.authorization === `Bearer ${upAdmin.token}`), 'the upstream token was used');
       // Denied by the rules: not fetched, simply not found.
       assert.equal((await fetch(`${mirror.url}/api/models/denied/model`)).status, 401);
 
@@ -276,13 +289,13 @@ for (const backend of backends()) {
       await upstream.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1100)); // past the branch TTL: the mirror asks upstream, fails, serves what it has
       for (const revision of ['main', sha]) {
-        const d = await hf.downloadFile({ repo, path: 'model.bin', revision, hubUrl: mirror.url });
+        const d = await hf.downloadFile({ repo, path: 'model.bin', revision, ...creds });
         assert.equal(sha256(Buffer.from(await d!.arrayBuffer())), sha256(weights), revision);
-        const info = await fetch(`${mirror.url}/api/models/lazy/model/revision/${revision}`);
+        const info = await fetch(`${mirror.url}/api/models/lazy/model/revision/${revision}`, { headers: { authorization: `Bearer ${admin.token}` } });
         assert.equal(info.status, 200);
         assert.equal(((await info.json()) as { sha: string }).sha, sha);
       }
-      const missing = await fetch(`${mirror.url}/lazy/model/resolve/main/other.bin`);
+      const missing = await fetch(`${mirror.url}/lazy/model/resolve/main/other.bin`, { headers: { authorization: `Bearer ${admin.token}` } });
       assert.equal(missing.status, 503);
       assert.match(missing.headers.get('x-error-message') ?? '', /other\.bin is not stored here yet and the upstream failed: upstream .* unreachable/);
       const unknown = await fetch(`${mirror.url}/api/models/never/seen`);

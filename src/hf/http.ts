@@ -2,7 +2,9 @@ import express, { type Router } from 'express';
 import { accountRoutes } from './api/accounts.js';
 import { commitRoutes } from './api/commit.js';
 import { createHfContext, type HfDeps } from './api/context.js';
+import { discussionRoutes } from './api/discussions.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
+import { likeRoutes, userLikesRoutes } from './api/likes.js';
 import { refsRoutes } from './api/refs.js';
 import { mountRepoApi } from './api/repo-routes.js';
 import { repoLifecycleRoutes, repoSettingsRoutes } from './api/repos.js';
@@ -27,6 +29,7 @@ export function createHfRouter(deps: HfDeps): Router {
   accountRoutes(ctx, router);
   repoLifecycleRoutes(ctx, router);
   listingRoutes(ctx, router);
+  userLikesRoutes(ctx, router);
   // Per-repo routes: /api/{models|datasets|spaces}/:ns/:name/<op>...
   mountRepoApi(ctx, router, (api) => {
     infoRoutes(ctx, api);
@@ -34,6 +37,8 @@ export function createHfRouter(deps: HfDeps): Router {
     commitRoutes(ctx, api);
     refsRoutes(ctx, api);
     repoSettingsRoutes(ctx, api);
+    discussionRoutes(ctx, api);
+    likeRoutes(ctx, api);
   });
   resolveRoutes(ctx, router);
   return router;

@@ -34,6 +34,8 @@ export interface InfoOptions {
   siblings?: boolean;
   /** Bytes the repository stores (packs plus linked LFS objects). */
   usedStorage?: number;
+  /** Users who liked it. */
+  likes?: number;
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -56,7 +58,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     gated: false,
     disabled: false,
     downloads: 0,
-    likes: 0,
+    likes: opts.likes ?? 0,
     tags,
     siblings,
     usedStorage: opts.usedStorage ?? 0,

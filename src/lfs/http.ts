@@ -48,8 +48,16 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
       res.locals.surface = 'lfs';
       const parsed = parseBatchRequest(req.body);
       if (typeof parsed === 'string') throw new AppError('unprocessable', 'InvalidBatch', parsed);
-      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' ? 'write' : 'read');
+      // An upload names the branch it is for. The Hub's clients (the ones that offer the 'multipart'
+      // transfer) leave the ref out for a pull request's files, and anyone who may read the
+      // repository may open a pull request; git-lfs always names the ref, so it needs write access.
+      const forPullRequest = parsed.operation === 'upload' && !parsed.ref && !!parsed.transfers?.includes('multipart');
+      const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' && !forPullRequest ? 'write' : 'read');
       const principal = principalOf(res)!;
+      if (forPullRequest) {
+        if (!principal) throw new AppError('unauthenticated', 'Unauthenticated', 'Authentication required to upload');
+        if (principal.scope !== 'write') throw new AppError('forbidden', 'Forbidden', 'this token is read-only: a write-scope token is needed');
+      }
       const valid = parsed.objects.filter((o) => !objectError(o.oid, o.size));
       const linked = await deps.records.linked(repo.id, [...new Set(valid.map((o) => o.oid))]);
       if (parsed.operation === 'upload') {

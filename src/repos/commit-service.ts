@@ -15,9 +15,12 @@ import { indexPack } from '../git/pack/index-pack.js';
 import { PackWriter } from '../git/pack/pack-writer.js';
 import type { GitStore } from '../git/store/git-store.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
+import { externalNames } from '../git/store/object-names.js';
 
 export type CommitChange =
   | { kind: 'put'; path: string; content: Buffer; mode?: '100644' | '100755' }
+  /** A file whose blob the repository stores already (a merge takes the other side's files so). */
+  | { kind: 'blob'; path: string; oid: string; mode: string }
   | { kind: 'delete'; path: string }
   | { kind: 'deleteFolder'; path: string }
   | { kind: 'copy'; from: string; to: string };
@@ -39,6 +42,8 @@ export interface CommitRequest {
   startFrom?: string | null;
   /** Allow a commit that changes nothing. */
   allowEmpty?: boolean;
+  /** More parents after the ref's head: a merge commit names the merged commit so. */
+  mergeParents?: string[];
 }
 
 type Node = { kind: 'tree'; oid: string | null; children: Map<string, Node> | null } | { kind: 'file'; oid: string; mode: string };
@@ -89,7 +94,8 @@ export class CommitService {
 
     const now = Math.floor(Date.now() / 1000);
     const ident = { name: req.author.name, email: req.author.email, timestamp: now, timezone: '+0000' };
-    const commitData = serializeCommit({ tree: treeOid, parents: parent ? [parent] : [], author: ident, committer: ident, message: req.message.endsWith('\n') ? req.message : `${req.message}\n` });
+    const parents = [...(parent ? [parent] : []), ...(req.mergeParents ?? [])];
+    const commitData = serializeCommit({ tree: treeOid, parents, author: ident, committer: ident, message: req.message.endsWith('\n') ? req.message : `${req.message}\n` });
     const commitOid = hashObject('commit', commitData);
     newObjects.set(commitOid, { type: 'commit', data: commitData });
 
@@ -109,7 +115,12 @@ export class CommitService {
       const oid = hashObject(o.type, o.data);
       if (!objects.has(oid)) unique.set(oid, o);
     }
-    if (unique.size === 0) return this.store.commit(repo.id, null, updates, true);
+    // What the new objects name must be in the snapshot their commit point is checked against (a
+    // compaction may have dropped unreachable objects since the trees were built on another one).
+    const needs = externalNames([...unique].map(([oid, o]) => ({ oid, ...o })));
+    for (const oid of needs) if (!objects.has(oid)) throw conflict('ConcurrentCommit', `${oid} is no longer stored; retry`);
+    const basis = { objects, needs: () => needs };
+    if (unique.size === 0) return this.store.commit(repo.id, null, updates, true, basis);
     await fsp.mkdir(this.tmpDir, { recursive: true });
     const packPath = path.join(this.tmpDir, `insert-${crypto.randomUUID()}.pack`);
     try {
@@ -132,7 +143,7 @@ export class CommitService {
       }
       const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
       await this.store.storePack(repo.id, stored, { thenCommit: true });
-      const results = await this.store.commit(repo.id, stored, updates, true);
+      const results = await this.store.commit(repo.id, stored, updates, true, basis);
       // A lost compare-and-swap (412, or a retry on the new head): nothing names this pack.
       if (!results.some((r) => r.ok)) await this.store.discardPack(repo.id, stored.name);
       return results;
@@ -166,14 +177,18 @@ export class CommitService {
   }
 
   private apply(objects: RepoObjects, root: Node, change: CommitChange, out: Map<string, { type: ObjectType; data: Buffer }>): void {
-    if (change.kind === 'put' || change.kind === 'copy') {
-      const target = normalizeRepoPath(change.kind === 'put' ? change.path : change.to);
+    if (change.kind === 'put' || change.kind === 'copy' || change.kind === 'blob') {
+      const target = normalizeRepoPath(change.kind === 'copy' ? change.to : change.path);
       let oid: string;
       let mode: string;
       if (change.kind === 'put') {
         oid = hashObject('blob', change.content);
         out.set(oid, { type: 'blob', data: change.content });
         mode = change.mode ?? '100644';
+      } else if (change.kind === 'blob') {
+        if (objects.type(change.oid) !== 'blob') throw notFound('EntryNotFound', `${change.path}: blob ${change.oid} is not stored`);
+        oid = change.oid;
+        mode = change.mode;
       } else {
         const src = this.lookup(objects, root, normalizeRepoPath(change.from));
         const node = src && this.children(objects, src.parent).get(src.name);

@@ -20,6 +20,8 @@ export interface SeenRequest {
   status: number;
   /** Body bytes sent to the client. */
   bytes: number;
+  /** The Authorization header the request carried, if any. */
+  authorization: string | null;
 }
 
 export interface FaultProxy {
@@ -58,7 +60,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
     const path = req.url!;
-    const seen: SeenRequest = { method: req.method!, path, range: (req.headers.range as string | undefined) ?? null, at: Date.now(), status: 0, bytes: 0 };
+    const seen: SeenRequest = { method: req.method!, path, range: (req.headers.range as string | undefined) ?? null, at: Date.now(), status: 0, bytes: 0, authorization: (req.headers.authorization as string | undefined) ?? null };
     proxy.seen.push(seen);
     const status = take(path, 'status') as Extract<Fault, { kind: 'status' }> | null;
     if (status) {

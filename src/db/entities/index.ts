@@ -1,3 +1,4 @@
+import { DiscussionEntity, DiscussionEventEntity, RepoLikeEntity } from './discussion.entity.js';
 import { JobEntity, JobLogEntity } from './job.entity.js';
 import { LfsLockEntity, LfsObjectEntity, RepoLfsObjectEntity, SettingEntity } from './lfs.entity.js';
 import { MirrorEntity } from './mirror.entity.js';
@@ -11,5 +12,5 @@ import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 
-export { JobEntity, MirrorEntity, JobLogEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity];
+export { JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity];

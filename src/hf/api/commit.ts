@@ -16,6 +16,8 @@ import { describeEntry, entryAt } from '../tree.js';
 import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
 
+const PR_REF = /^refs\/pr\/([1-9]\d{0,9})$/;
+
 /** .gitattributes and .gitignore files larger than this are not read for patterns. */
 const PATTERN_FILE_MAX_BYTES = 1 << 20;
 /** Pattern-matching steps one preupload request may take (a few hundred ms of CPU at most). */
@@ -24,7 +26,10 @@ const PREUPLOAD_MATCH_BUDGET = 200_000_000;
 /** `POST /api/{t}/{R}/preupload/{rev}` (which files go to LFS) and `POST …/commit/{rev}` (NDJSON commits, `create_pr`). */
 export function commitRoutes(ctx: HfContext, api: RepoApi): void {
   api.route('post', 'preupload', 'read', (req, res, repo, rest) => preupload(ctx, req, res, repo, rest), { body: true });
-  api.route('post', 'commit', 'write', (req, res, repo, rest) => commit(ctx, req, res, repo, rest));
+  // A commit to a branch needs write access; opening a pull request or adding to one, read access
+  // here and the rest in commit().
+  const forPullRequest = (rest: string[], req: Request) => truthy((req.query as Record<string, unknown>).create_pr) || (rest.length > 0 && PR_REF.test(splitRevPath(rest).rev));
+  api.route('post', 'commit', (rest, req) => (forPullRequest(rest, req) ? 'read' : 'write'), (req, res, repo, rest) => commit(ctx, req, res, repo, rest));
 }
 
 async function preupload(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
@@ -86,13 +91,19 @@ async function preupload(ctx: HfContext, req: Request, res: Response, repo: Repo
 async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
   const { deps } = ctx;
   const { rev } = splitRevPath(rest);
-  const p = principalOf(res)!;
   const createPr = truthy((req.query as Record<string, unknown>).create_pr);
+  const prTarget = PR_REF.exec(rev);
+  // Opening a pull request needs read access only (and a write-scope token); adding to one, its
+  // author or a writer; a branch, a writer (checked by the route).
+  if (createPr) ctx.community.participant(principalOf(res));
+  else if (prTarget) await ctx.community.assertMayCommitToPr(principalOf(res), repo, Number(prTarget[1]));
+  if (createPr || prTarget) await ctx.assertNotMirror(repo);
+  const p = principalOf(res)!;
   const refs = await deps.store.refs(repo.id);
   const objects = await deps.store.objects(repo.id);
   // Commits move branches, and an existing pull request's refs/pr/N (the clients add to a pull request
   // so); tags and other refs never. A pull request is opened only with create_pr=1.
-  if (!createPr && rev.startsWith('refs/') && !rev.startsWith('refs/heads/') && !/^refs\/pr\/[1-9]\d*$/.test(rev)) {
+  if (!createPr && rev.startsWith('refs/') && !rev.startsWith('refs/heads/') && !prTarget) {
     throw invalid('BadRequest', `${rev} is not a branch: commits go to branches or to an open pull request's refs/pr/N (create_pr=1 opens one)`);
   }
   let ref = rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
@@ -101,6 +112,10 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     // Committing to a commit id or tag is not possible; a missing branch is a missing revision.
     throw revisionNotFound(rev);
   }
+  // A pull request's base is a branch: a commit id, a tag or a missing branch is a missing revision.
+  const prBase = createPr ? (rev.startsWith('refs/heads/') ? rev : `refs/heads/${rev}`) : null;
+  const prBaseHead = prBase ? refs.find((r) => r.name === prBase)?.oid : undefined;
+  if (prBase && !prBaseHead) throw revisionNotFound(rev);
   const changes: CommitChange[] = [];
   const lfsAdds: string[] = [];
   let quotaLeft = await deps.quotas.remaining(repo);
@@ -165,9 +180,10 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
   let startFrom: string | null | undefined;
   let prNum: number | null = null;
   if (createPr) {
-    const nums = refs.filter((r) => r.name.startsWith('refs/pr/')).map((r) => Number(r.name.slice(8)));
-    prNum = (nums.length ? Math.max(...nums) : 0) + 1;
-    startFrom = header.parentCommit ?? resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+    startFrom = header.parentCommit ? resolveRevision(refs, objects, header.parentCommit, repo.defaultBranch).oid : prBaseHead!;
+    // The pull request's row takes its number (shared with discussions and refs/pr/N) first.
+    const pr = await ctx.community.openForCommit(repo, p, { title: header.summary, description: header.description, baseRef: prBase!, startOid: startFrom });
+    prNum = pr.num;
     ref = `refs/pr/${prNum}`;
   }
   // Track paths committed as LFS pointers in .gitattributes, as the Hub does.
@@ -181,15 +197,21 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     changes.push({ kind: 'put', path: '.gitattributes', content: Buffer.from(`${attrsText}${attrsText && !attrsText.endsWith('\n') ? '\n' : ''}${add}`) });
   }
   const message = header.description ? `${header.summary}\n\n${header.description}` : header.summary;
-  const result = await deps.commits.commit(repo, {
-    ref,
-    changes,
-    message,
-    author: ctx.author(p),
-    expectedHead: !createPr ? header.parentCommit : undefined,
-    startFrom,
-    allowEmpty: true,
-  });
+  let result: { commitOid: string };
+  try {
+    result = await deps.commits.commit(repo, {
+      ref,
+      changes,
+      message,
+      author: ctx.author(p),
+      expectedHead: !createPr ? header.parentCommit : undefined,
+      startFrom,
+      allowEmpty: true,
+    });
+  } catch (err) {
+    if (prNum) await ctx.community.abandon(repo, prNum);
+    throw err;
+  }
   const url = ctx.repoUrl(req, repo);
   res.json({
     success: true,

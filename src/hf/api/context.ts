@@ -6,6 +6,7 @@ import { can, type RepoAction } from '../../auth/permissions.js';
 import type { Principal } from '../../auth/principal.js';
 import type { GitStore } from '../../git/store/git-store.js';
 import { baseUrl, principalOf } from '../../http/repo-route.js';
+import { CommunityService } from '../../community/service.js';
 import type { ContentStore } from '../../lfs/content-store.js';
 import type { LfsRecords } from '../../lfs/records.js';
 import type { CommitService } from '../../repos/commit-service.js';
@@ -98,9 +99,24 @@ export function createHfContext(deps: HfDeps) {
   const repoForm = express.urlencoded({ extended: false, limit: REPO_BODY_BYTES, parameterLimit: MAX_PATHS + 16 });
 
   const base = (req: Request) => baseUrl(req, deps.publicUrl);
+  /** Throws for a repository that refuses writes to its git data (a mirror of the upstream hub). */
+  const assertNotMirror = async (repo: RepoRecord) => {
+    const readOnly = await deps.mirror?.readOnlyReason(repo);
+    if (readOnly) throw forbiddenHf(readOnly);
+  };
+  /** Throws unless the caller (who may read the repository) may do `action` on it. */
+  const assertCan = (res: Response, repo: RepoRecord, action: RepoAction) => {
+    const principal = principalOf(res);
+    if (action !== 'read' && !can(principal, repo, action)) {
+      if (!principal) throw authRequired();
+      throw forbiddenHf(principal.scope !== 'write' ? 'this token is read-only' : `You don't have the rights to write to ${hfRepoId(repo)}`);
+    }
+  };
 
   return {
     deps,
+    /** Discussions and pull requests. */
+    community: new CommunityService(deps.db, deps.store, deps.commits),
     /** JSON body parser for account-level routes (create, delete, move). */
     json,
     /** Parse a JSON or form body, only once the caller may use the route (nothing is parsed for strangers). */
@@ -124,16 +140,12 @@ export function createHfContext(deps: HfDeps) {
       const principal = principalOf(res);
       const repo = (await deps.repos.find({ type, namespace: ns, name })) ?? (action === 'read' ? ((await deps.mirror?.pullThrough(type, ns, name)) ?? null) : null);
       if (!repo || !can(principal, repo, 'read')) throw repoNotFound(principal);
-      if (action !== 'read' && !can(principal, repo, action)) {
-        if (!principal) throw authRequired();
-        throw forbiddenHf(principal.scope !== 'write' ? 'this token is read-only' : `You don't have the rights to write to ${hfRepoId(repo)}`);
-      }
-      if (action === 'write') {
-        const readOnly = await deps.mirror?.readOnlyReason(repo);
-        if (readOnly) throw forbiddenHf(readOnly);
-      }
+      assertCan(res, repo, action);
+      if (action === 'write') await assertNotMirror(repo);
       return repo;
     },
+    assertCan,
+    assertNotMirror,
 
     async resolveAt(repo: RepoRecord, rev: string) {
       await deps.mirror?.refreshIfStale(repo, rev);

@@ -35,7 +35,8 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
   const expand = listParam(req, 'expand');
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
-  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage });
+  const likes = (await deps.db.likes.counts([repo.id])).get(repo.id);
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes });
   // Imported from a Hugging Face cache snapshot: the upstream commit it was.
   const mirror = await deps.db.mirrors.get(repo.id);
   if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
@@ -56,6 +57,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     const filters = listParam(req, 'filter');
     let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
     if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
+    const likes = await deps.db.likes.counts(repos.map((r) => r.id));
     const infoOf = async (r: RepoRecord) => {
       const refs = await deps.store.refs(r.id);
       const objects = await deps.store.objects(r.id);
@@ -66,7 +68,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
         sha = null;
       }
       const usedStorage = (await deps.db.repos.usedStorage([r.id])).get(r.id);
-      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage });
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage, likes: likes.get(r.id) });
       if (!truthy(q.full)) delete info.siblings;
       return info;
     };
@@ -81,6 +83,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
       // Sorted and paged by what the database knows: only the page's repositories are read.
       if (sort === 'createdAt') repos.sort(byKey((r) => iso(r.createdAt)));
       else if (sort === 'id') repos.sort(byKey((r) => hfRepoId(r)));
+      else if (sort === 'likes') repos.sort((a, b) => dir * ((likes.get(a.id) ?? 0) - (likes.get(b.id) ?? 0)) || (hfRepoId(a) < hfRepoId(b) ? -1 : 1));
       total = repos.length;
       items = [];
       for (const r of repos.slice(offset, offset + limit)) items.push(await infoOf(r));
@@ -92,6 +95,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
         all.push(info);
       }
       if (['lastModified', 'createdAt', 'id'].includes(sort)) all.sort(byKey((x) => String(x[sort])));
+      else if (sort === 'likes') all.sort((a, b) => dir * (Number(a.likes) - Number(b.likes)));
       total = all.length;
       items = all.slice(offset, offset + limit);
     }

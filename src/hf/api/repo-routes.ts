@@ -34,10 +34,12 @@ type Method = 'get' | 'post' | 'put' | 'delete';
 export interface RepoApi {
   /**
    * `METHOD /api/{models|datasets|spaces}/:ns/:name/<op>[/<rest>]` (op '' is the repository itself).
-   * The repository is loaded for `action` (a function of the rest for routes like auth-check/write);
-   * with `body`, a JSON or form body is parsed after the permission check.
+   * `op` may hold several segments and Express parameters (`discussions/:num/comment`); with
+   * `exact`, nothing may follow it. The repository is loaded for `action` (a function of the rest
+   * for routes like auth-check/write); with `body`, a JSON or form body is parsed after the
+   * permission check.
    */
-  route(methods: Method | Method[], op: string, action: RepoAction | ((rest: string[]) => RepoAction), handler: RepoHandler, opts?: { body?: boolean }): void;
+  route(methods: Method | Method[], op: string, action: RepoAction | ((rest: string[], req: Request) => RepoAction), handler: RepoHandler, opts?: { body?: boolean; exact?: boolean }): void;
 }
 
 /**
@@ -51,15 +53,16 @@ export function mountRepoApi(ctx: HfContext, router: Router, register: (api: Rep
   const sub = express.Router({ caseSensitive: true });
   const api: RepoApi = {
     route(methods, op, action, handler, opts = {}) {
-      const path = op ? `/${op}{/*rest}` : '/';
+      const path = !op ? '/' : opts.exact ? `/${op}` : `/${op}{/*rest}`;
+      const opSegments = op ? op.split('/').length : 0;
       for (const method of [methods].flat()) {
         const verb = method.toUpperCase();
         sub[method](path, async (req: Request, res: Response, next: NextFunction) => {
           // Express answers HEAD with the GET route; the HF API has no HEAD routes.
           if (req.method !== verb) return next();
-          const rest = rawSegments(req.url, 0).slice(1);
+          const rest = rawSegments(req.url, 0).slice(opSegments);
           const { type, ns, name } = repoIdOf(res);
-          const repo = await ctx.loadRepo(res, type, ns, name, typeof action === 'function' ? action(rest) : action);
+          const repo = await ctx.loadRepo(res, type, ns, name, typeof action === 'function' ? action(rest, req) : action);
           if (opts.body) await ctx.parseBody(req, res);
           await handler(req, res, repo, rest);
         });
