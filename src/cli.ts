@@ -17,6 +17,7 @@ import { createRepoService } from './repos/repo-service.js';
 import { checkDeployment } from './core/deployment.js';
 import { JOBS_USAGE, jobsCommand } from './jobs/cli.js';
 import { MIRROR_USAGE, mirrorCommand } from './mirror/cli.js';
+import { IMPORT_USAGE, importCommand } from './import/cli.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -44,7 +45,7 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
-${JOBS_USAGE}${MIRROR_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 garbage collection: git objects no ref reaches (dropped by
+${JOBS_USAGE}${MIRROR_USAGE}${IMPORT_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 garbage collection: git objects no ref reaches (dropped by
                                                        compaction), LFS objects no reachable pointer names (unlinked,
                                                        deleted once no repository links them), stored objects no
                                                        database row names; each once older than the grace period
@@ -343,6 +344,11 @@ async function main(argv: string[]): Promise<void> {
 
   if (cmd === 'mirror') {
     process.exitCode = await mirrorCommand(sub, rest, { config, withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
+    return;
+  }
+
+  if (cmd === 'import') {
+    process.exitCode = await importCommand(sub, rest, { config, withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
     return;
   }
 

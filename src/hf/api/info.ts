@@ -37,7 +37,11 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   checkExpand(repo.type, expand);
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
   const likes = (await deps.db.likes.counts([repo.id])).get(repo.id);
-  res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes }));
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes });
+  // Imported from a Hugging Face cache snapshot: the upstream commit it was.
+  const mirror = await deps.db.mirrors.get(repo.id);
+  if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
+  res.json(info);
 }
 
 /** `GET /api/models|datasets|spaces`: search, author, filter, sort, direction, limit, cursor (`Link` pagination), full. */
