@@ -24,6 +24,9 @@ export interface FillOptions {
   maxStalls?: number;
 }
 
+/** Bytes of a download written to the part file at a time. */
+const WRITE_CHUNK = 1 << 20;
+
 /** Bytes read from the part file at a time, for clients that follow a fill. */
 const READ_CHUNK = 1 << 20;
 
@@ -233,6 +236,19 @@ export class LfsFills {
         log.info({ oid, bytes: done }, 'resuming a download from the part file');
       }
       fill.advance(done);
+      // Bytes are written in pieces of WRITE_CHUNK (one system call each), then shown to readers.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (at: number): Promise<number> => {
+        if (pendingBytes === 0) return at;
+        const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, at + off)).bytesWritten;
+        fill.advance(at + buf.length);
+        return at + buf.length;
+      };
       let startedOver = false;
       for (;;) {
         let stalls = 0;
@@ -275,13 +291,18 @@ export class LfsFills {
               await res.body?.cancel().catch(() => undefined);
               throw new UpstreamError(`upstream ${upstream.label} answered ${res.status} for ${where}`, res.status, false);
             }
-            for await (const chunk of withInactivity(res.body!, this.opts.inactivityMs, signal)) {
-              if (done + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
-              let off = 0;
-              while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off, done + off)).bytesWritten;
-              hash.update(chunk);
-              done += chunk.length;
-              fill.advance(done, chunk.length);
+            try {
+              for await (const chunk of withInactivity(res.body!, this.opts.inactivityMs, signal)) {
+                if (done + pendingBytes + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
+                hash.update(chunk);
+                pending.push(chunk);
+                pendingBytes += chunk.length;
+                fill.received += chunk.length;
+                if (pendingBytes >= WRITE_CHUNK) done = await flush(done);
+              }
+            } finally {
+              // What arrived before a cut is kept: the resume starts after it.
+              done = await flush(done);
             }
             if (done < size) throw new UpstreamError(`upstream body of ${where} ended at ${done} of ${size} bytes`, null, true);
           } catch (err) {
