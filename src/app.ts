@@ -13,6 +13,7 @@ import { createAdminApi } from './auth/admin-api.js';
 import { createJobsAdminApi } from './jobs/admin-api.js';
 import { createMirror, type MirrorService } from './mirror/index.js';
 import { createMirrorAdminApi } from './mirror/admin-api.js';
+import { createOverviewApi } from './admin/overview.js';
 import { createJobEngine } from './jobs/index.js';
 import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
@@ -122,6 +123,7 @@ export function createApp(deps: AppDeps): App {
   app.use(createAdminApi({ db }));
   app.use(createJobsAdminApi({ jobs }));
   app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
+  app.use(createOverviewApi({ config, db, jobs }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(
     createHfRouter({
