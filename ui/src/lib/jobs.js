@@ -1,6 +1,8 @@
 // Jobs as the operator reads them: what a kind means, how far a job is, how fast it goes.
 
 const KINDS = { 'mirror.sync': 'Mirror sync', 'mirror.download': 'Mirror download', 'import.scan': 'Local import', noop: 'Test job' };
+/** Kinds whose progress counts something other than bytes (noop: milliseconds). */
+export const countsBytes = (kind) => kind !== 'noop';
 export const kindLabel = (kind) => KINDS[kind] ?? kind;
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
 export const isFinished = (state) => state === 'completed' || state === 'failed' || state === 'cancelled';
