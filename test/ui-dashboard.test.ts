@@ -70,6 +70,16 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
     await p.waitForSelector('nav >> text=Sign out', { state: 'attached' });
   };
 
+  /** One commit through the Hub API, as alice. */
+  async function commitFile(repo: string, file: string, content: Buffer) {
+    const r = await fetch(`${hub.url}/api/models/${repo}/commit/main`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.token}`, 'Content-Type': 'application/x-ndjson' },
+      body: [{ key: 'header', value: { summary: `add ${file}` } }, { key: 'file', value: { path: file, content: content.toString('base64'), encoding: 'base64' } }].map((l) => JSON.stringify(l)).join('\n'),
+    });
+    assert.equal(r.status, 200, await r.text());
+  }
+
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     upstream = await startHub({ backend: 'fs' });
@@ -103,12 +113,7 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
     await hub.repo('alice/own-model');
     await hub.repo('alice/corpus', { type: 'dataset' });
     await hub.repo('alice/demo', { type: 'space' });
-    const commit = await fetch(`${hub.url}/api/models/alice/own-model/commit/main`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${alice.token}`, 'Content-Type': 'application/x-ndjson' },
-      body: [{ key: 'header', value: { summary: 'weights' } }, { key: 'file', value: { path: 'w.safetensors', content: crypto.randomBytes(64 << 10).toString('base64'), encoding: 'base64' } }].map((l) => JSON.stringify(l)).join('\n'),
-    });
-    assert.equal(commit.status, 200, await commit.text());
+    await commitFile('alice/own-model', 'w.safetensors', crypto.randomBytes(64 << 10));
 
     browser = await chromium.launch({
       executablePath: process.env.PACKHUB_CHROMIUM ?? '/usr/bin/chromium',
@@ -187,7 +192,7 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
     const values: number[] = [];
     let sawRate = false;
     let sawEta = false;
-    while (Date.now() < until + 60_000) {
+    while (Date.now() < until + 180_000) {
       if ((await live.count()) === 0) break;
       const v = await live
         .locator('progress')
@@ -265,6 +270,8 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
   });
 
   it('the overview shows counts, storage by namespace, mirrors by state, jobs and recent activity', async () => {
+    // A commit makes the oldest repository the most recently updated one.
+    await commitFile('alice/own-model', 'notes.txt', Buffer.from('later\n'));
     const api1 = await api(hub, root.token, 'GET', '/api/admin/overview');
     assert.deepEqual(api1.json.repos, { models: 3, datasets: 1, spaces: 1 });
     assert.equal(api1.json.mirrors.byState.synced, 2);
@@ -280,6 +287,8 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
     assert.match((await page.textContent('tr[data-namespace=acme]')) ?? '', /3[0-9.]+ MiB/);
     assert.ok(await page.locator('tr[data-namespace=alice]').count());
     assert.match((await page.textContent('[data-upstream-token]')) ?? '', /set/);
+    assert.equal(api1.json.recent.repos[0].id, 'alice/own-model', 'the repository committed to last comes first');
+    assert.equal((await page.textContent('.updated li:first-child a'))?.trim(), 'alice/own-model');
     assert.ok(await page.locator('.updated a:has-text("acme/parts")').count(), 'recently updated repositories');
     assert.ok(await page.locator('section:has(h2:has-text("Recent jobs")) [data-job]').count());
     await shot('admin-overview');

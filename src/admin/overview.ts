@@ -43,10 +43,14 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
     const repos = await db.repos.list();
     const used = await db.repos.usedStorage(repos.map((r) => r.id));
     const byNamespace = new Map<string, { namespace: string; repos: number; packBytes: number; lfsBytes: number; totalBytes: number; privateBytes: number; publicBytes: number }>();
+    /** When each repository last changed: its newest pack (every push and commit adds one), else its row. */
+    const changedAt = new Map<string, Date>();
     let packBytes = 0;
     let totalBytes = 0;
     for (const r of repos) {
-      const packs = (await db.packs.listLive(r.id)).reduce((n, p) => n + p.sizeBytes, 0);
+      const live = await db.packs.listLive(r.id);
+      const packs = live.reduce((n, p) => n + p.sizeBytes, 0);
+      changedAt.set(r.id, live.reduce((t, p) => (p.createdAt > t ? p.createdAt : t), r.updatedAt));
       const total = used.get(r.id) ?? 0;
       packBytes += packs;
       totalBytes += total;
@@ -63,11 +67,11 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
       ns.publicBytes = u.publicBytes;
     }
     const namespaces = [...byNamespace.values()].sort((a, b) => b.totalBytes - a.totalBytes || a.namespace.localeCompare(b.namespace));
-    return { repos, storage: { packBytes, lfsBytes: Math.max(0, totalBytes - packBytes), totalBytes, namespaces } };
+    return { repos, changedAt, storage: { packBytes, lfsBytes: Math.max(0, totalBytes - packBytes), totalBytes, namespaces } };
   }
 
   router.get('/api/admin/overview', async (_req, res) => {
-    const { repos, storage: stored } = await storage();
+    const { repos, changedAt, storage: stored } = await storage();
     const counts: Record<RepoType, number> = { model: 0, dataset: 0, space: 0 };
     for (const r of repos) counts[r.type]++;
     const mirrorStates: Record<string, number> = { new: 0, syncing: 0, synced: 0, failed: 0 };
@@ -79,10 +83,11 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
       jobs.list({ state: 'failed', limit: RECENT }),
       jobs.list({ limit: RECENT }),
     ]);
+    const at = (id: string) => changedAt.get(id)!.getTime();
     const updated = [...repos]
-      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+      .sort((a, b) => at(b.id) - at(a.id))
       .slice(0, RECENT)
-      .map((r) => ({ id: `${r.namespace}/${r.name}`, type: r.type, private: r.private, updatedAt: r.updatedAt.toISOString(), mirror: mirrors.some((m) => m.repoId === r.id) }));
+      .map((r) => ({ id: `${r.namespace}/${r.name}`, type: r.type, private: r.private, updatedAt: changedAt.get(r.id)!.toISOString(), mirror: mirrors.some((m) => m.repoId === r.id) }));
     res.json({
       repos: { models: counts.model, datasets: counts.dataset, spaces: counts.space },
       storage: stored,
