@@ -15,6 +15,7 @@ import { createMirror, type MirrorService } from './mirror/index.js';
 import { createMirrorAdminApi } from './mirror/admin-api.js';
 import { createImport } from './import/index.js';
 import { createImportAdminApi } from './import/admin-api.js';
+import { createOverviewApi } from './admin/overview.js';
 import { createJobEngine } from './jobs/index.js';
 import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
@@ -138,6 +139,7 @@ export function createApp(deps: AppDeps): App {
   app.use(createAdminApi({ db }));
   app.use(createJobsAdminApi({ jobs }));
   app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
+  app.use(createOverviewApi({ config, db, jobs }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(createImportAdminApi({ imports: createImport({ config, db, store, content, records: lfs, commits, jobs, log }) }));
   app.use(

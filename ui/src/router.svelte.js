@@ -1,6 +1,7 @@
 // A small client router over the history API, with the Hub's URLs:
 //   /                        home and search          /login  /register  /new
-//   /settings/tokens         access tokens            /admin/users (operators)
+//   /settings/tokens         access tokens
+//   /admin  /admin/jobs[/{id}]  /admin/mirrors[/{models|datasets|spaces}/{ns}/{name}]  /admin/users  /admin/settings (operators)
 //   /{ns}                    a user or organization
 //   /{ns}/{name}             a model (/datasets/{ns}/{name}, /spaces/{ns}/{name} for the others)
 //   .../tree/{rev}/{path}    a folder    .../blob/{rev}/{path}  a file
@@ -33,7 +34,7 @@ export function match(pathname) {
   const [first] = seg;
   if (seg.length === 1 && ['login', 'register', 'new'].includes(first)) return { page: first };
   if ((seg.length === 2 && first === 'settings' && seg[1] === 'tokens') || (seg.length === 1 && first === 'tokens')) return { page: 'tokens' };
-  if (seg.length === 2 && first === 'admin' && seg[1] === 'users') return { page: 'admin-users' };
+  if (first === 'admin') return matchAdmin(seg.slice(1));
   let kind = 'models';
   let rest = seg;
   if (['datasets', 'spaces', 'models'].includes(first) && seg.length >= 3) {
@@ -51,6 +52,16 @@ export function match(pathname) {
   if (view === 'commit') return rev ? { page: 'repo', repo, view, sha: rev, rev: null, path: '' } : { page: 'not-found' };
   if (view === 'blob' && (!rev || !path)) return { page: 'not-found' };
   return { page: 'repo', repo, view, rev, path };
+}
+
+/** The operator's pages under /admin. */
+function matchAdmin(rest) {
+  if (rest.length === 0) return { page: 'admin-overview' };
+  const [area, ...more] = rest;
+  if (more.length === 0 && ['users', 'settings', 'jobs', 'mirrors'].includes(area)) return { page: `admin-${area}` };
+  if (area === 'jobs' && more.length === 1) return { page: 'admin-job', id: more[0] };
+  if (area === 'mirrors' && more.length === 3 && ['models', 'datasets', 'spaces'].includes(more[0])) return { page: 'admin-mirror', type: more[0].slice(0, -1), id: `${more[1]}/${more[2]}` };
+  return { page: 'not-found' };
 }
 
 /** An old /#/... location as its path today, or null. */
