@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import * as hf from '@huggingface/hub';
 import { git, tmpDir } from './helpers/git.js';
+import { jsonApi } from './helpers/api.js';
 import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
 // Models already on disk become repositories: `packhub import scan` (CLI, --wait) and
@@ -17,21 +18,7 @@ const MiB = 1024 * 1024;
 const bytesOf = async (b: Blob | null) => Buffer.from(await b!.arrayBuffer());
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-async function api(hub: Hub, user: User | null, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${hub.url}${p}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json };
-}
+const api = jsonApi;
 
 async function jobDone(hub: Hub, admin: User, id: string): Promise<{ job: any; log: string[] }> {
   const until = Date.now() + 120_000;

@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as hf from '@huggingface/hub';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { git, remoteRefs, tmpDir } from './helpers/git.js';
+import { jsonApi } from './helpers/api.js';
 import { backends, serverLogOnFailure, startHub, type Hub } from './helpers/server.js';
 
 // packhub as a mirror of an upstream hub: the upstream is a second packhub process (filesystem
@@ -16,21 +17,7 @@ import { backends, serverLogOnFailure, startHub, type Hub } from './helpers/serv
 type User = { name: string; token: string; readToken: string };
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-async function api(hub: Hub, user: User, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${hub.url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${user.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json };
-}
+const api = jsonApi;
 
 /** Waits until a job ends; returns it with its log. */
 async function jobDone(hub: Hub, admin: User, id: string, timeoutMs = 120_000): Promise<{ job: any; log: string[] }> {

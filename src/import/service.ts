@@ -1,3 +1,4 @@
+import { ensureNamespace } from '../repos/namespaces.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -255,7 +256,7 @@ export class ImportService {
 
     const created = !repo;
     if (!repo) {
-      await this.ensureNamespace(ns, o.userId);
+      await ensureNamespace(this.deps.db, ns, o.userId !== null ? [o.userId] : undefined);
       repo = await this.repos.create({ type: r.type, namespace: ns, name: r.name });
       ctx.log(`${id}: created`);
     }
@@ -340,21 +341,6 @@ export class ImportService {
       await this.deps.records.recordObject(oid, size);
     }
     return { path: f.path, content: Buffer.alloc(0), lfs: { oid, size }, stored: !held };
-  }
-
-  /** A missing namespace becomes an organization administered by the importer (or every hub admin). */
-  private async ensureNamespace(ns: string, userId: number | null): Promise<void> {
-    const { db } = this.deps;
-    if (await db.names.holder(ns)) return;
-    let org;
-    try {
-      org = await db.orgs.create(ns);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'NameTaken') return;
-      throw err;
-    }
-    const admins = userId !== null ? [userId] : (await db.users.list()).filter((u) => u.isAdmin).map((u) => u.id);
-    for (const a of admins) await db.orgs.setMember(org.id, a, 'admin');
   }
 }
 

@@ -8,6 +8,7 @@ import type { LfsRecords } from '../lfs/records.js';
 import { MAX_POINTER_SIZE, parsePointer, type LfsPointer } from '../lfs/pointer.js';
 import { createRepoService } from '../repos/repo-service.js';
 import { resolveRevision } from '../repos/revisions.js';
+import { ensureNamespace } from '../repos/namespaces.js';
 import { pathFilter, repoRules } from './globs.js';
 import type { Fill, LfsFills } from './lfs-fill.js';
 import { repoPath, UpstreamError, type Upstream } from './upstream.js';
@@ -177,7 +178,7 @@ export class MirrorService {
       const existing = await this.mirrorOf(repo.id);
       if (!existing) throw new AppError('conflict', 'RepoExists', `${label} already exists here and is not a mirror`);
     } else {
-      await this.ensureNamespace(ns);
+      await ensureNamespace(this.deps.db, ns);
       repo = await this.repos.create({ type: input.type, namespace: ns, name });
     }
     const mirror = await this.deps.db.mirrors.create({
@@ -215,19 +216,6 @@ export class MirrorService {
     if (!(await this.mirrorOf(repo.id))) throw new AppError('conflict', 'NotAMirror', `${repoLabel(repo)} is not a mirror`);
     await this.deps.db.mirrors.delete(repo.id);
     this.rows.delete(repo.id);
-  }
-
-  private async ensureNamespace(ns: string): Promise<void> {
-    const { db } = this.deps;
-    if (await db.names.holder(ns)) return;
-    let org;
-    try {
-      org = await db.orgs.create(ns);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'NameTaken') return; // created meanwhile
-      throw err;
-    }
-    for (const u of await db.users.list()) if (u.isAdmin) await db.orgs.setMember(org.id, u.id, 'admin');
   }
 
   /**
@@ -441,7 +429,7 @@ export class MirrorService {
     const [uns, uname] = info.id.includes('/') ? info.id.split('/') : [ns, name];
     const existing = await this.repos.find({ type, namespace: uns!, name: uname! });
     if (existing) return existing;
-    await this.ensureNamespace(uns!);
+    await ensureNamespace(this.deps.db, uns!);
     const repo = await this.repos.create({ type, namespace: uns!, name: uname!, private: info.private });
     const mirror = await this.deps.db.mirrors.create({ repoId: repo.id, upstreamUrl: upstream.baseUrl, upstreamId: `${uns}/${uname}`, source: 'proxy' });
     this.rows.set(repo.id, { at: Date.now(), row: mirror });
