@@ -29,6 +29,8 @@ export class GitStore {
   readonly resolved: ResolvedBlobs;
   /** Told after a commit that registered a new pack (compaction listens). */
   onNewPack: ((repoId: string) => void) | null = null;
+  /** Told after a commit with the ref updates that were applied (events and webhooks listen). */
+  onRefsUpdated: ((repoId: string, updates: RefUpdate[]) => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -127,6 +129,8 @@ export class GitStore {
       if (pack) this.release(`${repoId}/${pack.name}`);
     }
     if (pack) this.onNewPack?.(repoId);
+    const applied = new Set(results.filter((r) => r.ok).map((r) => r.name));
+    if (applied.size) this.onRefsUpdated?.(repoId, updates.filter((u) => applied.has(u.name)));
     return results;
   }
 }
