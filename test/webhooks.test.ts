@@ -26,6 +26,8 @@ class Receiver {
   readonly got: Received[] = [];
   private server: http.Server | null = null;
   port = 0;
+  /** The status it answers with. */
+  status = 200;
 
   async up(): Promise<void> {
     this.server = http.createServer((req, res) => {
@@ -37,7 +39,7 @@ class Receiver {
       });
       req.on('end', () => {
         this.got.push({ secret: req.headers['x-webhook-secret'] as string | undefined, contentType: req.headers['content-type'], payload: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Payload });
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+        res.writeHead(this.status, { 'Content-Type': 'application/json' }).end(this.status === 200 ? '{"ok":true}' : '{"error":"internal detail"}');
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -289,6 +291,46 @@ for (const backend of backends()) {
       const retried = log.filter((d) => d.attempts > 1);
       assert.ok(retried.length >= 2, 'the deliveries made while down took several attempts');
       assert.ok(retried.every((d) => d.status === 200 && d.error === null));
+    });
+
+    it('a receiver answering 4xx fails the delivery at once; 5xx is retried; the log shows status, attempts and error', async () => {
+      const logOf = () => ok<Delivery[]>(call(alice, 'GET', `/api/settings/webhooks/${hook.id}/deliveries`));
+      const commitNow = async (file: string) => {
+        const r = await apiCommit(alice, 'alice/proj', `answer test ${file}`, file, `${file}\n`);
+        assert.equal(r.status, 200);
+      };
+      rx.status = 400;
+      await commitNow('four.txt');
+      const end = Date.now() + 15_000;
+      let top: Delivery;
+      for (;;) {
+        top = (await logOf())[0]!;
+        if (top.state !== 'pending') break;
+        assert.ok(Date.now() < end, 'the 400 delivery did not end');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      assert.deepEqual({ state: top.state, attempts: top.attempts, status: top.status, error: top.error }, { state: 'failed', attempts: 1, status: 400, error: 'HTTP 400' });
+
+      rx.status = 503;
+      await commitNow('five.txt');
+      const retry = Date.now() + 15_000;
+      for (;;) {
+        top = (await logOf())[0]!;
+        if (top.attempts >= 2) break;
+        assert.ok(Date.now() < retry, 'the 503 delivery was not retried');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      assert.equal(top.state, 'pending');
+      assert.equal(top.status, 503);
+      assert.equal(top.error, 'HTTP 503', 'the answer body is not shown');
+      rx.status = 200;
+      const done = Date.now() + 15_000;
+      for (;;) {
+        const d = (await logOf()).find((x) => x.id === top.id)!;
+        if (d.state === 'delivered') break;
+        assert.ok(Date.now() < done, 'the 503 delivery was not delivered once the receiver answered 200');
+        await new Promise((res) => setTimeout(res, 200));
+      }
     });
 
     it('a disabled webhook gets nothing; a deleted one stops at once', async () => {

@@ -21,8 +21,6 @@ const SECRET_MAX = 256;
 /** Deliveries a webhook's log keeps; deliveries one listing shows. */
 const LOG_KEEP = 200;
 export const LOG_PAGE = 50;
-/** Bytes of a receiver's answer kept in the log (the rest is not read). */
-const RESPONSE_KEEP = 1024;
 /** Characters of a comment a payload carries; refs one payload lists. */
 const COMMENT_MAX = 16_384;
 const REFS_MAX = 1000;
@@ -115,25 +113,6 @@ class DeliveryFailed extends Error {
   ) {
     super(message);
   }
-}
-
-/** At most `limit` bytes of a response body, as text; the rest is not read. */
-async function readSome(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      n += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 /**
@@ -342,16 +321,18 @@ export class WebhookService {
         const why = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
         throw new DeliveryFailed(`could not POST to the webhook: ${why}`, true);
       }
-      const text = await readSome(res, RESPONSE_KEEP).catch(() => '');
+      // The answer's body is never read (nor shown in the log: a webhook must not be a way to read other services' answers).
+      await res.body?.cancel().catch(() => undefined);
       if (res.status < 200 || res.status > 299) {
         const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-        await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: res.status, state: last || !retryable ? 'failed' : 'pending', error: `HTTP ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}` });
+        await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: res.status, state: last || !retryable ? 'failed' : 'pending', error: `HTTP ${res.status}` });
         throw new DeliveryFailed(`the webhook answered HTTP ${res.status}`, retryable);
       }
       await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: res.status, state: 'delivered', error: null, deliveredAt: new Date() });
       ctx.log(`delivered to the webhook (HTTP ${res.status})`);
     } catch (err) {
-      if (err instanceof DeliveryFailed && !err.message.startsWith('the webhook answered')) {
+      // Aborted (shutdown, cancel): the engine decides what happens to the job; the log keeps the last real attempt.
+      if (err instanceof DeliveryFailed && !ctx.signal.aborted && !err.message.startsWith('the webhook answered')) {
         await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: null, state: last ? 'failed' : 'pending', error: err.message }).catch(() => undefined);
       }
       throw err;
