@@ -12,7 +12,7 @@
  * packhub runs from dist/ (embedded defaults: SQLite + local disk) in a temp data dir on the same
  * disk as the file; the table gives medians, MiB/s, the ratio to nginx, and packhub's peak RSS.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -76,8 +76,27 @@ async function waitFor(url: string): Promise<void> {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-hf-bench-'));
 fs.chmodSync(dir, 0o755); // nginx's workers (another user) read the static file
 const cleanups: (() => void)[] = [() => fs.rmSync(dir, { recursive: true, force: true })];
-process.on('exit', () => cleanups.reverse().forEach((c) => c()));
+/** Servers this script started; they keep the event loop alive, so the script stops them itself at the end. */
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  cleanups.reverse().forEach((c) => c());
+});
 process.on('SIGINT', () => process.exit(130));
+
+/** SIGTERM each child still running and wait for it (SIGKILL after 10 s), so nothing outlives the script. */
+async function stopChildren(): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
 
 // The file, written in pieces (never held whole).
 const source = path.join(dir, 'static', 'model.bin');
@@ -109,7 +128,7 @@ execFileSync('node', [CLI, 'user', 'create', 'bench'], { env });
 const token = execFileSync('node', [CLI, 'token', 'create', 'bench', '--scope', 'write'], { env }).toString().trim().split('\n').at(-1)!;
 // PACKHUB_BENCH_NODE_ARGS: extra node flags for the server (such as --cpu-prof).
 const server = spawn('node', [...(process.env.PACKHUB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-cleanups.push(() => server.kill());
+children.push(server);
 await waitFor(`http://127.0.0.1:${port}/healthz`);
 let hubUrl = `http://127.0.0.1:${port}`;
 if (behindNginx) {
@@ -123,7 +142,7 @@ if (behindNginx) {
   conf = conf.replace('access_log /dev/stdout;', 'access_log off;').replace('alias /data/objects/;', `alias ${path.join(dir, 'hub', 'objects')}/;`);
   fs.writeFileSync(path.join(proxyDir, 'nginx.conf'), process.getuid?.() === 0 ? `user root;\n${conf}` : conf);
   const proxy = spawn(fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-p', proxyDir, '-c', path.join(proxyDir, 'nginx.conf'), '-e', path.join(proxyDir, 'error.log'), '-g', 'daemon off;'], { stdio: 'inherit' });
-  cleanups.push(() => proxy.kill());
+  children.push(proxy);
   hubUrl = `http://127.0.0.1:${proxyPort}`;
   await waitFor(`${hubUrl}/healthz`);
 }
@@ -146,7 +165,7 @@ http {
 );
 const nginxBin = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const nginx = spawn(nginxBin, ['-c', path.join(nginxDir, 'nginx.conf'), '-p', nginxDir], { stdio: 'inherit' });
-cleanups.push(() => nginx.kill());
+children.push(nginx);
 const nginxUrl = `http://127.0.0.1:${nginxPort}/model.bin`;
 await waitFor(nginxUrl);
 
@@ -217,3 +236,6 @@ for (const [name, xs] of results) {
   console.log(`${name.padEnd(52)} ${s.toFixed(2).padStart(8)} ${(sizeMiB / s).toFixed(0).padStart(8)}  ${ratio}`);
 }
 console.log(`packhub peak RSS: ${peakRss(server.pid!).toFixed(0)} MiB`);
+await stopChildren();
+// fetch keeps idle keep-alive sockets to the stopped servers a while: nothing is left to wait for.
+process.exit(0);

@@ -13,6 +13,8 @@ import { createAdminApi } from './auth/admin-api.js';
 import { createJobsAdminApi } from './jobs/admin-api.js';
 import { createMirror, type MirrorService } from './mirror/index.js';
 import { createMirrorAdminApi } from './mirror/admin-api.js';
+import { createImport } from './import/index.js';
+import { createImportAdminApi } from './import/admin-api.js';
 import { createJobEngine } from './jobs/index.js';
 import type { JobEngine } from './jobs/engine.js';
 import { createGitRouter } from './git/http.js';
@@ -21,7 +23,7 @@ import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
 import { createLfsRouter } from './lfs/http.js';
@@ -49,6 +51,7 @@ export interface App {
   app: Express;
   store: GitStore;
   compactor: Compactor;
+  metrics: Metrics;
   /** The job engine (handlers registered, not started: the server starts and closes it). */
   jobs: JobEngine;
   mirrors: MirrorService;
@@ -73,7 +76,7 @@ function isSignInPath(req: express.Request): boolean {
 export function createApp(deps: AppDeps): App {
   const { config, db, blobs, lfs, log } = deps;
   const store = new GitStore(db, blobs, config.cacheDir, config.cacheMaxBytes, log.child({ module: 'git-store' }));
-  const compactor = new Compactor(store, db, blobs, { ...config.compaction, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
+  const compactor = new Compactor(store, db, blobs, { ...config.compaction, unreachableGraceMs: config.gc.graceMs, tmpDir: path.join(config.cacheDir, 'tmp') }, log.child({ module: 'compactor' }));
   store.onNewPack = (repoId) => compactor.schedule(repoId);
   const repos = createRepoService(db);
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
@@ -149,6 +152,7 @@ export function createApp(deps: AppDeps): App {
   app.use(createJobsAdminApi({ jobs }));
   app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
+  app.use(createImportAdminApi({ imports: createImport({ config, db, store, content, records: lfs, commits, jobs, log }) }));
   app.use(
     createHfRouter({
       db,
@@ -193,6 +197,7 @@ export function createApp(deps: AppDeps): App {
     app,
     store,
     compactor,
+    metrics,
     jobs,
     mirrors: mirror.service,
     setListeningOrigin: (origin) => {

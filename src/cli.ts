@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { loadConfig, parseByteSize, type Config } from './core/config.js';
@@ -15,6 +17,7 @@ import { createRepoService } from './repos/repo-service.js';
 import { checkDeployment } from './core/deployment.js';
 import { JOBS_USAGE, jobsCommand } from './jobs/cli.js';
 import { MIRROR_USAGE, mirrorCommand } from './mirror/cli.js';
+import { IMPORT_USAGE, importCommand } from './import/cli.js';
 
 const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
@@ -42,9 +45,12 @@ usage:
   packhub org remove-member ORG USER
   packhub quota set NAMESPACE [--private SIZE|none] [--public SIZE|none]   (e.g. 50GiB)
   packhub quota show NAMESPACE
-${JOBS_USAGE}${MIRROR_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 delete stored objects no database row names, older than the
-                                                       grace period (PACKHUB_GC_GRACE_MS); the server also runs it
-                                                       every PACKHUB_GC_INTERVAL_MS
+${JOBS_USAGE}${MIRROR_USAGE}${IMPORT_USAGE}  packhub gc [--dry-run] [--grace-ms N]                 garbage collection: git objects no ref reaches (dropped by
+                                                       compaction), LFS objects no reachable pointer names (unlinked,
+                                                       deleted once no repository links them), stored objects no
+                                                       database row names; each once older than the grace period
+                                                       (PACKHUB_GC_GRACE_MS); the server also runs it every
+                                                       PACKHUB_GC_INTERVAL_MS
 `;
 
 class UsageError extends Error {}
@@ -341,18 +347,44 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  if (cmd === 'import') {
+    process.exitCode = await importCommand(sub, rest, { config, withDb: (fn) => withDb(config, fn), usageError: (m) => new UsageError(m) });
+    return;
+  }
+
   if (cmd === 'gc') {
     const { values, positionals } = parseArgs({ args: argv.slice(1), allowPositionals: true, options: { 'dry-run': { type: 'boolean' }, 'grace-ms': { type: 'string' } } });
     if (positionals.length > 0) throw new UsageError('usage: packhub gc [--dry-run] [--grace-ms N]');
     const graceMs = values['grace-ms'] === undefined ? config.gc.graceMs : Number(values['grace-ms']);
     if (!Number.isInteger(graceMs) || graceMs < 0) throw new UsageError('--grace-ms takes a whole number of milliseconds');
     const { createBlobStore } = await import('./storage/index.js');
-    const { sweepStorage } = await import('./repos/storage-sweep.js');
+    const { collectGarbage } = await import('./repos/storage-sweep.js');
+    const { GitStore } = await import('./git/store/git-store.js');
+    const { Compactor } = await import('./git/store/compactor.js');
     const blobs = await createBlobStore(config.storage);
+    const dryRun = !!values['dry-run'];
+    // A cache of its own: a server on this machine may be using the configured one.
+    const cacheDir = path.join(config.cacheDir, `gc-${process.pid}`);
     await withDb(config, async (db) => {
-      const r = await sweepStorage({ db, lfs: db.lfs, blobs, log: createLogger('warn', process.stderr) }, { graceMs, dryRun: values['dry-run'] });
-      for (const o of r.removed) process.stdout.write(`${values['dry-run'] ? 'would delete' : 'deleted'} ${o.key} (${o.size} bytes)\n`);
-      process.stdout.write(`${r.scanned} objects scanned; ${r.removed.length} ${values['dry-run'] ? 'to delete' : 'deleted'} (${r.removedBytes} bytes); ${r.young} unnamed but younger than ${graceMs} ms, kept\n`);
+      const log = createLogger('warn', process.stderr);
+      const store = new GitStore(db, blobs, cacheDir, config.cacheMaxBytes, log);
+      const compactor = new Compactor(store, db, blobs, { ...config.compaction, minPacks: 0, unreachableGraceMs: graceMs, tmpDir: path.join(cacheDir, 'tmp') }, log);
+      try {
+        const r = await collectGarbage({ db, lfs: db.lfs, blobs, store, compactor, log }, { graceMs, dryRun });
+        const would = (done: string, todo: string) => (dryRun ? todo : done);
+        process.stdout.write(
+          `git: ${r.repos} repositories; ${r.git.droppedObjects} unreachable objects past the grace period ${would('dropped', 'to drop')} (${r.git.droppedBytes} bytes); ${r.git.supersededBytes} bytes of superseded packs waiting for their grace period\n`,
+        );
+        process.stdout.write(
+          `lfs: ${r.lfs.unlinked} links no reachable pointer names ${would('removed', 'to remove')}; ${r.lfs.deleted} objects no repository links ${would('deleted', 'to delete')} (${r.lfs.deletedBytes} bytes); ${r.lfs.waitingBytes} bytes in their grace period\n`,
+        );
+        for (const o of r.sweep.removed) process.stdout.write(`${dryRun ? 'would delete' : 'deleted'} ${o.key} (${o.size} bytes)\n`);
+        process.stdout.write(`${r.sweep.scanned} objects scanned; ${r.sweep.removed.length} ${dryRun ? 'to delete' : 'deleted'} (${r.sweep.removedBytes} bytes); ${r.sweep.young} unnamed but younger than ${graceMs} ms, kept\n`);
+      } finally {
+        await compactor.close();
+        store.packs.closeAll();
+        await fsp.rm(cacheDir, { recursive: true, force: true });
+      }
     });
     return;
   }

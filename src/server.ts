@@ -9,7 +9,7 @@ import type { Logger } from './core/logger.js';
 import { openDb } from './db/typeorm-db.js';
 import { createBlobStore } from './storage/index.js';
 import { createApp } from './app.js';
-import { scheduleStorageSweeps } from './repos/storage-sweep.js';
+import { gcMetrics, scheduleStorageSweeps } from './repos/storage-sweep.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { writeDeployment } from './core/deployment.js';
 
@@ -49,8 +49,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await ensureFirstAdmin(db, config.firstAdmin, log);
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store, compactor, jobs, mirrors, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
-  const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, log: log.child({ module: 'gc' }) }, config.gc);
+  const { app, store, compactor, metrics, jobs, mirrors, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
 
   const server = http.createServer(app);
   // Large pushes and downloads take as long as they take; idle sockets still time out.

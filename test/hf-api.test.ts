@@ -128,6 +128,25 @@ for (const backend of backends()) {
       assert.equal(whoBad.status, 401);
     });
 
+    it('tree lists directories first, then files, each in byte order; unknown expand values are a 400', async () => {
+      await commit([{ key: 'header', value: { summary: 'order' } }, ...['order/b.txt', 'order/A.txt', 'order/zdir/x', 'order/Adir/y', 'order/a-b/z', 'order/_.md'].map((p) => file(p, p))]);
+      const listed = (await (await api('/api/models/alice/api/tree/main/order')).json()) as { path: string; type: string }[];
+      assert.deepEqual(
+        listed.map((e) => e.path),
+        ['order/Adir', 'order/a-b', 'order/zdir', 'order/A.txt', 'order/_.md', 'order/b.txt'],
+      );
+      const recursive = (await (await api('/api/models/alice/api/tree/main/order?recursive=true')).json()) as { path: string }[];
+      assert.deepEqual(recursive.slice(0, 2).map((e) => e.path), ['order/Adir', 'order/Adir/y']);
+      // Every value the clients send is accepted (gitalyUid included); others are refused as on the Hub.
+      assert.equal((await api('/api/models/alice/api?expand=gitalyUid&expand=pipeline_tag&expand=likes&expand=usedStorage')).status, 200);
+      const bad = await api('/api/models/alice/api?expand=foo');
+      assert.equal(bad.status, 400);
+      assert.match(bad.headers.get('x-error-message') ?? '', /"expand" must be one of/);
+      assert.equal((await api('/api/models?expand=foo')).status, 400);
+      assert.equal((await api('/api/models?expand=downloads&expand=gated')).status, 200);
+      assert.equal((await api('/api/datasets/alice/api?expand=pipeline_tag')).status, 404, 'no such dataset: not found before the expand check');
+    });
+
     it('resolve: HEAD with X-Repo-Commit and ETag, Range 206, EntryNotFound, RevisionNotFound, short sha, refs/pr', async () => {
       const sha = await head();
       const h1 = await api('/alice/api/resolve/main/free%2F3.txt', { method: 'HEAD' });

@@ -74,6 +74,7 @@ const envSchema = z.object({
   PACKHUB_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
   PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
+  PACKHUB_IMPORT_ROOTS: z.string().default(''),
   PACKHUB_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   PACKHUB_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(0).default(10_000),
   PACKHUB_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -154,6 +155,8 @@ export interface Config {
   upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number } | null;
   /** Background jobs: how many run at once in this process, their lease (renewed every third of it), how often the queue is polled. */
   jobs: { concurrency: number; leaseMs: number; pollMs: number };
+  /** Folders `packhub import scan` may read (absolute; the folder imported must be inside one after realpath). Empty: import off. */
+  importRoots: string[];
   /** Webhook deliveries: attempts in all, the wait before the second (doubling after, at most an hour), each POST's timeout. */
   webhooks: { attempts: number; backoffMs: number; timeoutMs: number };
   logLevel: string;
@@ -247,8 +250,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             resyncMs: e.PACKHUB_MIRROR_RESYNC_MS,
           },
     jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
+    importRoots: importRoots(e.PACKHUB_IMPORT_ROOTS),
     webhooks: { attempts: e.PACKHUB_WEBHOOK_ATTEMPTS, backoffMs: e.PACKHUB_WEBHOOK_BACKOFF_MS, timeoutMs: e.PACKHUB_WEBHOOK_TIMEOUT_MS },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });
+}
+
+/** PACKHUB_IMPORT_ROOTS: comma-separated absolute paths. */
+function importRoots(text: string): string[] {
+  const roots = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const relative = roots.find((r) => !path.isAbsolute(r));
+  if (relative) throw new Error(`invalid configuration:\n  PACKHUB_IMPORT_ROOTS: '${relative}' is not an absolute path`);
+  return roots.map((r) => path.resolve(r));
 }

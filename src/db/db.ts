@@ -24,6 +24,29 @@ export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState,
 export * from './community-types.js';
 export type { WebhookDeliveryRecord, WebhookDeliveryState, WebhookRecord, WebhooksDb, WebhookWatch } from './webhooks-db.js';
 
+/** What garbage collection needs from the database (src/db/gc-db.ts). */
+export interface GcDb {
+  /** The repository's gc epoch: bumped by every compaction that drops objects (0 for a missing repository). */
+  epoch(repoId: string): Promise<number>;
+  /**
+   * A compaction that drops unreachable objects commits here: `pack` (durable; null when nothing is
+   * kept; possibly one of `supersedes` already, with the same content) becomes the only live pack,
+   * the rest of `supersedes` superseded, and the epoch moves on, in one transaction that locks the
+   * repository row; only if the live packs are exactly `supersedes` and no ref was created or moved
+   * since `refs` were read (deletions are fine). False, and nothing changed, otherwise.
+   */
+  replacePruning(repoId: string, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'> | null, supersedes: string[], refs: RefRecord[]): Promise<boolean>;
+  /** LFS objects linked to a repository, with when each link was made. */
+  lfsLinks(repoId: string): Promise<{ oid: string; linkedAt: Date }[]>;
+  lfsUnlink(repoId: string, oids: string[]): Promise<void>;
+  /** Objects no repository links get `orphanedAt = now` (if not set); linked ones lose it. */
+  lfsMarkOrphans(now: number): Promise<void>;
+  /** Objects no repository links, with when that was first seen. */
+  lfsOrphans(): Promise<{ oid: string; size: number; orphanedAt: number }[]>;
+  /** Deletes the object's row if it is still linked nowhere and was orphaned at or before the cutoff; true if deleted. */
+  lfsForget(oid: string, orphanedBefore: number): Promise<boolean>;
+}
+
 /**
  * The data-access facade. Implemented over TypeORM in src/db/typeorm-db.ts (SQLite embedded,
  * PostgreSQL in production); nothing outside src/db imports TypeORM.
@@ -111,7 +134,7 @@ export interface Db {
      * marks the packs it replaces superseded, in one transaction, only if every one of them is
      * still live (false, and nothing changed, when another compaction got there first).
      */
-    replace(repoId: string, pack: Omit<PackRecord, 'createdAt'>, supersedes: string[]): Promise<boolean>;
+    replace(repoId: string, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'>, supersedes: string[]): Promise<boolean>;
     listSuperseded(repoId: string): Promise<PackRecord[]>;
     /** Deletes the rows of these packs if they are still superseded; returns the names deleted. */
     forgetSuperseded(repoId: string, names: string[]): Promise<string[]>;
@@ -127,8 +150,12 @@ export interface Db {
    * Without atomic, the pack row commits first, then each ref in its own CAS.
    * Results come back in input order. Reasons are git's words: 'failed to update ref' (CAS lost),
    * 'reference already exists', 'atomic transaction failed', ref D/F conflicts ('cannot lock ref ...').
+   * With `epoch` (the gc epoch the write was checked at), each transaction first locks the repository
+   * row and finds the epoch unchanged; if it moved, that transaction and the ones after it change
+   * nothing and their updates come back with reason STALE_OBJECTS.
    */
-  commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt'> | null, updates: RefUpdate[], opts: { atomic: boolean }): Promise<RefUpdateResult[]>;
+  commitPush(repoId: string, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'> | null, updates: RefUpdate[], opts: { atomic: boolean; epoch?: number }): Promise<RefUpdateResult[]>;
+  gc: GcDb;
   /** Repositories that mirror the upstream hub (src/mirror). */
   mirrors: MirrorsDb;
   /** Background jobs and their logs (src/db/jobs-db.ts). */

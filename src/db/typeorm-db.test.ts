@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { AppError } from '../core/errors.js';
-import type { RefUpdate, RefUpdateResult } from './db.js';
+import { STALE_OBJECTS, type RefUpdate, type RefUpdateResult } from './db.js';
 import { createDataSource } from './data-source.js';
 import { PackEntity } from './entities/index.js';
 import { openDb, type OpenedDb } from './typeorm-db.js';
@@ -263,7 +263,7 @@ for (const [kind, make] of configs) {
       const live = await db.packs.listLive(repoId);
       assert.deepEqual(
         live.map((p) => ({ ...p, createdAt: undefined })),
-        [{ ...pack, createdAt: undefined }],
+        [{ ...pack, createdAt: undefined, supersededAt: null }],
       );
       assert.ok(live[0]!.createdAt instanceof Date);
     });
@@ -363,6 +363,37 @@ for (const [kind, make] of configs) {
       assert.deepEqual((await db.packs.forgetSuperseded(repo, [names[0]!, winner.repeat(40)])).sort(), [names[0]], 'a live pack is never forgotten');
       assert.deepEqual(await db.packs.forgetSuperseded(repo, [names[0]!]), []);
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
+    });
+
+    it('gc epoch: a compaction that drops objects commits only over unchanged packs and refs, and makes writes checked before it stale', async () => {
+      const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'epoch' })).id;
+      const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });
+      assert.equal(await db.gc.epoch(repo), 0);
+      await db.commitPush(repo, pack('1'), [{ name: 'refs/heads/main', oldOid: null, newOid: A }], { atomic: true, epoch: 0 });
+      await db.commitPush(repo, pack('2'), [{ name: 'refs/heads/gone', oldOid: null, newOid: B }], { atomic: true, epoch: 0 });
+      const refs = await db.refs.list(repo);
+      // A ref created or moved since reachability was computed: refused.
+      await db.commitPush(repo, null, [{ name: 'refs/heads/new', oldOid: null, newOid: B }], { atomic: true, epoch: 0 });
+      assert.equal(await db.gc.replacePruning(repo, pack('9', 'compact'), ['1', '2'].map((c) => c.repeat(40)), refs), false);
+      // A live pack it did not read: refused.
+      await db.commitPush(repo, null, [{ name: 'refs/heads/new', oldOid: B, newOid: null }], { atomic: true, epoch: 0 });
+      await db.commitPush(repo, pack('3'), [], { atomic: false, epoch: 0 });
+      assert.equal(await db.gc.replacePruning(repo, pack('9', 'compact'), ['1', '2'].map((c) => c.repeat(40)), refs), false);
+      assert.equal(await db.gc.epoch(repo), 0, 'a refused compaction changes nothing');
+      // Refs only deleted since, packs as read: it commits and the epoch moves.
+      await db.commitPush(repo, null, [{ name: 'refs/heads/gone', oldOid: B, newOid: null }], { atomic: true, epoch: 0 });
+      assert.equal(await db.gc.replacePruning(repo, pack('9', 'compact'), ['1', '2', '3'].map((c) => c.repeat(40)), refs), true);
+      assert.equal(await db.gc.epoch(repo), 1);
+      assert.deepEqual((await db.packs.listLive(repo)).map((p) => p.name), ['9'.repeat(40)]);
+      assert.ok((await db.packs.listSuperseded(repo)).every((p) => typeof p.supersededAt === 'number'));
+      // Writes checked at epoch 0 now apply nothing, atomic or not, and say so.
+      const atomic = await db.commitPush(repo, pack('4'), [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: true, epoch: 0 });
+      const single = await db.commitPush(repo, pack('5'), [{ name: 'refs/heads/x', oldOid: null, newOid: C }, { name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: false, epoch: 0 });
+      for (const r of [...atomic, ...single]) assert.deepEqual(r, { name: r.name, ok: false, reason: STALE_OBJECTS });
+      assert.equal((await db.refs.get(repo, 'refs/heads/main'))?.oid, A);
+      assert.deepEqual((await db.packs.listLive(repo)).map((p) => p.name), ['9'.repeat(40)]);
+      // At the current epoch they go through.
+      assert.deepEqual(await db.commitPush(repo, pack('4'), [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: true, epoch: 1 }), [{ name: 'refs/heads/main', ok: true }]);
     });
   });
   it(`migrating an existing ${kind} database gives every user and organization its case-insensitive name`, async () => {

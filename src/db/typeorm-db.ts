@@ -32,6 +32,8 @@ import {
 } from './entities/index.js';
 import { Mutex } from './mutex.js';
 import { createMirrorsDb } from './mirror-db.js';
+import { createGcDb, lockRepo } from './gc-db.js';
+import { STALE_OBJECTS } from './types.js';
 
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; driverError?: { code?: string }; message?: string };
@@ -46,6 +48,9 @@ const toRepo = (r: RepoEntity): RepoRecord => ({ ...r });
 
 /** Rolls back a pack replacement that lost the race against another one. */
 class PacksChanged extends Error {}
+
+/** Rolls back a write whose objects were checked at an older gc epoch. */
+class StaleEpoch extends Error {}
 
 class RefRejected extends Error {
   constructor(
@@ -129,19 +134,29 @@ export async function openDb(database: Config['database'], log: Logger): Promise
    * the compare-and-swap). Refs are applied in name order so row locks are always taken in the
    * same order (no deadlock between two atomic pushes).
    */
-  const applyRefs = async (m: EntityManager, repoId: string, updates: RefUpdate[]) => {
-    if (!sqlite && updates.some((u) => u.oldOid === null && u.newOid !== null)) {
-      await m.createQueryBuilder(RepoEntity, 'r').select('r.id').setLock('pessimistic_write').where('r.id = :repoId', { repoId }).getRawOne();
-    }
+  const applyRefs = async (m: EntityManager, repoId: string, updates: RefUpdate[], epoch?: number) => {
+    await lockForRefs(m, repoId, updates, epoch);
     for (const u of [...updates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) await applyRef(m, repoId, u);
   };
 
-  /** Idempotent on (repo_id, name); a pack pushed again is live again. */
-  const insertPack = async (m: EntityManager, pack: Omit<PackRecord, 'createdAt'>) => {
-    await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live' }).orUpdate(['state'], ['repo_id', 'name']).execute();
+  /**
+   * Takes the repository row lock a transaction that applies these updates needs (update mode when
+   * it creates refs, share mode when it only needs the gc epoch to hold), once: taking share and
+   * then update could deadlock two pushes. Throws StaleEpoch when the epoch moved.
+   */
+  const lockForRefs = async (m: EntityManager, repoId: string, updates: RefUpdate[], epoch?: number) => {
+    const creates = updates.some((u) => u.oldOid === null && u.newOid !== null);
+    if (!creates && epoch === undefined) return;
+    const current = await lockRepo(m, repoId, creates ? 'update' : 'share', sqlite);
+    if (epoch !== undefined && current !== null && current !== epoch) throw new StaleEpoch();
   };
 
-  const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt });
+  /** Idempotent on (repo_id, name); a pack pushed again is live again. */
+  const insertPack = async (m: EntityManager, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'>) => {
+    await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live', supersededAt: null }).orUpdate(['state', 'superseded_at'], ['repo_id', 'name']).execute();
+  };
+
+  const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt, supersededAt: p.supersededAt });
 
   const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
     const owners = locks.length ? await ds.getRepository(UserEntity).findBy({ id: In([...new Set(locks.map((l) => l.ownerId))]) }) : [];
@@ -432,7 +447,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
             const r = await m
               .createQueryBuilder()
               .update(PackEntity)
-              .set({ state: 'superseded' })
+              .set({ state: 'superseded', supersededAt: Date.now() })
               .where('repo_id = :repoId AND state = :live AND name IN (:...names)', { repoId, live: 'live', names: supersedes })
               .execute();
             if (r.affected !== supersedes.length) throw new PacksChanged();
@@ -466,31 +481,53 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
     },
     async commitPush(repoId, pack, updates, opts) {
+      const stale = (u: RefUpdate): RefUpdateResult => ({ name: u.name, ok: false, reason: STALE_OBJECTS });
       if (opts.atomic) {
         try {
           await tx(async (m) => {
+            await lockForRefs(m, repoId, updates, opts.epoch);
             if (pack) await insertPack(m, pack);
-            await applyRefs(m, repoId, updates);
+            for (const u of [...updates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) await applyRef(m, repoId, u);
           });
           return updates.map((u) => ({ name: u.name, ok: true as const }));
         } catch (err) {
+          if (err instanceof StaleEpoch) return updates.map(stale);
           if (!(err instanceof RefRejected)) throw err;
           return updates.map((u): RefUpdateResult => ({ name: u.name, ok: false, reason: u.name === err.ref ? err.reason : 'atomic transaction failed' }));
         }
       }
-      if (pack) await tx((m) => insertPack(m, pack));
+      if (pack) {
+        try {
+          await tx(async (m) => {
+            if (opts.epoch !== undefined) {
+              const current = await lockRepo(m, repoId, 'share', sqlite);
+              if (current !== null && current !== opts.epoch) throw new StaleEpoch();
+            }
+            await insertPack(m, pack);
+          });
+        } catch (err) {
+          if (err instanceof StaleEpoch) return updates.map(stale);
+          throw err;
+        }
+      }
       const results: RefUpdateResult[] = [];
       for (const u of updates) {
+        if (results.some((r) => !r.ok && r.reason === STALE_OBJECTS)) {
+          results.push(stale(u));
+          continue;
+        }
         try {
-          await tx((m) => applyRefs(m, repoId, [u]));
+          await tx((m) => applyRefs(m, repoId, [u], opts.epoch));
           results.push({ name: u.name, ok: true });
         } catch (err) {
-          if (!(err instanceof RefRejected)) throw err;
-          results.push({ name: u.name, ok: false, reason: err.reason });
+          if (err instanceof StaleEpoch) results.push(stale(u));
+          else if (err instanceof RefRejected) results.push({ name: u.name, ok: false, reason: err.reason });
+          else throw err;
         }
       }
       return results;
     },
+    gc: createGcDb({ ds, sqlite, tx, read, insertPack }),
     lfs: {
       async objectSize(oid) {
         const o = await ds.getRepository(LfsObjectEntity).findOneBy({ oid });

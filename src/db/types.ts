@@ -57,6 +57,8 @@ export interface PackRecord {
   sizeBytes: number;
   source: 'receive' | 'insert' | 'compact';
   createdAt: Date;
+  /** When a compaction superseded it (epoch ms), null while live. */
+  supersededAt: number | null;
 }
 
 export interface RefRecord {
@@ -73,6 +75,13 @@ export interface RefUpdate {
   newOid: string | null;
   peeled?: string | null;
 }
+
+/**
+ * The reason commitPush gives the ref updates it did not apply because a compaction dropped objects
+ * since the caller checked its write (the gc epoch moved): check again against the live objects, then
+ * retry (GitStore.commit does).
+ */
+export const STALE_OBJECTS = 'objects were garbage-collected meanwhile';
 
 export type RefUpdateResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
 

@@ -68,6 +68,11 @@ class Connectivity {
   }
 
   /** Every object the pack brings must have what it names, of the type named (I1: the live object set stays closed). */
+  /** What the received objects name that they do not bring: what the pack relies on the repository to have. */
+  *external(received: ReadonlyMap<string, ObjectType>): Iterable<string> {
+    for (const [oid] of this.named.entries()) if (!received.has(oid)) yield oid;
+  }
+
   check(received: ReadonlyMap<string, ObjectType>, existing: RepoObjects): void {
     for (const [oid, value] of this.named.entries()) {
       const actual = received.get(oid) ?? existing.type(oid);
@@ -137,6 +142,8 @@ export interface IngestedPack {
   objects: RepoObjects;
   /** null when the pack holds no object (nothing to store). */
   stored: StoredPack | null;
+  /** What the pack's objects name that it does not bring (checked present in `existing`); see GitStore.commit. */
+  needs(): Iterable<string>;
   /** Close the pack and remove the temp file (if storePack has not consumed it). Idempotent. */
   release(): Promise<void>;
 }
@@ -207,7 +214,7 @@ export async function ingestPack(opts: IngestOptions): Promise<IngestedPack> {
       checkGitmodulesOf(indexed.gitmodules, received, objects);
       stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: size, idx: indexed.idx, packPath: tmpPack };
     }
-    return { bytes: total, indexed, received, objects, stored, release };
+    return { bytes: total, indexed, received, objects, stored, needs: () => connectivity.external(received), release };
   } catch (err) {
     await release();
     throw err;

@@ -206,7 +206,9 @@ export async function receivePack(
         newOid: c.newOid === ZERO_OID ? null : c.newOid,
         peeled: c.newOid === ZERO_OID ? null : peeledOf(objects, c.newOid),
       }));
-      const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic);
+      // Checked against `existing`: if a compaction drops objects before the commit point, checked again there.
+      const needs = () => (ingested ? ingested.needs() : []);
+      const outcome: RefUpdateResult[] = await deps.store.commit(repoId, stored, updates, atomic, { objects: existing, needs });
       for (const r of outcome) results.set(r.name, r.ok ? null : r.reason);
       lap('commit');
       // No ref moved: nothing names the pack just stored (best effort; a pack row of the same name is kept).

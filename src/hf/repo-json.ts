@@ -1,5 +1,6 @@
+import { invalid } from '../core/errors.js';
 import { parse as parseYaml } from 'yaml';
-import type { RepoRecord } from '../db/types.js';
+import type { RepoRecord, RepoType } from '../db/types.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
 import { describeEntries, entryAt, walkTree } from './tree.js';
 
@@ -25,6 +26,22 @@ export function cardData(objects: RepoObjects, commit: string): Record<string, u
   } catch {
     return undefined;
   }
+}
+
+const COMMON_EXPAND = ['author', 'cardData', 'createdAt', 'disabled', 'downloads', 'downloadsAllTime', 'gated', 'gitalyUid', 'lastModified', 'likes', 'private', 'resourceGroup', 'sha', 'siblings', 'tags', 'trendingScore', 'usedStorage', 'xetEnabled'];
+
+/** The `expand` values the Hub accepts per repository type (every one the official clients send). */
+export const EXPANDABLE: Record<RepoType, ReadonlySet<string>> = {
+  model: new Set([...COMMON_EXPAND, 'baseModels', 'childrenModelCount', 'config', 'evalResults', 'gguf', 'inference', 'inferenceProviderMapping', 'library_name', 'mask_token', 'model-index', 'pipeline_tag', 'safetensors', 'spaces', 'transformersInfo', 'widgetData']),
+  dataset: new Set([...COMMON_EXPAND, 'citation', 'description', 'paperswithcode_id']),
+  space: new Set([...COMMON_EXPAND, 'datasets', 'models', 'runtime', 'sdk', 'subdomain']),
+};
+
+/** Refuses `expand` values the Hub does not know for the type, as the Hub does (400). */
+export function checkExpand(type: RepoType, expand: string[]): void {
+  const allowed = EXPANDABLE[type];
+  const bad = expand.filter((e) => !allowed.has(e));
+  if (bad.length) throw invalid('BadRequest', `"expand" must be one of [${[...allowed].join(', ')}]; got ${bad.slice(0, 5).map((b) => JSON.stringify(b.slice(0, 40))).join(', ')}`);
 }
 
 export interface InfoOptions {

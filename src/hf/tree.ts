@@ -67,7 +67,7 @@ export function walkTree(objects: RepoObjects, commitOid: string, path: string, 
   if (root.mode !== '40000') return [{ path, mode: root.mode, oid: root.oid }];
   const out: (PathEntry & { path: string })[] = [];
   const walk = (treeOid: string, prefix: string) => {
-    for (const e of objects.tree(treeOid)) {
+    for (const e of hubOrder(objects.tree(treeOid))) {
       if (out.length >= stopAfter) return;
       const p = prefix ? `${prefix}/${e.name}` : e.name;
       out.push({ path: p, mode: e.mode, oid: e.oid });
@@ -76,6 +76,19 @@ export function walkTree(objects: RepoObjects, commitOid: string, path: string, 
   };
   walk(root.oid, path);
   return out;
+}
+
+/**
+ * A tree's entries as the Hub lists them: directories first, then files, each group in byte order
+ * of the names (git keeps them in one order where a directory sorts as `name/`).
+ */
+function hubOrder(entries: readonly TreeEntry[]): TreeEntry[] {
+  // Files keep git's order, which among files alone is byte order; directories (few) are sorted by
+  // their plain names (git compares them as `name/`).
+  const dirs = entries.filter((e) => e.mode === '40000');
+  if (dirs.length === 0) return entries as TreeEntry[];
+  dirs.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  return [...dirs, ...entries.filter((e) => e.mode !== '40000')];
 }
 
 /** Entries under `path` (direct children, or every file and directory below with recursive). */

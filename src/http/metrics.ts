@@ -1,11 +1,14 @@
 import type { RequestHandler } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   middleware: RequestHandler;
   pushes: Counter<'result'>;
   fetches: Counter<'kind'>;
+  /** Garbage collection: bytes found reclaimable by the last run (git: superseded packs waiting; lfs: orphaned objects waiting), and bytes reclaimed. */
+  gcReclaimable: Gauge<'kind'>;
+  gcReclaimed: Counter<'kind'>;
 }
 
 /** Prometheus metrics: requests, latencies, bytes in and out, pushes and clones/fetches. */
@@ -25,6 +28,19 @@ export function createMetrics(): Metrics {
   const pushes = new Counter({ name: 'packhub_git_pushes_total', help: 'git pushes', labelNames: ['result'] as const, registers: [registry] });
   const fetches = new Counter({ name: 'packhub_git_fetches_total', help: 'git upload-pack requests that sent a pack (clones and fetches)', labelNames: ['kind'] as const, registers: [registry] });
 
+  const gcReclaimable = new Gauge({
+    name: 'packhub_gc_reclaimable_bytes',
+    help: 'Bytes the last garbage collection left for a later one: superseded packs (git) and unlinked LFS objects (lfs) in their grace period',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const gcReclaimed = new Counter({
+    name: 'packhub_gc_reclaimed_bytes_total',
+    help: 'Bytes garbage collection gave back: compactions that dropped objects (git), LFS objects deleted (lfs), unnamed storage objects swept (sweep)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
   const middleware: RequestHandler = (req, res, next) => {
     const end = latency.startTimer();
     // Socket counters include headers and are exact for streamed bodies of any size.
@@ -40,5 +56,5 @@ export function createMetrics(): Metrics {
     });
     next();
   };
-  return { registry, middleware, pushes, fetches };
+  return { registry, middleware, pushes, fetches, gcReclaimable, gcReclaimed };
 }

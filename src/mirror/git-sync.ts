@@ -217,7 +217,8 @@ export async function syncGitFromUpstream(opts: GitSyncOptions): Promise<GitSync
         packStored = true;
       }
       progress({ bytes: packBytes, objects: objectCount, phase: 'commit' });
-      const results = await store.commit(repoId, stored, updates, true);
+      // Checked against `existing`: a compaction dropping objects before the commit point makes it check again.
+      const results = await store.commit(repoId, stored, updates, true, { objects: existing, needs: () => ingested?.needs() ?? [] });
       packStored = false;
       const lost = results.find((r) => !r.ok);
       if (lost) {

@@ -465,19 +465,34 @@ export class MirrorService {
   async refreshIfStale(repo: RepoRecord, rev: string): Promise<void> {
     if (!this.enabled) return;
     const mirror = await this.mirrorOf(repo.id);
-    if (!mirror) return;
+    // A repository imported from a client's cache syncs when an administrator asks (it may sit on a
+    // machine that never reaches the upstream), not on reads.
+    if (!mirror || mirror.source === 'cache-import') return;
     if (SHA.test(rev)) {
       const objects = await this.deps.store.objects(repo.id);
       if (objects.has(rev)) return;
     }
-    const ttl = this.deps.config?.ttlMs ?? 600_000;
-    if (mirror.refsFetchedAt && Date.now() - mirror.refsFetchedAt.getTime() < ttl && !SHA.test(rev)) return;
-    try {
-      await this.syncNow(repo, mirror);
-    } catch (err) {
-      this.deps.log.warn({ repoId: repo.id, err: (err as Error).message }, 'upstream unreachable: serving the last known refs');
-    }
+    // A commit id not held here may be new upstream: asked again sooner than a branch, but not on
+    // every request (ids nobody has must not turn into one upstream fetch each).
+    const ttl = SHA.test(rev) ? Math.min(this.deps.config?.ttlMs ?? 600_000, UNKNOWN_COMMIT_RETRY_MS) : (this.deps.config?.ttlMs ?? 600_000);
+    if (mirror.refsFetchedAt && Date.now() - mirror.refsFetchedAt.getTime() < ttl) return;
+    const failed = this.refreshFailedAt.get(repo.id);
+    if (failed && Date.now() - failed < REFRESH_RETRY_MS) return;
+    const sync = this.syncNow(repo, mirror).then(
+      () => this.refreshFailedAt.delete(repo.id),
+      (err: Error) => {
+        this.refreshFailedAt.set(repo.id, Date.now());
+        this.deps.log.warn({ repoId: repo.id, err: err.message }, 'upstream unreachable: serving the last known refs');
+      },
+    );
+    // A client waits for the upstream this long at most; a slow sync goes on and serves the next ones.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sync, new Promise<void>((r) => (timer = setTimeout(r, REFRESH_WAIT_MS)))]);
+    clearTimeout(timer);
   }
+
+  /** When a refresh of a repository last failed: the next one waits REFRESH_RETRY_MS. */
+  private readonly refreshFailedAt = new Map<string, number>();
 
   /**
    * The download of a mirror's LFS object that is not stored yet, started (or joined) for a client:
@@ -507,6 +522,14 @@ export class MirrorService {
     return this.deps.fills?.close() ?? Promise.resolve();
   }
 }
+
+/** How long a request waits for a refresh of a mirror's refs before it is answered from what is here. */
+const REFRESH_WAIT_MS = 5000;
+/** After a failed refresh, requests are answered from what is here for this long without asking again. */
+const REFRESH_RETRY_MS = 30_000;
+
+/** A commit id a mirror does not hold is asked of the upstream at most this often. */
+const UNKNOWN_COMMIT_RETRY_MS = 30_000;
 
 /** How long a mirror row read from the database is trusted. */
 const MIRROR_ROW_TTL_MS = 2000;

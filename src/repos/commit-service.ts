@@ -15,6 +15,7 @@ import { indexPack } from '../git/pack/index-pack.js';
 import { PackWriter } from '../git/pack/pack-writer.js';
 import type { GitStore } from '../git/store/git-store.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
+import { externalNames } from '../git/store/object-names.js';
 
 export type CommitChange =
   | { kind: 'put'; path: string; content: Buffer; mode?: '100644' | '100755' }
@@ -114,7 +115,12 @@ export class CommitService {
       const oid = hashObject(o.type, o.data);
       if (!objects.has(oid)) unique.set(oid, o);
     }
-    if (unique.size === 0) return this.store.commit(repo.id, null, updates, true);
+    // What the new objects name must be in the snapshot their commit point is checked against (a
+    // compaction may have dropped unreachable objects since the trees were built on another one).
+    const needs = externalNames([...unique].map(([oid, o]) => ({ oid, ...o })));
+    for (const oid of needs) if (!objects.has(oid)) throw conflict('ConcurrentCommit', `${oid} is no longer stored; retry`);
+    const basis = { objects, needs: () => needs };
+    if (unique.size === 0) return this.store.commit(repo.id, null, updates, true, basis);
     await fsp.mkdir(this.tmpDir, { recursive: true });
     const packPath = path.join(this.tmpDir, `insert-${crypto.randomUUID()}.pack`);
     try {
@@ -137,7 +143,7 @@ export class CommitService {
       }
       const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
       await this.store.storePack(repo.id, stored, { thenCommit: true });
-      const results = await this.store.commit(repo.id, stored, updates, true);
+      const results = await this.store.commit(repo.id, stored, updates, true, basis);
       // A lost compare-and-swap (412, or a retry on the new head): nothing names this pack.
       if (!results.some((r) => r.ok)) await this.store.discardPack(repo.id, stored.name);
       return results;

@@ -1,10 +1,14 @@
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../db/db.js';
+import type { Compactor } from '../git/store/compactor.js';
+import { enumerateObjects } from '../git/store/enumerate.js';
+import type { GitStore } from '../git/store/git-store.js';
+import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
 import type { LfsRecords } from '../lfs/records.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 /** Where packhub keeps what in object storage; anything else in the bucket is left alone. */
-const PACK_KEY = /^repos\/([^/]+)\/packs\/pack-([0-9a-f]{40})\.(pack|idx)$/;
+const PACK_KEY = /^repos\/([^/]+)\/packs\/pack-([0-9a-f]{40})\.(pack|idx|mtimes)$/;
 const LFS_KEY = /^lfs\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/;
 const STAGING_PREFIX = 'lfs-staging/';
 
@@ -75,19 +79,176 @@ export async function sweepStorage(deps: { db: Db; lfs: LfsRecords; blobs: BlobS
   return result;
 }
 
+const lfsKey = (oid: string) => `lfs/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
+
+export interface GcDeps {
+  db: Db;
+  lfs: LfsRecords;
+  blobs: BlobStore;
+  store: GitStore;
+  compactor: Compactor;
+  log: Logger;
+  /** Told what a run found reclaimable and what it reclaimed (metrics). */
+  report?: (r: GcReport) => void;
+}
+
+export interface GcReport {
+  dryRun: boolean;
+  repos: number;
+  git: {
+    /** Unreachable objects past their grace period: dropped by compaction (dry run: to drop). */
+    droppedObjects: number;
+    /** Dry run: bytes those objects take in their packs. Otherwise: bytes the compactions saved (old packs minus new). */
+    droppedBytes: number;
+    /** Superseded packs waiting for their grace period (deleted by a later run once it is over). */
+    supersededBytes: number;
+  };
+  lfs: {
+    /** Links of repositories to LFS objects that no pointer reachable from their refs names any more. */
+    unlinked: number;
+    /** Objects no repository links, deleted (dry run: to delete), and their bytes. */
+    deleted: number;
+    deletedBytes: number;
+    /** Objects no repository links, still in their grace period. */
+    waitingBytes: number;
+  };
+  /** The sweep of objects no row names (packs of lost races, unverified uploads, ...). */
+  sweep: SweepResult;
+}
+
+/** The LFS oids named by pointer files reachable from a repository's refs. */
+async function pointedLfs(store: GitStore, repoId: string): Promise<Set<string>> {
+  const objects = await store.objects(repoId);
+  const refs = await store.refs(repoId);
+  const wants = [...new Set(refs.map((r) => r.oid))];
+  const out = new Set<string>();
+  if (!wants.length) return out;
+  for (const oid of enumerateObjects(objects, { wants, commonHaves: [], clientShallow: [] }).objects) {
+    if (objects.type(oid) !== 'blob' || objects.size(oid) > MAX_POINTER_SIZE) continue;
+    const p = parsePointer(objects.read(oid).data);
+    if (p) out.add(p.oid);
+  }
+  return out;
+}
+
 /**
- * Sweeps storage every `intervalMs` (0: never), the first time a few minutes after start. Runs one
- * sweep at a time; failures are logged and the next one is tried on schedule.
+ * Garbage collection, all of it (`packhub gc` and the server's schedule):
+ *  1. git: every repository is compacted with unreachable objects past the grace period left out
+ *     (see Compactor for why that is safe against concurrent pushes); superseded packs past their
+ *     own grace period leave storage.
+ *  2. LFS: a repository's links to objects that no pointer reachable from its refs names, made
+ *     longer than the grace period ago, are removed (its quota usage drops); a pointer reachable
+ *     again re-links an object that is still stored. An object no repository links is marked
+ *     orphaned, and deleted once it has been so for the grace period (counted once however many
+ *     repositories shared it) unless its stored copy is younger than that (an upload of the same
+ *     content is under way); if a link appears while it is being deleted, its row is restored.
+ *     A push that checked its LFS objects longer than the grace period before it commits could
+ *     still name a deleted object: the grace period is the bound, as for git-lfs prune.
+ *  3. The storage sweep (sweepStorage).
+ * With dryRun nothing changes and the report says what would go.
  */
-export function scheduleStorageSweeps(deps: Parameters<typeof sweepStorage>[0], opts: { intervalMs: number; graceMs: number }): { close(): Promise<void> } {
+export async function collectGarbage(deps: GcDeps, opts: { graceMs: number; dryRun?: boolean }): Promise<GcReport> {
+  const dryRun = !!opts.dryRun;
+  const report: GcReport = {
+    dryRun,
+    repos: 0,
+    git: { droppedObjects: 0, droppedBytes: 0, supersededBytes: 0 },
+    lfs: { unlinked: 0, deleted: 0, deletedBytes: 0, waitingBytes: 0 },
+    sweep: { scanned: 0, removed: [], removedBytes: 0, young: 0 },
+  };
+  const repos = await deps.db.repos.list();
+  report.repos = repos.length;
+  for (const repo of repos) {
+    try {
+      if (dryRun) {
+        const plan = await deps.compactor.plan(repo.id);
+        report.git.droppedObjects += plan.droppedObjects;
+        report.git.droppedBytes += plan.droppedBytes;
+      } else {
+        const r = await deps.compactor.collect(repo.id);
+        if (r) {
+          report.git.droppedObjects += r.dropped;
+          report.git.droppedBytes += Math.max(0, r.replacedBytes - r.bytes);
+        }
+      }
+      report.git.supersededBytes += await deps.compactor.supersededBytes(repo.id);
+
+      const now = Date.now();
+      const pointed = await pointedLfs(deps.store, repo.id);
+      const links = await deps.db.gc.lfsLinks(repo.id);
+      const linked = new Set(links.map((l) => l.oid));
+      const stale = links.filter((l) => !pointed.has(l.oid) && now - l.linkedAt.getTime() >= opts.graceMs).map((l) => l.oid);
+      report.lfs.unlinked += stale.length;
+      if (!dryRun) {
+        await deps.db.gc.lfsUnlink(repo.id, stale);
+        for (const oid of pointed) if (!linked.has(oid) && (await deps.lfs.objectSize(oid)) !== null) await deps.lfs.link(repo.id, oid);
+      }
+    } catch (err) {
+      deps.log.warn({ err, repoId: repo.id }, 'garbage collection of a repository failed; the others go on');
+    }
+  }
+
+  const now = Date.now();
+  const cutoff = now - opts.graceMs;
+  if (!dryRun) await deps.db.gc.lfsMarkOrphans(now);
+  for (const o of await deps.db.gc.lfsOrphans()) {
+    if (o.orphanedAt > cutoff) {
+      report.lfs.waitingBytes += o.size;
+      continue;
+    }
+    let modified: Date | null = null;
+    for await (const e of deps.blobs.list(lfsKey(o.oid))) if (e.key === lfsKey(o.oid)) modified = e.modified;
+    if (modified && now - modified.getTime() < opts.graceMs) {
+      report.lfs.waitingBytes += o.size;
+      continue;
+    }
+    if (!dryRun) {
+      if (!(await deps.db.gc.lfsForget(o.oid, cutoff))) continue;
+      if ((await deps.lfs.reposLinking(o.oid, 1)).length > 0) {
+        // Linked again while its row went: the row comes back, the content stays.
+        await deps.lfs.recordObject(o.oid, o.size);
+        continue;
+      }
+      await deps.blobs.delete(lfsKey(o.oid));
+    }
+    report.lfs.deleted++;
+    report.lfs.deletedBytes += o.size;
+  }
+
+  report.sweep = await sweepStorage(deps, { graceMs: opts.graceMs, dryRun });
+  deps.report?.(report);
+  deps.log.info({ dryRun, repos: report.repos, git: report.git, lfs: report.lfs, swept: report.sweep.removed.length, sweptBytes: report.sweep.removedBytes }, 'garbage collection');
+  return report;
+}
+
+/** Puts a run's report on the metrics registry. */
+export function gcMetrics(m: {
+  gcReclaimable: { set(labels: { kind: string }, value: number): void };
+  gcReclaimed: { inc(labels: { kind: string }, value: number): void };
+}): (r: GcReport) => void {
+  return (r) => {
+    if (r.dryRun) return;
+    m.gcReclaimable.set({ kind: 'git' }, r.git.supersededBytes);
+    m.gcReclaimable.set({ kind: 'lfs' }, r.lfs.waitingBytes);
+    m.gcReclaimed.inc({ kind: 'git' }, r.git.droppedBytes);
+    m.gcReclaimed.inc({ kind: 'lfs' }, r.lfs.deletedBytes);
+    m.gcReclaimed.inc({ kind: 'sweep' }, r.sweep.removedBytes);
+  };
+}
+
+/**
+ * Collects garbage every `intervalMs` (0: never), the first time a few minutes after start. Runs
+ * one collection at a time; failures are logged and the next one is tried on schedule.
+ */
+export function scheduleStorageSweeps(deps: GcDeps, opts: { intervalMs: number; graceMs: number }): { close(): Promise<void> } {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> = Promise.resolve();
   let closed = false;
   const next = (delay: number) => {
     if (closed || opts.intervalMs <= 0) return;
     timer = setTimeout(() => {
-      running = sweepStorage(deps, { graceMs: opts.graceMs })
-        .catch((err: unknown) => deps.log.error({ err }, 'storage sweep failed'))
+      running = collectGarbage(deps, { graceMs: opts.graceMs })
+        .catch((err: unknown) => deps.log.error({ err }, 'garbage collection failed'))
         .finally(() => next(opts.intervalMs));
     }, delay);
     timer.unref();

@@ -10,6 +10,10 @@ export class LfsObjectEntity {
   @Column({ type: 'bigint', transformer: bigint })
   size!: number;
 
+  /** When garbage collection first found no repository linking it (epoch ms); null while linked. */
+  @Column({ name: 'orphaned_at', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) } })
+  orphanedAt!: number | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }

@@ -20,6 +20,10 @@ export class PackEntity {
   @Column({ type: 'varchar', length: 16, default: 'live' })
   state!: 'live' | 'superseded';
 
+  /** When compaction superseded it (epoch ms); deleted once every replica's grace period is over. */
+  @Column({ name: 'superseded_at', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) } })
+  supersededAt!: number | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }

@@ -22,6 +22,13 @@ export class RepoEntity {
   @Column({ name: 'default_branch', type: 'varchar', length: 255, default: 'main' })
   defaultBranch!: string;
 
+  /**
+   * Bumped by every compaction that drops unreachable objects: a write checked against the objects
+   * of an older epoch must check again before its refs may move (src/git/store/compactor.ts).
+   */
+  @Column({ name: 'gc_epoch', type: 'integer', default: 0 })
+  gcEpoch!: number;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 

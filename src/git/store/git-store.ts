@@ -1,12 +1,23 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../core/logger.js';
-import type { Db, RefRecord, RefUpdate, RefUpdateResult } from '../../db/db.js';
+import { STALE_OBJECTS, type Db, type RefRecord, type RefUpdate, type RefUpdateResult } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
+import { externalNames } from './object-names.js';
 import { PackCache, packKey } from './pack-cache.js';
 import { RepoObjects } from './repo-objects.js';
 import { ResolvedBlobs } from './resolved-blobs.js';
 import { ResponseCache } from './response-cache.js';
+
+/**
+ * What a write was checked against: the objects snapshot (with its gc epoch), and the objects outside
+ * its own pack that it relies on (what its new objects name). If a compaction drops objects before
+ * the write commits, these are looked for again among the live objects.
+ */
+export interface WriteBasis {
+  objects: RepoObjects;
+  needs: () => Iterable<string>;
+}
 
 export interface StoredPack {
   name: string;
@@ -45,10 +56,12 @@ export class GitStore {
   }
 
   async objects(repoId: string): Promise<RepoObjects> {
+    // The epoch first: a compaction that drops objects between the two reads makes it stale, never the other way round.
+    const epoch = await this.db.gc.epoch(repoId);
     const live = await this.db.packs.listLive(repoId);
     live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     const packs = await Promise.all(live.map((p) => this.packs.get(repoId, p.name)));
-    return new RepoObjects(packs);
+    return new RepoObjects(packs, epoch);
   }
 
   /**
@@ -119,18 +132,83 @@ export class GitStore {
     }
   }
 
-  /** Register the stored pack (stored with thenCommit) and swap refs (compare-and-swap in the db). */
-  async commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean): Promise<RefUpdateResult[]> {
+  /**
+   * Register the stored pack (stored with thenCommit) and swap refs (compare-and-swap in the db).
+   *
+   * The commit point of every write holds the gc epoch of the objects the write was checked against
+   * (`basis`; without one, the refs' targets and what the pack names are checked here, now). When a
+   * compaction dropped objects since, the db applies nothing more and the write is checked again
+   * against the live objects: what it relies on is still there (retry at the new epoch) or it is
+   * not (the refs fail with 'missing necessary objects'). So no ref ever ends up naming an object a
+   * compaction dropped (see Compactor).
+   */
+  async commit(repoId: string, pack: StoredPack | null, updates: RefUpdate[], atomic: boolean, basis?: WriteBasis): Promise<RefUpdateResult[]> {
     const record = pack ? { repoId, name: pack.name, objectCount: pack.objectCount, sizeBytes: pack.sizeBytes, source: 'receive' as const } : null;
-    let results: RefUpdateResult[];
+    const results = new Map<string, RefUpdateResult>();
     try {
-      results = await this.db.commitPush(repoId, record, updates, { atomic });
+      let needs: Set<string> | null = null;
+      const needed = async (): Promise<Set<string>> => (needs ??= basis ? new Set(basis.needs()) : pack ? await this.namedByPack(repoId, pack) : new Set());
+      let epoch = basis?.objects.epoch ?? null;
+      let register = record;
+      let pending = updates;
+      if (epoch === null) {
+        const fresh = await this.objects(repoId);
+        epoch = fresh.epoch!;
+        const missing = await this.missing(repoId, fresh, pack, pending, await needed());
+        if (missing) return updates.map((u) => ({ name: u.name, ok: false, reason: 'missing necessary objects' }));
+      }
+      for (let attempt = 0; ; attempt++) {
+        const out = await this.db.commitPush(repoId, register, pending, { atomic, epoch });
+        for (const r of out) results.set(r.name, r);
+        const stale = pending.filter((u) => {
+          const r = results.get(u.name);
+          return r && !r.ok && r.reason === STALE_OBJECTS;
+        });
+        if (stale.length === 0) break;
+        const fresh = await this.objects(repoId);
+        const live = !!pack && fresh.packs.some((p) => p.repoId === repoId && p.name === pack.name);
+        const superseded = !!pack && !live && (await this.db.packs.listSuperseded(repoId)).some((p) => p.name === pack.name);
+        // A pack registered before the epoch moved and compacted since: what it brought counts only if the compaction kept it.
+        const missing = attempt >= 8 || (await this.missing(repoId, fresh, live || superseded ? null : pack, stale, await needed()));
+        this.log.info({ repoId, refs: stale.map((u) => u.name), missing }, 'a compaction dropped objects while this write committed; checked again');
+        if (missing) {
+          for (const u of stale) results.set(u.name, { name: u.name, ok: false, reason: 'missing necessary objects' });
+          break;
+        }
+        epoch = fresh.epoch!;
+        register = live || superseded ? null : record;
+        pending = stale;
+      }
     } finally {
       if (pack) this.release(`${repoId}/${pack.name}`);
     }
     if (pack) this.onNewPack?.(repoId);
-    const applied = new Set(results.filter((r) => r.ok).map((r) => r.name));
-    if (applied.size) this.onRefsUpdated?.(repoId, updates.filter((u) => applied.has(u.name)));
-    return results;
+    const applied = updates.filter((u) => results.get(u.name)?.ok);
+    if (applied.length) this.onRefsUpdated?.(repoId, applied);
+    return updates.map((u) => results.get(u.name)!);
+  }
+
+  /** True when something the write relies on is neither among `objects` nor in `pack` (which is to be registered with it). */
+  private async missing(repoId: string, objects: RepoObjects, pack: StoredPack | null, updates: RefUpdate[], needs: Set<string>): Promise<boolean> {
+    let own: RepoObjects | null = null;
+    if (pack) own = new RepoObjects([await this.packs.get(repoId, pack.name).catch(() => null)].filter((p) => p !== null));
+    const has = (oid: string) => objects.has(oid) || !!own?.has(oid);
+    for (const oid of needs) if (!has(oid)) return true;
+    for (const u of updates) if (u.newOid && !has(u.newOid)) return true;
+    return false;
+  }
+
+  /** What the objects of a stored pack name outside it (for writes that did not say). */
+  private async namedByPack(repoId: string, pack: StoredPack): Promise<Set<string>> {
+    const loaded = await this.packs.get(repoId, pack.name);
+    const objects = new RepoObjects([loaded]);
+    const all = function* () {
+      for (let i = 0; i < loaded.index.count; i++) {
+        const oid = loaded.index.oidAt(i).toString('hex');
+        const type = objects.type(oid)!;
+        yield { oid, type, data: type === 'blob' ? null : objects.read(oid).data };
+      }
+    };
+    return externalNames(all());
   }
 }

@@ -51,8 +51,22 @@ export class LoadedPack {
     readonly bytes: number,
   ) {}
 
-  /** The oid stored at an entry offset (for copying OFS deltas, whose base is named by offset). */
-  oidAtOffset(offset: number): Buffer {
+  /** Bytes the entry at this offset takes in the pack (header and compressed data). */
+  entrySize(offset: number): number {
+    const { offsets } = this.sortedOffsets();
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = offsets[mid]!;
+      if (v === offset) return (mid + 1 < offsets.length ? offsets[mid + 1]! : this.bytes - 20) - offset;
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    throw new Error(`no object at offset ${offset} in pack ${this.name}`);
+  }
+
+  private sortedOffsets(): { offsets: Float64Array; positions: Uint32Array } {
     if (!this.byOffset) {
       const n = this.index.count;
       const order = new Uint32Array(n);
@@ -64,7 +78,12 @@ export class LoadedPack {
       for (let i = 0; i < n; i++) sorted[i] = offs[order[i]!]!;
       this.byOffset = { offsets: sorted, positions: order };
     }
-    const { offsets, positions } = this.byOffset;
+    return this.byOffset;
+  }
+
+  /** The oid stored at an entry offset (for copying OFS deltas, whose base is named by offset). */
+  oidAtOffset(offset: number): Buffer {
+    const { offsets, positions } = this.sortedOffsets();
     let lo = 0;
     let hi = offsets.length - 1;
     while (lo <= hi) {

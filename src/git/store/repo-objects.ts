@@ -22,7 +22,14 @@ export class MissingObjectError extends GitFormatError {
  * positional read in an immutable pack; nothing here mutates.
  */
 export class RepoObjects {
-  constructor(readonly packs: LoadedPack[]) {}
+  /**
+   * `epoch`: the repository's gc epoch read before its live packs were listed (null when these
+   * objects are not such a snapshot); a write checked against these objects commits with it.
+   */
+  constructor(
+    readonly packs: LoadedPack[],
+    readonly epoch: number | null = null,
+  ) {}
 
   locate(oid: string | Buffer): ObjectLocation | null {
     for (const pack of this.packs) {

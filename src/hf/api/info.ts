@@ -4,7 +4,7 @@ import type { RepoRecord } from '../../db/db.js';
 import { can } from '../../auth/permissions.js';
 import { principalOf } from '../../http/repo-route.js';
 import { resolveRevision } from '../../repos/revisions.js';
-import { hfRepoId, iso, repoInfoJson } from '../repo-json.js';
+import { hfRepoId, iso, repoInfoJson, checkExpand } from '../repo-json.js';
 import { listParam, splitRevPath, truthy, type HfContext } from './context.js';
 import { TYPE_OF_PLURAL, type RepoApi } from './repo-routes.js';
 
@@ -34,9 +34,14 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   let sha: string | null = null;
   if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
   const expand = listParam(req, 'expand');
+  checkExpand(repo.type, expand);
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
   const likes = (await deps.db.likes.counts([repo.id])).get(repo.id);
-  res.json(await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes }));
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes });
+  // Imported from a Hugging Face cache snapshot: the upstream commit it was.
+  const mirror = await deps.db.mirrors.get(repo.id);
+  if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
+  res.json(info);
 }
 
 /** `GET /api/models|datasets|spaces`: search, author, filter, sort, direction, limit, cursor (`Link` pagination), full. */
@@ -51,6 +56,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     const search = (q.search ?? '').toLowerCase();
     const authorFilter = q.author;
     const filters = listParam(req, 'filter');
+    checkExpand(type, listParam(req, 'expand'));
     let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
     if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
     const likes = await deps.db.likes.counts(repos.map((r) => r.id));
