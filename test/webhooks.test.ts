@@ -295,16 +295,25 @@ for (const backend of backends()) {
 
     it('a receiver answering 4xx fails the delivery at once; 5xx is retried; the log shows status, attempts and error', async () => {
       const logOf = () => ok<Delivery[]>(call(alice, 'GET', `/api/settings/webhooks/${hook.id}/deliveries`));
-      const commitNow = async (file: string) => {
+      /** Commits, then waits for the delivery of that commit to show in the log (it is queued just after the write). */
+      const commitNow = async (file: string): Promise<string> => {
+        const known = new Set((await logOf()).map((d) => d.id));
         const r = await apiCommit(alice, 'alice/proj', `answer test ${file}`, file, `${file}\n`);
         assert.equal(r.status, 200);
+        const end = Date.now() + 10_000;
+        for (;;) {
+          const fresh = (await logOf()).find((d) => !known.has(d.id));
+          if (fresh) return fresh.id;
+          assert.ok(Date.now() < end, 'no delivery for the commit');
+          await new Promise((res) => setTimeout(res, 100));
+        }
       };
       rx.status = 400;
-      await commitNow('four.txt');
+      const id4 = await commitNow('four.txt');
       const end = Date.now() + 15_000;
       let top: Delivery;
       for (;;) {
-        top = (await logOf())[0]!;
+        top = (await logOf()).find((d) => d.id === id4)!;
         if (top.state !== 'pending') break;
         assert.ok(Date.now() < end, 'the 400 delivery did not end');
         await new Promise((res) => setTimeout(res, 200));
@@ -312,10 +321,10 @@ for (const backend of backends()) {
       assert.deepEqual({ state: top.state, attempts: top.attempts, status: top.status, error: top.error }, { state: 'failed', attempts: 1, status: 400, error: 'HTTP 400' });
 
       rx.status = 503;
-      await commitNow('five.txt');
+      const id5 = await commitNow('five.txt');
       const retry = Date.now() + 15_000;
       for (;;) {
-        top = (await logOf())[0]!;
+        top = (await logOf()).find((d) => d.id === id5)!;
         if (top.attempts >= 2) break;
         assert.ok(Date.now() < retry, 'the 503 delivery was not retried');
         await new Promise((res) => setTimeout(res, 200));
