@@ -34,6 +34,8 @@ import { CommitService } from './repos/commit-service.js';
 import { createQuotaService } from './repos/quota-service.js';
 import { createLfsPushCheck } from './lfs/push-check.js';
 import { serveUi } from './ui-serve.js';
+import { EventBus } from './community/events.js';
+import { WEBHOOK_JOB, WebhookService } from './community/webhooks.js';
 import type { LfsRecords } from './lfs/records.js';
 
 export interface AppDeps {
@@ -54,6 +56,8 @@ export interface App {
   /** The job engine (handlers registered, not started: the server starts and closes it). */
   jobs: JobEngine;
   mirrors: MirrorService;
+  /** Where the server listens, for links in webhook payloads when PACKHUB_PUBLIC_URL is not set (the server tells it). */
+  setListeningOrigin(origin: string): void;
 }
 
 /**
@@ -102,6 +106,15 @@ export function createApp(deps: AppDeps): App {
   const jobs = createJobEngine({ db, log: log.child({ module: 'jobs' }), registry: metrics.registry, ...config.jobs });
   const mirror = createMirror({ config, db, store, content, records: lfs, jobs, log, registry: metrics.registry });
   pushChecks.push(mirror.pushCheck);
+  // Writes tell the event bus once committed; webhooks turn events into delivery jobs.
+  const events = new EventBus(log.child({ module: 'events' }));
+  let listeningOrigin = `http://${config.host}:${config.port}`;
+  const webhooks = new WebhookService({ db, jobs, settings: config.webhooks, origin: () => config.publicUrl ?? listeningOrigin, log: log.child({ module: 'webhooks' }) });
+  const webhookKind = webhooks.jobKind();
+  jobs.register(WEBHOOK_JOB, webhookKind.handler, webhookKind.options);
+  events.subscribe((e) => webhooks.onEvent(e));
+  store.onRefsUpdated = (repoId, updates) =>
+    events.emit({ domain: 'repo', scope: 'repo.content', action: 'update', repoId, updatedRefs: updates.map((u) => ({ ref: u.name, oldSha: u.oldOid, newSha: u.newOid })) });
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {
@@ -157,6 +170,8 @@ export function createApp(deps: AppDeps): App {
       log: log.child({ module: 'hf' }),
       verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
       mirror: mirror.service.enabled ? mirror.hooks : null,
+      events,
+      webhooks,
     }),
   );
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, log: log.child({ module: 'lfs' }) }));
@@ -180,5 +195,15 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
-  return { app, store, compactor, metrics, jobs, mirrors: mirror.service };
+  return {
+    app,
+    store,
+    compactor,
+    metrics,
+    jobs,
+    mirrors: mirror.service,
+    setListeningOrigin: (origin) => {
+      listeningOrigin = origin;
+    },
+  };
 }

@@ -49,7 +49,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await ensureFirstAdmin(db, config.firstAdmin, log);
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store, compactor, metrics, jobs, mirrors } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const { app, store, compactor, metrics, jobs, mirrors, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
 
   const server = http.createServer(app);
@@ -65,6 +65,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  setListeningOrigin(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`);
   jobs.start();
   // Registered mirrors sync on their own every PACKHUB_MIRROR_RESYNC_MS (0: only when asked).
   const resyncMs = config.upstream?.resyncMs ?? 0;

@@ -25,6 +25,7 @@ describe('job engine (in process)', () => {
   let server: http.Server;
   let url: string;
   let release: () => void = () => undefined;
+  let startedAt = new Map<string, number[]>();
 
   before(async () => {
     dir = tmpDir('jobs-engine');
@@ -41,6 +42,18 @@ describe('job engine (in process)', () => {
         ctx.signal.addEventListener('abort', () => setTimeout(resolve, 200));
       });
     });
+    // Fails its first two attempts, then succeeds; retried 200 ms after the first failure, 400 after the second.
+    const started = new Map<string, number[]>();
+    startedAt = started;
+    engine.register(
+      'test.flaky',
+      async (ctx) => {
+        started.set(ctx.job.id, [...(started.get(ctx.job.id) ?? []), Date.now()]);
+        if ((ctx.job.params as { permanent?: boolean }).permanent) throw Object.assign(new Error('gone for good'), { permanent: true });
+        if (ctx.job.attempts < 3) throw new Error(`attempt ${ctx.job.attempts} broke`);
+      },
+      { retry: { attempts: 4, backoffMs: (n) => 200 * 2 ** (n - 1), retryable: (err) => !(err as { permanent?: boolean }).permanent } },
+    );
     engine.register('test.forever', (ctx) => new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))));
     engine.start();
     const app = express();
@@ -73,6 +86,32 @@ describe('job engine (in process)', () => {
     assert.deepEqual(seen.filter((j) => j.id === job.id).map((j) => j.state).filter((s, i, a) => s !== a[i - 1]), ['queued', 'running', 'failed']);
     const lines = (await engine.logOf(job.id)).map((l) => l.line);
     assert.deepEqual(lines.slice(1), ['about to fail', 'failed: it broke', 'second line']);
+  });
+
+  it('a kind with retries: a failed attempt goes back to the queue with its error and runs again after the backoff; a refused error fails at once', async () => {
+    const job = await engine.enqueue({ kind: 'test.flaky' });
+    await waitFor(async () => (startedAt.get(job.id) ?? []).length === 1);
+    await waitFor(async () => {
+      const j = (await engine.get(job.id))!;
+      return j.state === 'queued' && j.error === 'attempt 1 broke';
+    });
+    const between = (await engine.get(job.id))!;
+    assert.ok(between.runAfter && between.runAfter.getTime() > Date.now() - 1000, 'queued with a time to run after');
+    const ended = await engine.waitFor(job.id);
+    assert.equal(ended.state, 'completed');
+    assert.equal(ended.attempts, 3);
+    const t = startedAt.get(job.id)!;
+    assert.equal(t.length, 3);
+    assert.ok(t[1]! - t[0]! >= 190, `second attempt ${t[1]! - t[0]!} ms after the first (backoff 200)`);
+    assert.ok(t[2]! - t[1]! >= 390, `third attempt ${t[2]! - t[1]!} ms after the second (backoff 400)`);
+    const lines = (await engine.logOf(job.id)).map((l) => l.line);
+    assert.ok(lines.includes('attempt 1 failed: attempt 1 broke; next attempt in 200 ms'), lines.join('\n'));
+
+    const permanent = await engine.enqueue({ kind: 'test.flaky', params: { permanent: true } });
+    const failed = await engine.waitFor(permanent.id);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.attempts, 1);
+    assert.equal(failed.error, 'gone for good');
   });
 
   it('a cancelled handler that ignores its signal and then returns still ends cancelled, not completed', async () => {

@@ -75,6 +75,9 @@ const envSchema = z.object({
   PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
   PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
   PACKHUB_IMPORT_ROOTS: z.string().default(''),
+  PACKHUB_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  PACKHUB_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(0).default(10_000),
+  PACKHUB_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 /** Seconds by default; `ms`, `s`, `m`, `h` suffixes. */
@@ -154,6 +157,8 @@ export interface Config {
   jobs: { concurrency: number; leaseMs: number; pollMs: number };
   /** Folders `packhub import scan` may read (absolute; the folder imported must be inside one after realpath). Empty: import off. */
   importRoots: string[];
+  /** Webhook deliveries: attempts in all, the wait before the second (doubling after, at most an hour), each POST's timeout. */
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number };
   logLevel: string;
   /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
   logFormat: 'json' | 'pretty';
@@ -246,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
           },
     jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
     importRoots: importRoots(e.PACKHUB_IMPORT_ROOTS),
+    webhooks: { attempts: e.PACKHUB_WEBHOOK_ATTEMPTS, backoffMs: e.PACKHUB_WEBHOOK_BACKOFF_MS, timeoutMs: e.PACKHUB_WEBHOOK_TIMEOUT_MS },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });

@@ -15,12 +15,14 @@ import type {
 } from './types.js';
 import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
+import type { WebhooksDb } from './webhooks-db.js';
 
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
 import type { MirrorsDb } from './mirror-db.js';
 export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 export * from './community-types.js';
+export type { WebhookDeliveryRecord, WebhookDeliveryState, WebhookRecord, WebhooksDb, WebhookWatch } from './webhooks-db.js';
 
 /** What garbage collection needs from the database (src/db/gc-db.ts). */
 export interface GcDb {
@@ -162,6 +164,8 @@ export interface Db {
   community: CommunityDb;
   /** Likes of repositories (src/db/likes-db.ts). */
   likes: LikesDb;
+  /** Webhooks and their delivery log (src/db/webhooks-db.ts). */
+  webhooks: WebhooksDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -34,6 +34,8 @@ export interface JobRecord {
   updatedAt: Date;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
+  /** Queued: not claimed before this time (a retry's backoff). */
+  runAfter: Date | null;
 }
 
 export type JobProgress = Partial<Pick<JobRecord, 'bytesDone' | 'bytesTotal' | 'filesDone' | 'filesTotal'>>;
@@ -88,6 +90,11 @@ export interface JobsDb {
   heartbeat(id: string, owner: string, leaseMs: number, progress?: JobProgress): Promise<{ held: boolean; cancelRequested: boolean }>;
   /** Ends a job this owner runs; null when the lease was lost (nothing changed). */
   finish(id: string, owner: string, state: 'completed' | 'failed' | 'cancelled', error: string | null, progress?: JobProgress): Promise<JobRecord | null>;
+  /**
+   * A failed attempt of a job that is tried again: back to the queue with its error, claimable from
+   * `runAfter` on; false when the lease was lost (nothing changed).
+   */
+  retryLater(id: string, owner: string, runAfter: Date, error: string, progress?: JobProgress): Promise<boolean>;
   /** Gives a running job back to the queue (shutdown): another replica takes it at once. */
   release(id: string, owner: string, progress?: JobProgress): Promise<boolean>;
   /**
@@ -125,6 +132,7 @@ const toJob = (e: JobEntity): JobRecord => ({
   updatedAt: e.updatedAt,
   leaseOwner: e.leaseOwner,
   leaseExpiresAt: e.leaseExpiresAt,
+  runAfter: e.runAfter ?? null,
 });
 
 const progressSet = (p: JobProgress | undefined): Partial<JobEntity> => {
@@ -180,6 +188,7 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
         updatedAt: now,
         leaseOwner: null,
         leaseExpiresAt: null,
+        runAfter: null,
       });
       await write(() => jobs().insert(e as never));
       return (await get(e.id))!;
@@ -232,7 +241,7 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
         .createQueryBuilder('j')
         .select('j.id', 'id')
         .where('j.kind IN (:...kinds)', { kinds })
-        .andWhere("(j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < :t))", { t })
+        .andWhere("((j.state = 'queued' AND (j.run_after IS NULL OR j.run_after <= :t)) OR (j.state = 'running' AND j.lease_expires_at < :t))", { t })
         .andWhere('NOT j.cancel_requested')
         .orderBy('j.created_at', 'ASC')
         .limit(16)
@@ -249,7 +258,7 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
             updatedAt: new Date(t),
             error: null,
           },
-          "id = :id AND NOT cancel_requested AND (state = 'queued' OR (state = 'running' AND lease_expires_at < :t))",
+          "id = :id AND NOT cancel_requested AND ((state = 'queued' AND (run_after IS NULL OR run_after <= :t)) OR (state = 'running' AND lease_expires_at < :t))",
           { id, t },
         );
         if (r.affected) return get(id);
@@ -269,6 +278,11 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
       const t = new Date();
       const r = await update({ state, error, finishedAt: t, updatedAt: t, leaseOwner: null, leaseExpiresAt: null, ...progressSet(progress) }, HELD, { id, owner });
       return r.affected ? get(id) : null;
+    },
+
+    async retryLater(id, owner, runAfter, error, progress) {
+      const r = await update({ state: 'queued', error, runAfter, updatedAt: new Date(), leaseOwner: null, leaseExpiresAt: null, ...progressSet(progress) }, HELD, { id, owner });
+      return !!r.affected;
     },
 
     async release(id, owner, progress) {

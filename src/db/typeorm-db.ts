@@ -11,6 +11,7 @@ import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
 import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
+import { createWebhooksDb } from './webhooks-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -177,6 +178,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     dataSource: ds,
     community: createCommunityDb(ds, tx, sqlite),
     likes: createLikesDb(ds, write),
+    webhooks: createWebhooksDb(ds, write),
     users: {
       async create(input) {
         try {

@@ -10,6 +10,7 @@ import { mountRepoApi } from './api/repo-routes.js';
 import { repoLifecycleRoutes, repoSettingsRoutes } from './api/repos.js';
 import { resolveRoutes } from './api/resolve.js';
 import { treeRoutes } from './api/tree.js';
+import { webhookRoutes } from './api/webhooks.js';
 
 export type { HfDeps } from './api/context.js';
 
@@ -30,6 +31,7 @@ export function createHfRouter(deps: HfDeps): Router {
   repoLifecycleRoutes(ctx, router);
   listingRoutes(ctx, router);
   userLikesRoutes(ctx, router);
+  webhookRoutes(ctx, router, deps.webhooks);
   // Per-repo routes: /api/{models|datasets|spaces}/:ns/:name/<op>...
   mountRepoApi(ctx, router, (api) => {
     infoRoutes(ctx, api);

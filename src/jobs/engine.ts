@@ -288,10 +288,10 @@ export class JobEngine {
     this.running.set(job.id, run);
     this.metrics?.transitions.inc({ kind: job.kind, state: 'running' });
     this.metrics?.running.inc({ kind: job.kind });
-    run.done = this.execute(run, entry.handler).catch((err: unknown) => this.log.error({ err, job: job.id }, 'job bookkeeping failed'));
+    run.done = this.execute(run, entry.handler, entry.options).catch((err: unknown) => this.log.error({ err, job: job.id }, 'job bookkeeping failed'));
   }
 
-  private async execute(run: Run, handler: JobHandler): Promise<void> {
+  private async execute(run: Run, handler: JobHandler, options: JobKindOptions = {}): Promise<void> {
     const { job } = run;
     const started = process.hrtime.bigint();
     const log = this.log.child({ job: job.id, kind: job.kind });
@@ -330,6 +330,20 @@ export class JobEngine {
       await this.writeLog(run);
       const released = await this.db.jobs.release(job.id, this.replicaId, this.progressOf(job)).catch(() => false);
       if (released) this.notify({ ...job, state: 'queued', leaseOwner: null, leaseExpiresAt: null });
+    } else if (!reason && !ok && options.retry && job.attempts < options.retry.attempts && (options.retry.retryable?.(error) ?? true)) {
+      // Tried again later: back to the queue with its error, claimable after the backoff.
+      const wait = Math.max(0, Math.round(options.retry.backoffMs(job.attempts)));
+      const runAfter = new Date(Date.now() + wait);
+      message = errorMessage(error);
+      log.info({ err: message, attempt: job.attempts, retryInMs: wait }, 'job attempt failed; retrying later');
+      this.logLine(run, `attempt ${job.attempts} failed: ${message}; next attempt in ${wait} ms`);
+      await this.writeLog(run);
+      const queued = await this.db.jobs.retryLater(job.id, this.replicaId, runAfter, message, this.progressOf(job)).catch((err: unknown) => {
+        log.error({ err }, 'could not queue the next attempt of a job');
+        return false;
+      });
+      if (queued) this.notify({ ...job, state: 'queued', error: message, runAfter, leaseOwner: null, leaseExpiresAt: null });
+      setTimeout(() => this.kick(), wait + 10).unref();
     } else {
       final = reason === 'cancel' ? 'cancelled' : ok ? 'completed' : 'failed';
       message = final === 'failed' ? errorMessage(error) : null;
@@ -344,7 +358,7 @@ export class JobEngine {
       else final = null;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    log.info({ outcome: final ?? (reason === 'shutdown' ? 'released' : 'lease lost'), seconds: Math.round(seconds * 1000) / 1000 }, 'job ended');
+    log.info({ outcome: final ?? (reason === 'shutdown' ? 'released' : reason === 'lease' ? 'lease lost' : 'retry queued'), seconds: Math.round(seconds * 1000) / 1000 }, 'job ended');
     this.metrics?.running.dec({ kind: job.kind });
     if (final) {
       this.metrics?.transitions.inc({ kind: job.kind, state: final });

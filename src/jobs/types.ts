@@ -28,6 +28,11 @@ export interface JobKindOptions {
    * normalizes the params an administrator sent (throw AppError('invalid', ...) to refuse).
    */
   acceptParams?(params: unknown): Record<string, unknown>;
+  /**
+   * A failed attempt is tried again (up to `attempts` attempts in all) after `backoffMs(attempt)`
+   * milliseconds, the job queued meanwhile; errors `retryable` refuses fail the job at once.
+   */
+  retry?: { attempts: number; backoffMs(attempt: number): number; retryable?(err: unknown): boolean };
 }
 
 /** The states a job ends in. */

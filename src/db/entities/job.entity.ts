@@ -86,6 +86,10 @@ export class JobEntity {
 
   @Column({ name: 'lease_expires_at', type: 'bigint', nullable: true, transformer: epochMs })
   leaseExpiresAt!: Date | null;
+
+  /** A queued job is not claimed before this time (a retry's backoff); null: at once. */
+  @Column({ name: 'run_after', type: 'bigint', nullable: true, transformer: epochMs })
+  runAfter!: Date | null;
 }
 
 /** A job's log: the last lines of each job (older ones are trimmed), kept after the job ends. */

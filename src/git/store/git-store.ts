@@ -40,6 +40,8 @@ export class GitStore {
   readonly resolved: ResolvedBlobs;
   /** Told after a commit that registered a new pack (compaction listens). */
   onNewPack: ((repoId: string) => void) | null = null;
+  /** Told after a commit with the ref updates that were applied (events and webhooks listen). */
+  onRefsUpdated: ((repoId: string, updates: RefUpdate[]) => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -181,6 +183,8 @@ export class GitStore {
       if (pack) this.release(`${repoId}/${pack.name}`);
     }
     if (pack) this.onNewPack?.(repoId);
+    const applied = updates.filter((u) => results.get(u.name)?.ok);
+    if (applied.length) this.onRefsUpdated?.(repoId, applied);
     return updates.map((u) => results.get(u.name)!);
   }
 

@@ -212,6 +212,7 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     if (prNum) await ctx.community.abandon(repo, prNum);
     throw err;
   }
+  if (prNum) deps.events?.emit({ domain: 'discussion', scope: 'discussion', action: 'create', repo, num: prNum, origin: ctx.base(req) });
   const url = ctx.repoUrl(req, repo);
   res.json({
     success: true,

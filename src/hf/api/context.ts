@@ -7,6 +7,8 @@ import type { Principal } from '../../auth/principal.js';
 import type { GitStore } from '../../git/store/git-store.js';
 import { baseUrl, principalOf } from '../../http/repo-route.js';
 import { CommunityService } from '../../community/service.js';
+import type { EventBus } from '../../community/events.js';
+import type { WebhookService } from '../../community/webhooks.js';
 import type { ContentStore } from '../../lfs/content-store.js';
 import type { LfsRecords } from '../../lfs/records.js';
 import type { CommitService } from '../../repos/commit-service.js';
@@ -34,6 +36,9 @@ export interface HfDeps {
   verifyUploaded(repo: RepoRecord, principal: Principal, oid: string, size: number | null): Promise<number>;
   /** The mirror of an upstream hub (src/mirror), when mirroring is on. */
   mirror?: MirrorHooks | null;
+  /** Events of writes (webhooks listen), and the webhooks' management. */
+  events?: EventBus | null;
+  webhooks?: WebhookService | null;
   log: Logger;
 }
 

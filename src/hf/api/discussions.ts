@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { invalid } from '../../core/errors.js';
 import type { RepoRecord } from '../../db/db.js';
+import { eventComment } from '../../community/events.js';
 import { eventJson, summaryJson } from '../../community/json.js';
+import type { ThreadEvent } from '../../community/service.js';
 import { principalOf } from '../../http/repo-route.js';
 import { truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
@@ -21,6 +23,9 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
   const { community } = ctx;
   const num = (req: Request) => (/^[1-9]\d{0,9}$/.test(String(req.params.num)) ? Number(req.params.num) : 0);
   const body = (req: Request) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+  /** Tells the event bus (webhooks) after a write; never fails the write. */
+  const emit = (req: Request, repo: RepoRecord, scope: 'discussion' | 'discussion.comment', action: 'create' | 'update', n: number, comment?: ThreadEvent, authorId?: number) =>
+    ctx.deps.events?.emit({ domain: 'discussion', scope, action, repo, num: n, ...(comment ? { comment: eventComment(comment, authorId ?? null) } : {}), origin: ctx.base(req) });
 
   api.route(
     'get',
@@ -56,6 +61,7 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
       const b = body(req);
       if (truthy(b.pullRequest)) await ctx.assertNotMirror(repo);
       const d = await community.create(repo, principalOf(res), { title: b.title, description: b.description, pullRequest: truthy(b.pullRequest) });
+      emit(req, repo, 'discussion', 'create', d.num);
       res.json({ ...summaryJson(repo, d), url: `${ctx.repoUrl(req, repo)}/discussions/${d.num}` });
     },
     { exact: true },
@@ -75,17 +81,38 @@ export function discussionRoutes(ctx: HfContext, api: RepoApi): void {
       { exact: true },
     );
 
-  action('comment', async (req, res, repo) => ({ newMessage: eventJson(await community.comment(repo, principalOf(res), num(req), body(req).comment)) }));
-  action('title', async (req, res, repo) => ({ newTitle: eventJson(await community.rename(repo, principalOf(res), num(req), body(req).title)) }));
-  action('status', async (req, res, repo) => ({ newStatus: eventJson(await community.setStatus(repo, principalOf(res), num(req), body(req).status, body(req).comment)) }));
+  const userId = (res: Response) => principalOf(res)!.user.id;
+  action('comment', async (req, res, repo) => {
+    const e = await community.comment(repo, principalOf(res), num(req), body(req).comment);
+    emit(req, repo, 'discussion.comment', 'create', num(req), e, userId(res));
+    return { newMessage: eventJson(e) };
+  });
+  action('title', async (req, res, repo) => {
+    const e = await community.rename(repo, principalOf(res), num(req), body(req).title);
+    emit(req, repo, 'discussion', 'update', num(req));
+    return { newTitle: eventJson(e) };
+  });
+  action('status', async (req, res, repo) => {
+    const e = await community.setStatus(repo, principalOf(res), num(req), body(req).status, body(req).comment);
+    emit(req, repo, 'discussion', 'update', num(req));
+    return { newStatus: eventJson(e) };
+  });
   action('merge', async (req, res, repo) => {
     await ctx.assertNotMirror(repo);
-    return summaryJson(repo, await community.merge(repo, principalOf(res), num(req), body(req).comment));
+    const d = await community.merge(repo, principalOf(res), num(req), body(req).comment);
+    emit(req, repo, 'discussion', 'update', d.num);
+    return summaryJson(repo, d);
   });
-  action('comment/:id/edit', async (req, res, repo) => ({
-    updatedComment: eventJson(await community.editComment(repo, principalOf(res), num(req), String(req.params.id), body(req).content)),
-  }));
-  action('comment/:id/hide', async (req, res, repo) => ({ updatedComment: eventJson(await community.hideComment(repo, principalOf(res), num(req), String(req.params.id))) }));
+  action('comment/:id/edit', async (req, res, repo) => {
+    const e = await community.editComment(repo, principalOf(res), num(req), String(req.params.id), body(req).content);
+    emit(req, repo, 'discussion.comment', 'update', num(req), e);
+    return { updatedComment: eventJson(e) };
+  });
+  action('comment/:id/hide', async (req, res, repo) => {
+    const e = await community.hideComment(repo, principalOf(res), num(req), String(req.params.id));
+    emit(req, repo, 'discussion.comment', 'update', num(req), e);
+    return { updatedComment: eventJson(e) };
+  });
 }
 
 /** A discussion with its events; a pull request also with its base, merge commit, conflicting files and (diff=1) diff. */
