@@ -15,6 +15,8 @@ import type {
 } from './types.js';
 import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
+import type { GatedDb } from './gated-db.js';
+export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
@@ -135,6 +137,8 @@ export interface Db {
   community: CommunityDb;
   /** Likes of repositories (src/db/likes-db.ts). */
   likes: LikesDb;
+  /** Gated repositories and access requests (src/db/gated-db.ts). */
+  gated: GatedDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

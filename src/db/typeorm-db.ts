@@ -11,6 +11,7 @@ import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
 import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
+import { createGatedDb } from './gated-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -162,6 +163,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     dataSource: ds,
     community: createCommunityDb(ds, tx, sqlite),
     likes: createLikesDb(ds, write),
+    gated: createGatedDb(ds, write),
     users: {
       async create(input) {
         try {

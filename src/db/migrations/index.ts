@@ -10,6 +10,8 @@ import { PgDiscussions1795867229138 } from './pg/1795867229138-discussions.js';
 import { SqliteDiscussions1795867219640 } from './sqlite/1795867219640-discussions.js';
 import { PgLikes1795868980356 } from './pg/1795868980356-likes.js';
 import { SqliteLikes1795868969671 } from './sqlite/1795868969671-likes.js';
+import { PgGated1795871322707 } from './pg/1795871322707-gated.js';
+import { SqliteGated1795871318986 } from './sqlite/1795871318986-gated.js';
 import { SqliteInit1795349635621 } from './sqlite/1795349635621-init.js';
 import { SqliteOrganizations1795352631666 } from './sqlite/1795352631666-organizations.js';
 
@@ -17,5 +19,5 @@ import { SqliteMirrors1795867411282 } from './sqlite/1795867411282-mirrors.js';
 import { PgMirrors1795867419427 } from './pg/1795867419427-mirrors.js';
 
 /** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671];
-export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356];
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671, SqliteGated1795871318986];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356, PgGated1795871322707];
