@@ -149,6 +149,26 @@ for (const backend of backends()) {
       await ok(call(bob.token, 'POST', '/api/models/alice/llm/paths-info/main', { paths: ['config.json'] }));
       await ok(call(bob.token, 'GET', '/api/models/alice/llm/commits/main'));
 
+      // Discussions stay public, but a pull request's diff shows content: left out for a caller without access
+      // (else a pull request copying a gated file would show it).
+      const ndjson = [
+        { key: 'header', value: { summary: 'copy the config', description: '' } },
+        { key: 'copyFile', value: { path: 'leak.json', srcPath: 'config.json' } },
+      ].map((l) => JSON.stringify(l)).join('\n');
+      const pr = await fetch(`${h.url}/api/models/alice/llm/commit/main?create_pr=1`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${bob.token}`, 'Content-Type': 'application/x-ndjson' },
+        body: ndjson,
+      });
+      const prText = await pr.text();
+      assert.equal(pr.status, 200, prText);
+      const num = Number(/\/discussions\/(\d+)/.exec((JSON.parse(prText) as { pullRequestUrl: string }).pullRequestUrl)![1]);
+      const asBob = await ok<{ isPullRequest: boolean; diff?: string }>(call(bob.token, 'GET', `/api/models/alice/llm/discussions/${num}?diff=1`));
+      assert.equal(asBob.isPullRequest, true);
+      assert.equal('diff' in asBob, false);
+      assert.match((await ok<{ diff?: string }>(call(alice.token, 'GET', `/api/models/alice/llm/discussions/${num}?diff=1`))).diff ?? '', /"layers": 2/);
+      await gated(call(bob.token, 'GET', `/alice/llm/resolve/refs%2Fpr%2F${num}/leak.json`), 403, NOT_LISTED);
+
       // @huggingface/hub: downloadFile raises HubApiError 403 with the Hub's message (it has no gated error of its own).
       await assert.rejects(download(bob, 'config.json'), (err: unknown) => {
         assert.ok(err instanceof hub.HubApiError, String(err));

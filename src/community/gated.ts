@@ -48,11 +48,21 @@ export class GatedService {
    * repository is not gated, the caller is of its team, or their request was accepted.
    */
   async assertContent(principal: Principal | null, repo: RepoRecord, repoUrl: string): Promise<void> {
+    const denied = await this.denial(principal, repo);
+    if (denied) throw gatedError(repo, principal, denied.status, repoUrl);
+  }
+
+  async canReadContent(principal: Principal | null, repo: RepoRecord): Promise<boolean> {
+    return !(await this.denial(principal, repo));
+  }
+
+  /** null when the caller may read the content; else the state of their request (null status: none). */
+  private async denial(principal: Principal | null, repo: RepoRecord): Promise<{ status: AccessStatus | null } | null> {
     const mode = await this.db.gated.mode(repo.id);
-    if (mode === false || roleIn(principal, repo.namespace) !== null) return;
+    if (mode === false || roleIn(principal, repo.namespace) !== null) return null;
     const request = principal ? await this.db.gated.request(repo.id, principal.user.id) : null;
-    if (request?.status === 'accepted') return;
-    throw gatedError(repo, principal, request?.status ?? null, repoUrl);
+    if (request?.status === 'accepted') return null;
+    return { status: request?.status ?? null };
   }
 
   /** The caller asks for access (again): accepted at once on 'auto', pending on 'manual'. A rejected user cannot ask again. */

@@ -123,6 +123,8 @@ export function createHfContext(deps: HfDeps) {
     gated,
     /** Throws `GatedRepo` unless the caller may read the content (files, diffs) of a repository they may read. */
     assertContent: (req: Request, res: Response, repo: RepoRecord) => gated.assertContent(principalOf(res), repo, repoUrl(req, repo)),
+    /** May the caller read the content of a repository they may read (not gated for them)? */
+    canReadContent: (res: Response, repo: RepoRecord) => gated.canReadContent(principalOf(res), repo),
     /** Discussions and pull requests. */
     community: new CommunityService(deps.db, deps.store, deps.commits),
     /** JSON body parser for account-level routes (create, delete, move). */
