@@ -23,7 +23,9 @@ import {
   PackEntity,
   QuotaEntity,
   RefEntity,
+  RepoAccessRequestEntity,
   RepoEntity,
+  RepoGateEntity,
   RepoLfsObjectEntity,
   SessionEntity,
   SettingEntity,
@@ -226,6 +228,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(SessionEntity, { userId: id });
           await m.delete(MembershipEntity, { userId: id });
           await m.delete(LfsLockEntity, { ownerId: id });
+          await m.delete(RepoAccessRequestEntity, { userId: id });
           await m.delete(QuotaEntity, { namespace: user.name });
           await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
           await m.delete(UserEntity, { id });
@@ -396,6 +399,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
           await m.delete(MirrorEntity, { repoId: id });
+          await m.delete(RepoGateEntity, { repoId: id });
+          await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
