@@ -1,11 +1,13 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
-import type { Db } from './db/db.js';
+import type { Db, RepoRecord } from './db/db.js';
+import { GatedService } from './community/gated.js';
+import { baseUrl, principalOf } from './http/repo-route.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { createAuthenticate } from './auth/passport.js';
 import { createUiApi } from './auth/ui-api.js';
@@ -153,6 +155,10 @@ export function createApp(deps: AppDeps): App {
   app.use(createJobsAdminApi({ jobs }));
   app.use(createMirrorAdminApi({ db, mirrors: mirror.service }));
   app.use(createOverviewApi({ config, db, jobs }));
+  // Gated repositories: git fetches and LFS downloads need access to the content (the HF routes ask the same service).
+  const gated = new GatedService(db);
+  const contentGate = (req: Request, res: Response, repo: RepoRecord) =>
+    gated.assertContent(principalOf(res), repo, `${baseUrl(req, config.publicUrl)}/${repo.type === 'model' ? '' : `${repo.type}s/`}${repo.namespace}/${repo.name}`);
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(createImportAdminApi({ imports: createImport({ config, db, store, content, records: lfs, commits, jobs, log }) }));
   app.use(
@@ -174,7 +180,7 @@ export function createApp(deps: AppDeps): App {
       webhooks,
     }),
   );
-  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, log: log.child({ module: 'lfs' }) }));
+  app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, contentGate, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({
       repos,
@@ -185,6 +191,7 @@ export function createApp(deps: AppDeps): App {
       pushChecks,
       quotas,
       metrics,
+      contentGate,
       log: log.child({ module: 'git' }),
     }),
   );

@@ -16,6 +16,8 @@ import type {
 import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
 import type { WebhooksDb } from './webhooks-db.js';
+import type { GatedDb } from './gated-db.js';
+export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
@@ -166,6 +168,8 @@ export interface Db {
   likes: LikesDb;
   /** Webhooks and their delivery log (src/db/webhooks-db.ts). */
   webhooks: WebhooksDb;
+  /** Gated repositories and access requests (src/db/gated-db.ts). */
+  gated: GatedDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -177,6 +177,31 @@ for (const [kind, make] of configs) {
       assert.deepEqual(await db.packs.listLive(other.id), []);
     });
 
+    it('gated repositories: mode, access requests by state, gone with their repository or user', async () => {
+      const g = await db.repos.create({ type: 'model', namespace: 'alice', name: 'gated' });
+      const u1 = await db.users.create({ name: 'gate-asker', email: 'asker@example.com' });
+      const u2 = await db.users.create({ name: 'gate-granted' });
+      assert.equal(await db.gated.mode(g.id), false);
+      await db.gated.setMode(g.id, 'manual');
+      await db.gated.setMode(g.id, 'auto');
+      assert.deepEqual([...(await db.gated.modes([g.id, repoId]))], [[g.id, 'auto'], [repoId, false]]);
+      await db.gated.put({ repoId: g.id, userId: u1.id, status: 'pending' });
+      await db.gated.put({ repoId: g.id, userId: u2.id, status: 'accepted', granted: true });
+      await db.gated.put({ repoId: g.id, userId: u1.id, status: 'rejected', rejectionReason: 'no' });
+      const r1 = (await db.gated.request(g.id, u1.id))!;
+      assert.deepEqual([r1.status, r1.rejectionReason, r1.granted], ['rejected', 'no', false]);
+      const rejected = await db.gated.list(g.id, 'rejected', 0, 10);
+      assert.deepEqual(rejected.map((r) => [r.userName, r.email, r.granted]), [['gate-asker', 'asker@example.com', false]]);
+      assert.deepEqual((await db.gated.list(g.id, 'accepted', 0, 10)).map((r) => [r.userName, r.granted]), [['gate-granted', true]]);
+      assert.deepEqual(await db.gated.list(g.id, 'pending', 0, 10), []);
+      await db.users.delete(u2.id);
+      assert.equal(await db.gated.request(g.id, u2.id), null);
+      await db.repos.delete(g.id);
+      assert.equal(await db.gated.mode(g.id), false);
+      assert.equal(await db.gated.request(g.id, u1.id), null);
+      await db.gated.setMode(repoId, false);
+    });
+
     it('refs change only by compare-and-swap', async () => {
       const push = (u: RefUpdate) => db.commitPush(repoId, null, [u], { atomic: false });
       assert.deepEqual(await push({ name: 'refs/heads/main', oldOid: null, newOid: A }), [{ name: 'refs/heads/main', ok: true }]);

@@ -12,6 +12,7 @@ import { createDataSource } from './data-source.js';
 import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
+import { createGatedDb } from './gated-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -23,7 +24,9 @@ import {
   PackEntity,
   QuotaEntity,
   RefEntity,
+  RepoAccessRequestEntity,
   RepoEntity,
+  RepoGateEntity,
   RepoLfsObjectEntity,
   SessionEntity,
   SettingEntity,
@@ -179,6 +182,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     community: createCommunityDb(ds, tx, sqlite),
     likes: createLikesDb(ds, write),
     webhooks: createWebhooksDb(ds, write),
+    gated: createGatedDb(ds, write),
     users: {
       async create(input) {
         try {
@@ -241,6 +245,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(SessionEntity, { userId: id });
           await m.delete(MembershipEntity, { userId: id });
           await m.delete(LfsLockEntity, { ownerId: id });
+          await m.delete(RepoAccessRequestEntity, { userId: id });
           await m.delete(QuotaEntity, { namespace: user.name });
           await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
           await m.delete(UserEntity, { id });
@@ -411,6 +416,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
           await m.delete(MirrorEntity, { repoId: id });
+          await m.delete(RepoGateEntity, { repoId: id });
+          await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },

@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { RepoType } from '../db/types.js';
+import type { RepoRecord, RepoType } from '../db/types.js';
 import type { RepoService } from '../repos/repo-service.js';
 import { REPO_TYPES, principalOf, repoBase, resolveRepo } from '../http/repo-route.js';
 import { pktLine } from './protocol/pkt-line.js';
@@ -24,6 +24,8 @@ export interface GitHttpDeps {
   pushChecks: PushCheck[];
   quotas: QuotaService;
   metrics: Metrics;
+  /** Throws unless the caller may fetch the repository's content (gated repositories, src/community/gated.ts). */
+  contentGate?: (req: Request, res: Response, repo: RepoRecord) => Promise<void>;
   log: Logger;
 }
 
@@ -115,6 +117,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
         throw new AppError('forbidden', 'DumbProtocol', 'packhub speaks the smart HTTP protocol only; use git 1.6.6 or newer');
       }
       const repo = await repoFor(req, res, type, service === 'git-receive-pack' ? 'write' : 'read');
+      if (service === 'git-upload-pack') await deps.contentGate?.(req, res, repo);
       res.set(NO_CACHE).type(`application/x-${service}-advertisement`);
       if (service === 'git-upload-pack' && wantsV2(req)) {
         res.send(advertiseV2());
@@ -126,6 +129,7 @@ export function createGitRouter(deps: GitHttpDeps): Router {
 
     router.post(`${base}/git-upload-pack`, async (req, res) => {
       const repo = await repoFor(req, res, type, 'read');
+      await deps.contentGate?.(req, res, repo);
       if (req.headers['content-type'] !== 'application/x-git-upload-pack-request') {
         throw new AppError('unsupported_media', 'UnsupportedMediaType', 'expected Content-Type application/x-git-upload-pack-request');
       }

@@ -3,6 +3,7 @@ import { accountRoutes } from './api/accounts.js';
 import { commitRoutes } from './api/commit.js';
 import { createHfContext, type HfDeps } from './api/context.js';
 import { discussionRoutes } from './api/discussions.js';
+import { accessRequestRoutes, askAccessRoutes } from './api/gated.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
 import { likeRoutes, userLikesRoutes } from './api/likes.js';
 import { refsRoutes } from './api/refs.js';
@@ -41,7 +42,9 @@ export function createHfRouter(deps: HfDeps): Router {
     repoSettingsRoutes(ctx, api);
     discussionRoutes(ctx, api);
     likeRoutes(ctx, api);
+    accessRequestRoutes(ctx, api);
   });
   resolveRoutes(ctx, router);
+  askAccessRoutes(ctx, router);
   return router;
 }

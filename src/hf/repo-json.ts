@@ -53,6 +53,8 @@ export interface InfoOptions {
   usedStorage?: number;
   /** Users who liked it. */
   likes?: number;
+  /** How it is gated (src/community/gated.ts). */
+  gated?: false | 'auto' | 'manual';
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -72,7 +74,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     createdAt: iso(repo.createdAt),
     lastModified: commit ? iso(new Date(commit.committer.timestamp * 1000)) : iso(repo.updatedAt),
     private: repo.private,
-    gated: false,
+    gated: opts.gated ?? false,
     disabled: false,
     downloads: 0,
     likes: opts.likes ?? 0,

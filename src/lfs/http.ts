@@ -26,6 +26,8 @@ export interface LfsHttpDeps {
   quotas: QuotaService;
   /** Who may link which object (src/lfs/possession.ts). */
   possession: Possession;
+  /** Throws unless the caller may download the repository's content (gated repositories, src/community/gated.ts). */
+  contentGate?: (req: Request, res: Response, repo: RepoRecord) => Promise<void>;
   log: Logger;
 }
 
@@ -53,6 +55,7 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
       // repository may open a pull request; git-lfs always names the ref, so it needs write access.
       const forPullRequest = parsed.operation === 'upload' && !parsed.ref && !!parsed.transfers?.includes('multipart');
       const repo = await resolveRepo(deps.repos, req, res, 'lfs', type, parsed.operation === 'upload' && !forPullRequest ? 'write' : 'read');
+      if (parsed.operation === 'download') await deps.contentGate?.(req, res, repo);
       const principal = principalOf(res)!;
       if (forPullRequest) {
         if (!principal) throw new AppError('unauthenticated', 'Unauthenticated', 'Authentication required to upload');

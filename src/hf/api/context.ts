@@ -9,6 +9,7 @@ import { baseUrl, principalOf } from '../../http/repo-route.js';
 import { CommunityService } from '../../community/service.js';
 import type { EventBus } from '../../community/events.js';
 import type { WebhookService } from '../../community/webhooks.js';
+import { GatedService } from '../../community/gated.js';
 import type { ContentStore } from '../../lfs/content-store.js';
 import type { LfsRecords } from '../../lfs/records.js';
 import type { CommitService } from '../../repos/commit-service.js';
@@ -118,8 +119,17 @@ export function createHfContext(deps: HfDeps) {
     }
   };
 
+  const gated = new GatedService(deps.db);
+  const repoUrl = (req: Request, repo: RepoRecord) => `${base(req)}/${typePrefix(repo)}${hfRepoId(repo)}`;
+
   return {
     deps,
+    /** Gated repositories and access requests. */
+    gated,
+    /** Throws `GatedRepo` unless the caller may read the content (files, diffs) of a repository they may read. */
+    assertContent: (req: Request, res: Response, repo: RepoRecord) => gated.assertContent(principalOf(res), repo, repoUrl(req, repo)),
+    /** May the caller read the content of a repository they may read (not gated for them)? */
+    canReadContent: (res: Response, repo: RepoRecord) => gated.canReadContent(principalOf(res), repo),
     /** Discussions and pull requests. */
     community: new CommunityService(deps.db, deps.store, deps.commits),
     /** JSON body parser for account-level routes (create, delete, move). */
@@ -130,7 +140,7 @@ export function createHfContext(deps: HfDeps) {
         repoJson(req, res, (err?: unknown) => (err ? reject(err) : repoForm(req, res, (err2?: unknown) => (err2 ? reject(err2) : resolve()))));
       }),
     base,
-    repoUrl: (req: Request, repo: RepoRecord) => `${base(req)}/${typePrefix(repo)}${hfRepoId(repo)}`,
+    repoUrl,
     /** `Link: <…>; rel="next"` with one query parameter of the request's URL replaced. */
     linkNext(req: Request, res: Response, param: string, value: number) {
       const next = new URL(`${base(req)}${req.originalUrl}`);

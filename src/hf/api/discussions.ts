@@ -125,7 +125,8 @@ async function details(ctx: HfContext, req: Request, res: Response, repo: RepoRe
     const state = await community.pullRequestState(repo, d);
     out.changes = { base: state.base, ...(state.mergeCommitId ? { mergeCommitId: state.mergeCommitId } : {}) };
     out.filesWithConflicts = state.filesWithConflicts;
-    if (truthy((req.query as Record<string, unknown>).diff)) out.diff = await community.diff(repo, d);
+    // The diff shows file content: on a gated repository only to callers with access (the thread itself stays public).
+    if (truthy((req.query as Record<string, unknown>).diff) && (await ctx.canReadContent(res, repo))) out.diff = await community.diff(repo, d);
   }
   res.json(out);
 }

@@ -19,7 +19,8 @@ export function infoRoutes(ctx: HfContext, api: RepoApi): void {
     'get',
     'auth-check',
     (rest) => (rest[0] === 'write' ? 'write' : 'read'),
-    async (_req, res) => {
+    async (req, res, repo) => {
+      await ctx.assertContent(req, res, repo);
       res.json({ ok: true });
     },
   );
@@ -37,7 +38,8 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   checkExpand(repo.type, expand);
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
   const likes = (await deps.db.likes.counts([repo.id])).get(repo.id);
-  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes });
+  const gated = await ctx.gated.mode(repo);
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes, gated });
   // Imported from a Hugging Face cache snapshot: the upstream commit it was.
   const mirror = await deps.db.mirrors.get(repo.id);
   if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
@@ -59,6 +61,10 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     checkExpand(type, listParam(req, 'expand'));
     let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
     if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
+    const gatedFilter = q.gated;
+    const gates = await ctx.gated.modes(repos);
+    // list_models(gated=True): 'auto' and 'manual' only; gated=False: ungated only.
+    if (gatedFilter !== undefined) repos = repos.filter((r) => (gates.get(r.id) !== false) === truthy(gatedFilter));
     const likes = await deps.db.likes.counts(repos.map((r) => r.id));
     const infoOf = async (r: RepoRecord) => {
       const refs = await deps.store.refs(r.id);
@@ -70,7 +76,7 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
         sha = null;
       }
       const usedStorage = (await deps.db.repos.usedStorage([r.id])).get(r.id);
-      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage, likes: likes.get(r.id) });
+      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage, likes: likes.get(r.id), gated: gates.get(r.id) ?? false });
       if (!truthy(q.full)) delete info.siblings;
       return info;
     };

@@ -40,7 +40,11 @@ export function refsRoutes(ctx: HfContext, api: RepoApi): void {
   api.route(['post', 'delete'], 'tag', 'write', (req, res, repo, rest) => tag(ctx, req, res, repo, rest), { body: true });
   api.route('post', 'super-squash', 'write', (req, res, repo, rest) => superSquash(ctx, req, res, repo, rest), { body: true });
   api.route('get', 'compare', 'read', (_req, res, repo, rest) => compare(ctx, res, repo, rest));
-  api.route('get', 'commit-diff', 'read', (_req, res, repo, rest) => commitDiff(ctx, res, repo, rest));
+  // A diff shows file content: gated like resolve (compare lists paths only, metadata as the tree).
+  api.route('get', 'commit-diff', 'read', async (req, res, repo, rest) => {
+    await ctx.assertContent(req, res, repo);
+    await commitDiff(ctx, res, repo, rest);
+  });
 }
 
 async function commits(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {

@@ -2,6 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { AppError, invalid } from '../../core/errors.js';
 import type { RepoRecord, RepoType } from '../../db/db.js';
 import { canCreateIn, type RepoAction } from '../../auth/permissions.js';
+import { isGateMode } from '../../community/gated.js';
 import { principalOf } from '../../http/repo-route.js';
 import type { CommitChange } from '../../repos/commit-service.js';
 import { validateNewName } from '../../repos/repo-service.js';
@@ -92,19 +93,21 @@ export function repoLifecycleRoutes(ctx: HfContext, router: Router): void {
   });
 }
 
-/** `PUT /api/{t}/{R}/settings`: visibility (and `gated`, always false here). */
+/** `PUT /api/{t}/{R}/settings`: visibility (`private` or `visibility`) and `gated` (false, 'auto' or 'manual'). */
 export function repoSettingsRoutes(ctx: HfContext, api: RepoApi): void {
   api.route(
     'put',
     'settings',
     'admin',
     async (req, res, repo) => {
-      const body = (req.body ?? {}) as { private?: boolean; visibility?: string };
+      const body = (req.body ?? {}) as { private?: boolean; visibility?: string; gated?: unknown };
+      if (body.gated !== undefined && body.gated !== null && !isGateMode(body.gated)) throw invalid('BadRequest', `gated must be false, "auto" or "manual"`);
       const patch: { private?: boolean } = {};
       if (typeof body.private === 'boolean') patch.private = body.private;
       if (body.visibility === 'private' || body.visibility === 'public') patch.private = body.visibility === 'private';
       const updated = Object.keys(patch).length ? await ctx.deps.db.repos.update(repo.id, patch) : repo;
-      res.json({ private: updated.private, gated: false });
+      if (isGateMode(body.gated)) await ctx.gated.setMode(repo, body.gated);
+      res.json({ private: updated.private, gated: await ctx.gated.mode(repo) });
     },
     { body: true },
   );

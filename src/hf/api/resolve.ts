@@ -5,6 +5,7 @@ import { notFound } from '../../core/errors.js';
 import { parseRange, serveObject } from '../../lfs/http.js';
 import { parsePointer, type LfsPointer } from '../../lfs/pointer.js';
 import type { RepoRecord } from '../../db/db.js';
+import { UNGATED_FILES } from '../../community/gated.js';
 import { entryAt } from '../tree.js';
 import { splitRevPath, type HfContext } from './context.js';
 import { repoFileRoutes, type RepoId } from './repo-routes.js';
@@ -24,6 +25,8 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   res.locals.surface = 'hf';
   const repo = await ctx.loadRepo(res, id.type, id.ns, id.name, 'read');
   const { rev, path } = splitRevPath(rest);
+  // Gated before the revision and the file are looked at; the model card and licence stay readable through resolve.
+  if (!(kind === 'resolve' && UNGATED_FILES.has(path))) await ctx.assertContent(req, res, repo);
   const { oid: commitOid, objects } = await ctx.resolveAt(repo, rev);
   res.setHeader('X-Repo-Commit', commitOid);
   res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox").setHeader('X-Content-Type-Options', 'nosniff'); // user content: never run in the hub's origin
