@@ -351,32 +351,45 @@ async function restart(fh: fsp.FileHandle, fill: Fill): Promise<{ done: number; 
   return { done: 0, hash: crypto.createHash('sha256') };
 }
 
-/** A web body as Buffers; cut with an error when no byte comes for `ms`. */
+/**
+ * A web body as Buffers; cut with an error when no byte comes for `ms`, or when `signal` aborts.
+ * (No Promise.race against a long-lived promise per chunk: each race would stay attached to it and
+ * keep its chunk alive, the whole body in memory by the end.)
+ */
 async function* withInactivity(body: ReadableStream<Uint8Array>, ms: number, signal: AbortSignal): AsyncGenerator<Buffer> {
   const reader = body.getReader();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
+  let lastByte = Date.now();
+  let stalled = false;
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - lastByte < ms) return;
+      stalled = true;
+      reader.cancel().catch(() => undefined);
+    },
+    Math.max(Math.floor(ms / 4), 10),
+  );
+  const onAbort = () => reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const why = () => (signal.aborted ? signal.reason : stalled ? new UpstreamError(`upstream sent nothing for ${ms} ms`, null, true) : null);
   try {
     for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new UpstreamError(`upstream sent nothing for ${ms} ms`, null, true)), ms);
-      });
+      let r: Awaited<ReturnType<typeof reader.read>>;
       try {
-        const { done, value } = await Promise.race([reader.read(), timeout, aborted]);
-        if (done) return;
-        yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      } finally {
-        clearTimeout(timer);
+        r = await reader.read();
+      } catch (err) {
+        throw why() ?? err;
       }
+      if (r.done) {
+        const cut = why();
+        if (cut) throw cut;
+        return;
+      }
+      lastByte = Date.now();
+      yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
     }
   } finally {
-    signal.removeEventListener('abort', onAbort!);
+    clearInterval(watchdog);
+    signal.removeEventListener('abort', onAbort);
     await reader.cancel().catch(() => undefined);
   }
 }
