@@ -1,3 +1,4 @@
+import { diffTrees } from '../hf/tree.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
 
 /** Commits one ancestry walk reads at most (a history longer than this is cut there). */
@@ -62,22 +63,10 @@ export interface FileDelta {
 }
 
 /** Files (not directories) that differ between two trees, with their ids and modes, at most `max`. */
-export function fileDeltas(objects: RepoObjects, a: string | null, b: string | null, max: number, prefix = '', out: FileDelta[] = []): FileDelta[] {
-  if (a === b || out.length >= max) return out;
-  const left = new Map((a ? objects.tree(a) : []).map((e) => [e.name, e]));
-  const right = new Map((b ? objects.tree(b) : []).map((e) => [e.name, e]));
-  for (const name of [...new Set([...left.keys(), ...right.keys()])].sort()) {
-    if (out.length >= max) break;
-    const l = left.get(name);
-    const r = right.get(name);
-    if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const p = `${prefix}${name}`;
-    const lt = l?.mode === '40000' ? l.oid : null;
-    const rt = r?.mode === '40000' ? r.oid : null;
-    if (lt || rt) fileDeltas(objects, lt, rt, max, `${p}/`, out);
-    const lf = l && l.mode !== '40000' ? { oid: l.oid, mode: l.mode } : null;
-    const rf = r && r.mode !== '40000' ? { oid: r.oid, mode: r.mode } : null;
-    if ((lf || rf) && out.length < max) out.push({ path: p, old: lf, new: rf });
-  }
-  return out;
+export function fileDeltas(objects: RepoObjects, a: string | null, b: string | null, max: number): FileDelta[] {
+  return diffTrees(objects, a, b, '', [], max).map((f) => ({
+    path: f.path,
+    old: f.oldOid === null ? null : { oid: f.oldOid, mode: f.oldMode! },
+    new: f.newOid === null ? null : { oid: f.newOid, mode: f.newMode! },
+  }));
 }

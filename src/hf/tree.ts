@@ -213,6 +213,9 @@ export interface FileChange {
   status: 'added' | 'modified' | 'deleted';
   oldOid: string | null;
   newOid: string | null;
+  /** File modes (100644, 100755, 120000, 160000); null where the file is absent. */
+  oldMode: string | null;
+  newMode: string | null;
 }
 
 /** Files that differ between two trees (recursing only into subtrees that differ), at most `max` of them. */
@@ -232,7 +235,7 @@ export function diffTrees(objects: RepoObjects, a: string | null, b: string | nu
     if (lt || rt) diffTrees(objects, lt, rt, `${p}/`, out, max);
     const lf = l && l.mode !== '40000' ? l : null;
     const rf = r && r.mode !== '40000' ? r : null;
-    if ((lf || rf) && out.length < max) out.push({ path: p, status: !lf ? 'added' : !rf ? 'deleted' : 'modified', oldOid: lf?.oid ?? null, newOid: rf?.oid ?? null });
+    if ((lf || rf) && out.length < max) out.push({ path: p, status: !lf ? 'added' : !rf ? 'deleted' : 'modified', oldOid: lf?.oid ?? null, newOid: rf?.oid ?? null, oldMode: lf?.mode ?? null, newMode: rf?.mode ?? null });
   }
   return out;
 }
