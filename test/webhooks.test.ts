@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns/promises';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as hub from '@huggingface/hub';
+import { isNonPublicAddress } from '../src/core/outbound.js';
 import { git, tmpDir } from './helpers/git.js';
 import { backends, startHub, type Hub } from './helpers/server.js';
 
@@ -108,7 +111,7 @@ for (const backend of backends()) {
     before(async () => {
       await rx.up();
       await rxCarol.up();
-      h = await startHub({ backend, env: { PACKHUB_WEBHOOK_BACKOFF_MS: '300', PACKHUB_WEBHOOK_ATTEMPTS: '12', PACKHUB_JOB_POLL_MS: '100' } });
+      h = await startHub({ backend, env: { PACKHUB_WEBHOOK_ALLOW_PRIVATE: 'on', PACKHUB_WEBHOOK_BACKOFF_MS: '300', PACKHUB_WEBHOOK_ATTEMPTS: '12', PACKHUB_JOB_POLL_MS: '100' } });
       alice = await h.user('alice');
       bob = await h.user('bob');
       carol = await h.user('carol');
@@ -356,3 +359,63 @@ for (const backend of backends()) {
     });
   });
 }
+
+// The check depends on the addresses, not on storage: one backend is enough.
+describe('webhooks may not point into the hub\'s own network unless the operator allows it', () => {
+  let h: Hub;
+  let alice: User;
+  const rx = new Receiver();
+  const call = (method: string, p: string, body?: unknown) =>
+    fetch(`${h.url}${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${alice.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  before(async () => {
+    await rx.up();
+    h = await startHub({ backend: backends()[0]!, env: { PACKHUB_JOB_POLL_MS: '100' } });
+    alice = await h.user('alice');
+    assert.equal((await call('POST', '/api/repos/create', { name: 'proj', organization: null })).status, 200);
+  });
+  after(async () => {
+    await h?.stop();
+    await rx.down();
+  });
+
+  it('refuses loopback, private, link-local and mapped addresses when the webhook is made', async () => {
+    for (const url of [rx.url, 'http://[::1]/hook', 'http://169.254.169.254/latest/meta-data/', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://2130706433/', 'http://localhost:9/', 'http://0.0.0.0/']) {
+      const res = await call('POST', '/api/settings/webhooks', { watched: [{ type: 'user', name: 'alice' }], url, domains: ['repo'] });
+      const text = await res.text();
+      assert.equal(res.status, 400, `${url}: ${res.status} ${text}`);
+      assert.match(text, /public address/, url);
+    }
+    assert.deepEqual(await (await call('GET', '/api/settings/webhooks')).json(), []);
+  });
+
+  it('a name that resolves to a loopback address is refused when delivering, once, and the receiver gets nothing', async () => {
+    const name = os.hostname();
+    const addrs = await dns.lookup(name, { all: true });
+    assert.ok(addrs.every((a) => isNonPublicAddress(a.address)), `this test needs ${name} to resolve to loopback or private addresses, it resolves to ${JSON.stringify(addrs)}`);
+    const made = await call('POST', '/api/settings/webhooks', { watched: [{ type: 'user', name: 'alice' }], url: `http://${name}:${rx.port}/hook`, domains: ['repo'] });
+    assert.equal(made.status, 200, await made.clone().text());
+    const { webhook } = (await made.json()) as { webhook: Webhook };
+    const commit = await fetch(`${h.url}/api/models/alice/proj/commit/main`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.token}`, 'Content-Type': 'application/x-ndjson' },
+      body: ndjson([{ key: 'header', value: { summary: 'to a private address' } }, { key: 'file', value: { path: 'x.txt', content: Buffer.from('x').toString('base64'), encoding: 'base64' } }]),
+    });
+    assert.equal(commit.status, 200, 'the write succeeds whatever happens to its webhooks');
+    const end = Date.now() + 20_000;
+    let d: Delivery | undefined;
+    for (;;) {
+      d = ((await (await call('GET', `/api/settings/webhooks/${webhook.id}/deliveries`)).json()) as Delivery[])[0];
+      if (d?.state === 'failed') break;
+      assert.ok(Date.now() < end, `the delivery did not fail: ${JSON.stringify(d)}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.match(d.error ?? '', /not a public address/);
+    assert.equal(d.attempts, 1, 'a refused address is not retried');
+    assert.equal(rx.got.length, 0);
+  });
+});

@@ -6,6 +6,7 @@ import { can } from '../auth/permissions.js';
 import { principalFor, type Principal } from '../auth/principal.js';
 import type { JobEngine } from '../jobs/engine.js';
 import type { JobContext, JobKindOptions } from '../jobs/types.js';
+import { isNonPublicAddress, NonPublicAddressError, postOutbound } from '../core/outbound.js';
 import { eventComment, type EventComment, type HubEvent } from './events.js';
 
 export const WEBHOOK_JOB = 'webhook.deliver';
@@ -30,6 +31,8 @@ export interface WebhookSettings {
   attempts: number;
   backoffMs: number;
   timeoutMs: number;
+  /** Deliveries may go to loopback, private and link-local addresses (PACKHUB_WEBHOOK_ALLOW_PRIVATE). */
+  allowPrivate: boolean;
 }
 
 export interface WebhookDeps {
@@ -60,8 +63,11 @@ export function deliveryJson(d: WebhookDeliveryRecord): Record<string, unknown> 
   };
 }
 
-/** http(s) only, no credentials in it, at most 2048 characters. */
-export function checkWebhookUrl(raw: unknown): string {
+/**
+ * http(s) only, no credentials in it, at most 2048 characters; unless allowed, not an address literal
+ * or name that is plainly not public (a name that resolves to one is refused when delivering).
+ */
+export function checkWebhookUrl(raw: unknown, allowPrivate: boolean): string {
   if (typeof raw !== 'string' || !raw || raw.length > URL_MAX) throw invalid('BadRequest', `url must be an http(s) URL of at most ${URL_MAX} characters`);
   let u: URL;
   try {
@@ -71,6 +77,12 @@ export function checkWebhookUrl(raw: unknown): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid('BadRequest', 'url must use http or https');
   if (u.username || u.password) throw invalid('BadRequest', 'url must not carry credentials: use the webhook secret (sent as X-Webhook-Secret)');
+  if (!allowPrivate) {
+    const host = u.hostname.toLowerCase();
+    if (isNonPublicAddress(host) || host === 'localhost' || host.endsWith('.localhost')) {
+      throw invalid('BadRequest', `url must point at a public address, not ${u.hostname} (an operator may allow private addresses with PACKHUB_WEBHOOK_ALLOW_PRIVATE=on)`);
+    }
+  }
   return u.toString();
 }
 
@@ -110,6 +122,8 @@ class DeliveryFailed extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
+    /** The delivery row already says what happened. */
+    readonly recorded = false,
   ) {
     super(message);
   }
@@ -164,7 +178,7 @@ export class WebhookService {
   async create(principal: Principal | null, body: Record<string, unknown>): Promise<WebhookRecord> {
     const p = WebhookService.owner(principal, true);
     if (body.jobSourceId !== undefined && body.jobSourceId !== null) throw invalid('BadRequest', 'job webhooks are not supported by packhub: give a url');
-    const url = checkWebhookUrl(body.url);
+    const url = checkWebhookUrl(body.url, this.deps.settings.allowPrivate);
     const watched = checkWatched(body.watched ?? []);
     if (!watched.length) throw invalid('BadRequest', 'watched must name at least one user, organization or repository');
     const domains = body.domains === undefined || body.domains === null ? [...DOMAINS] : checkDomains(body.domains);
@@ -177,7 +191,7 @@ export class WebhookService {
   async update(principal: Principal | null, id: string, body: Record<string, unknown>): Promise<WebhookRecord> {
     const h = await this.get(principal, id, true);
     const patch: Partial<Pick<WebhookRecord, 'url' | 'secret' | 'domains' | 'watched'>> = {};
-    if (body.url !== undefined && body.url !== null) patch.url = checkWebhookUrl(body.url);
+    if (body.url !== undefined && body.url !== null) patch.url = checkWebhookUrl(body.url, this.deps.settings.allowPrivate);
     if (body.watched !== undefined && body.watched !== null) {
       const watched = checkWatched(body.watched);
       if (watched.length) patch.watched = watched;
@@ -307,32 +321,35 @@ export class WebhookService {
     const attempt = ctx.job.attempts;
     const last = attempt >= settings.attempts;
     try {
-      let res: Response;
+      let status: number;
       try {
-        res = await fetch(hook.url, {
-          method: 'POST',
+        status = await postOutbound(hook.url, {
           headers: { 'Content-Type': 'application/json', 'User-Agent': 'packhub-webhooks/1', ...(hook.secret ? { 'X-Webhook-Secret': hook.secret } : {}) },
           body: d.payload,
-          redirect: 'manual',
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(settings.timeoutMs)]),
+          timeoutMs: settings.timeoutMs,
+          signal: ctx.signal,
+          allowPrivate: settings.allowPrivate,
         });
       } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        const why = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+        if (err instanceof NonPublicAddressError) {
+          // Not worth retrying: the address is what it is until the webhook changes.
+          await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: null, state: 'failed', error: `refused: ${err.message}` });
+          throw new DeliveryFailed(`refused to POST to the webhook: ${err.message}`, false, true);
+        }
+        const e = err as Error & { code?: string };
+        const why = e.name === 'TimeoutError' ? e.message : (e.code ?? e.message);
         throw new DeliveryFailed(`could not POST to the webhook: ${why}`, true);
       }
-      // The answer's body is never read (nor shown in the log: a webhook must not be a way to read other services' answers).
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status < 200 || res.status > 299) {
-        const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-        await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: res.status, state: last || !retryable ? 'failed' : 'pending', error: `HTTP ${res.status}` });
-        throw new DeliveryFailed(`the webhook answered HTTP ${res.status}`, retryable);
+      if (status < 200 || status > 299) {
+        const retryable = status >= 500 || status === 408 || status === 429;
+        await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: status, state: last || !retryable ? 'failed' : 'pending', error: `HTTP ${status}` });
+        throw new DeliveryFailed(`the webhook answered HTTP ${status}`, retryable, true);
       }
-      await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: res.status, state: 'delivered', error: null, deliveredAt: new Date() });
-      ctx.log(`delivered to the webhook (HTTP ${res.status})`);
+      await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: status, state: 'delivered', error: null, deliveredAt: new Date() });
+      ctx.log(`delivered to the webhook (HTTP ${status})`);
     } catch (err) {
       // Aborted (shutdown, cancel): the engine decides what happens to the job; the log keeps the last real attempt.
-      if (err instanceof DeliveryFailed && !ctx.signal.aborted && !err.message.startsWith('the webhook answered')) {
+      if (err instanceof DeliveryFailed && !ctx.signal.aborted && !err.recorded) {
         await db.webhooks.updateDelivery(d.id, { attempts: attempt, responseStatus: null, state: last ? 'failed' : 'pending', error: err.message }).catch(() => undefined);
       }
       throw err;

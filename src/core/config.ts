@@ -78,6 +78,7 @@ const envSchema = z.object({
   PACKHUB_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   PACKHUB_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(0).default(10_000),
   PACKHUB_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  PACKHUB_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
 });
 
 /** Seconds by default; `ms`, `s`, `m`, `h` suffixes. */
@@ -157,8 +158,12 @@ export interface Config {
   jobs: { concurrency: number; leaseMs: number; pollMs: number };
   /** Folders `packhub import scan` may read (absolute; the folder imported must be inside one after realpath). Empty: import off. */
   importRoots: string[];
-  /** Webhook deliveries: attempts in all, the wait before the second (doubling after, at most an hour), each POST's timeout. */
-  webhooks: { attempts: number; backoffMs: number; timeoutMs: number };
+  /**
+   * Webhook deliveries: attempts in all, the wait before the second (doubling after, at most an hour),
+   * each POST's timeout, and whether webhooks may point at loopback, private and link-local addresses
+   * (off by default: a webhook must not be a way into the network the hub runs in).
+   */
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; allowPrivate: boolean };
   logLevel: string;
   /** json: one JSON object a line (machines); pretty: readable lines for a terminal. */
   logFormat: 'json' | 'pretty';
@@ -251,7 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
           },
     jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
     importRoots: importRoots(e.PACKHUB_IMPORT_ROOTS),
-    webhooks: { attempts: e.PACKHUB_WEBHOOK_ATTEMPTS, backoffMs: e.PACKHUB_WEBHOOK_BACKOFF_MS, timeoutMs: e.PACKHUB_WEBHOOK_TIMEOUT_MS },
+    webhooks: { attempts: e.PACKHUB_WEBHOOK_ATTEMPTS, backoffMs: e.PACKHUB_WEBHOOK_BACKOFF_MS, timeoutMs: e.PACKHUB_WEBHOOK_TIMEOUT_MS, allowPrivate: e.PACKHUB_WEBHOOK_ALLOW_PRIVATE },
     logLevel: e.PACKHUB_LOG_LEVEL,
     logFormat: e.PACKHUB_LOG_FORMAT,
   });
