@@ -11,7 +11,8 @@ import { createLogger } from './core/logger.js';
 import { openDb, type OpenedDb } from './db/typeorm-db.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'src', 'cli.ts');
+/** The build when the full run made one (PACKHUB_TEST_CLI, see test/helpers/server.ts), else the sources through tsx. */
+const CLI_ARGS = process.env.PACKHUB_TEST_CLI ? [path.resolve(ROOT, process.env.PACKHUB_TEST_CLI)] : ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')];
 
 interface Run {
   code: number;
@@ -28,7 +29,7 @@ describe('packhub CLI', () => {
     return new Promise((resolve) => {
       const child = execFile(
         process.execPath,
-        ['--import', 'tsx', CLI, ...args],
+        [...CLI_ARGS, ...args],
         { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PACKHUB_DATA_DIR: dataDir, ...env }, timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
@@ -106,6 +107,16 @@ describe('packhub CLI', () => {
     assertUserError(await cli(['user', 'passwd', 'pat'], {}, 'short\n'), /at least 8 characters/);
     assertUserError(await cli(['user', 'passwd', 'nobody'], {}, 'a much longer passphrase\n'), /no user named nobody/);
     assertUserError(await cli(['user', 'disable', 'pat', '--password', 'x']), /usage: packhub user disable NAME/);
+  });
+
+  it('user create --token makes the user with tokens of those scopes, each printed once', async () => {
+    assertUserError(await cli(['user', 'create', 'tess', '--token', 'admin']), /--token takes a scope, read or write, not 'admin'/);
+    assert.equal(await (await openSameDb()).users.findByName('tess'), null, 'nothing made after a bad flag');
+    const r = await cli(['user', 'create', 'tess', '--token', 'write', '--token', 'read']);
+    assert.equal(r.code, 0, r.stderr);
+    const tokens = [...r.stdout.matchAll(/created (read|write) token for tess; it is shown only once:\n(hf_[A-Za-z0-9]{37})\n/g)].map((m) => [m[1], m[2]] as const);
+    assert.deepEqual(tokens.map(([scope]) => scope), ['write', 'read']);
+    for (const [scope, token] of tokens) assert.equal((await authenticateToken(await openSameDb(), 'tess', token))?.scope, scope);
   });
 
   it('token create prints the token alone on the last line, and it authenticates', async () => {

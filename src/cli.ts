@@ -23,7 +23,9 @@ const USAGE = `packhub: a self-hosted, git-native hub for ML models and datasets
 
 usage:
   packhub serve                                        run the hub (PACKHUB_* environment variables configure it)
-  packhub user create NAME [--admin] [--password P] [--email E]
+  packhub user create NAME [--admin] [--password P] [--email E] [--token read|write]...
+                                                       --token also creates an access token of that scope and
+                                                       prints it (once), as token create does
   packhub user passwd NAME [--password P]                a new password, typed twice on a terminal or read from
                                                        the first line of stdin; signs the user out everywhere
                                                        (set-password is the same command)
@@ -133,13 +135,26 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (cmd === 'user' && sub === 'create') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { admin: { type: 'boolean' }, password: { type: 'string' }, email: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { admin: { type: 'boolean' }, password: { type: 'string' }, email: { type: 'string' }, token: { type: 'string', multiple: true } },
+    });
     const name = positionals[0];
-    if (!name || positionals.length > 1) throw new UsageError('usage: packhub user create NAME [--admin] [--password P] [--email E]');
+    if (!name || positionals.length > 1) throw new UsageError('usage: packhub user create NAME [--admin] [--password P] [--email E] [--token read|write]...');
     validateUserName(name);
+    const scopes = values.token ?? [];
+    for (const s of scopes) if (s !== 'read' && s !== 'write') throw new UsageError(`--token takes a scope, read or write, not '${s}'`);
     const passwordHash = values.password ? await hashPassword(values.password) : null;
-    const user = await withDb(config, (db) => db.users.create({ name, email: values.email ?? null, isAdmin: !!values.admin, passwordHash }));
+    // The user and its first tokens in one go (provisioning scripts; the tests' accounts).
+    const secrets = scopes.map(() => generateToken());
+    const user = await withDb(config, async (db) => {
+      const u = await db.users.create({ name, email: values.email ?? null, isAdmin: !!values.admin, passwordHash });
+      for (const [i, scope] of scopes.entries()) await db.tokens.create({ userId: u.id, name: 'cli', scope: scope as 'read' | 'write', tokenHash: hashToken(secrets[i]!), expiresAt: null });
+      return u;
+    });
     process.stdout.write(`created user ${user.name}${user.isAdmin ? ' (admin)' : ''}\n`);
+    for (const [i, scope] of scopes.entries()) process.stdout.write(`created ${scope} token for ${user.name}; it is shown only once:\n${secrets[i]}\n`);
     return;
   }
 
