@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { git, tmpDir } from './helpers/git.js';
 import { run } from './helpers/run.js';
-import { ROOT, backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
+import { CLI_ARGS, ROOT, backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
 // Operating a hub from the command line: users listed and made admins, repositories listed, moved
 // and deleted (a moved one keeps its history, a deleted one answers 404 and its packs leave storage),
@@ -38,7 +38,7 @@ for (const backend of backends()) {
     });
 
     it('the CLI says which database it opens and refuses another one than the running server\'s', async () => {
-      const cli = (env: NodeJS.ProcessEnv) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'user', 'list'], { env, cwd: ROOT });
+      const cli = (env: NodeJS.ProcessEnv) => run(process.execPath, [...CLI_ARGS, 'user', 'list'], { env, cwd: ROOT });
       const same = await cli(hub!.env);
       assert.equal(same.code, 0, same.stderr);
       assert.match(same.stderr, /^packhub: database (sqlite:|postgres)/m);
@@ -59,7 +59,7 @@ for (const backend of backends()) {
     it('user delete: refused while repositories live under the name or for the last admin of an organization; then the account, its tokens and its name are gone', async () => {
       const erin = await hub!.user('erin');
       await hub!.repo('erin/keep');
-      const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], { env: hub!.env, cwd: ROOT });
+      const cli = (...args: string[]) => run(process.execPath, [...CLI_ARGS, ...args], { env: hub!.env, cwd: ROOT });
       const noYes = await cli('user', 'delete', 'erin');
       assert.equal(noYes.code, 1);
       assert.match(noYes.stderr, /cannot be undone: add --yes/);
@@ -99,7 +99,7 @@ for (const backend of backends()) {
       assert.equal(fs.readFileSync(path.join(clone, 'a.txt'), 'utf8'), 'hello\n');
       assert.equal((await fetch(`${hub!.url}/api/models/alice/first`, { headers: { authorization: `Bearer ${alice.token}` } })).status, 404);
 
-      const refused = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'repo', 'delete', 'alice/renamed'], { env: hub!.env, cwd: ROOT });
+      const refused = await run(process.execPath, [...CLI_ARGS, 'repo', 'delete', 'alice/renamed'], { env: hub!.env, cwd: ROOT });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /cannot be undone: add --yes/);
       assert.match(await hub!.cli(['repo', 'delete', 'alice/renamed', '--yes']), /deleted alice\/renamed/);

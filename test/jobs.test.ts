@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { run } from './helpers/run.js';
-import { ROOT, backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
+import { CLI_ARGS, ROOT, backends, serverLogOnFailure, startHub, withServerLog, type Hub } from './helpers/server.js';
 
 // The job engine: jobs enqueued through the admin API run in the server (the built-in `noop` kind),
 // with progress, log and live Server-Sent Events; cancel and retry; a job whose server was killed is
@@ -312,7 +312,7 @@ for (const backend of backends()) {
     });
 
     it('CLI: jobs list, show, cancel and retry --wait on the running server\'s database', async () => {
-      const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], { env: hub!.env, cwd: ROOT, timeoutMs: 120_000 });
+      const cli = (...args: string[]) => run(process.execPath, [...CLI_ARGS, ...args], { env: hub!.env, cwd: ROOT, timeoutMs: 120_000 });
       const job = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 120_000 }, repoLabel: 'dataset:acme/cli-test' });
       await waitState(hub!, admin.token, job.id, (j) => j.state === 'running' && j.bytesDone > 0, 'the job to run');
 
@@ -356,7 +356,7 @@ for (const backend of backends()) {
       const tty = await enqueue(hub!, admin.token, { kind: 'noop', params: { ms: 2500 } });
       await api(hub!, admin.token, 'POST', `/api/admin/jobs/${tty.id}/cancel`);
       await waitState(hub!, admin.token, tty.id, (j) => j.state === 'cancelled', 'the job to be cancelled');
-      const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'jobs', 'retry', tty.id, '--wait'].map((a) => `'${a}'`).join(' ');
+      const command = [process.execPath, ...CLI_ARGS, 'jobs', 'retry', tty.id, '--wait'].map((a) => `'${a}'`).join(' ');
       const onTty = await run('script', ['-qec', command, '/dev/null'], { env: hub!.env, cwd: ROOT, timeoutMs: 120_000 });
       assert.equal(onTty.code, 0, onTty.stdout + onTty.stderr);
       assert.match(onTty.stdout, /\r\x1b\[2K\[#*-*\] +\d+%  [\d.]+ (B|KiB) of 2\.4 KiB, 0 of 1 files  running/, 'a progress bar redrawn in place');

@@ -30,7 +30,7 @@ export interface Hub {
   env: NodeJS.ProcessEnv;
   /** stdout and stderr of every server process of this hub (restarts append). */
   logFile: string;
-  /** Run the admin CLI (`node --import tsx src/cli.ts ...`) with the hub's configuration; returns stdout. */
+  /** Run the admin CLI (see CLI_ARGS) with the hub's configuration; returns stdout. */
   cli(args: string[]): Promise<string>;
   /** Create a user with a write token and a read token. */
   user(name: string, opts?: { admin?: boolean }): Promise<{ name: string; token: string; readToken: string }>;
@@ -81,8 +81,14 @@ export async function backendServices(backend: Backend): Promise<{ env: NodeJS.P
   };
 }
 
-const TSX = ['--import', 'tsx'];
-const CLI = path.join(ROOT, 'src/cli.ts');
+/**
+ * Node's arguments that run the packhub CLI: the build when PACKHUB_TEST_CLI names it (the full run,
+ * scripts/test-all.sh, builds dist/ first and tests what `npm start` runs; a start costs half the CPU
+ * of compiling the sources on the fly), else the sources through tsx.
+ */
+export const CLI_ARGS: readonly string[] = process.env.PACKHUB_TEST_CLI
+  ? [path.resolve(ROOT, process.env.PACKHUB_TEST_CLI)]
+  : ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
 
 /** The "packhub listening" line's port, or 0. Lines are pino JSON; field order does not matter. */
 export function listeningPort(line: string): number {
@@ -124,7 +130,7 @@ export async function startHub(opts: { backend: Backend; dataDir?: string; env?:
     new Promise<void>((resolve, reject) => {
       fs.appendFileSync(logFile, `--- packhub serve (${new Date().toISOString()})\n`);
       const err = fs.openSync(logFile, 'a');
-      const c = spawn(process.execPath, [...TSX, CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', err] });
+      const c = spawn(process.execPath, [...CLI_ARGS, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', err] });
       fs.closeSync(err);
       child = c;
       killOnExit(c);
@@ -175,7 +181,7 @@ export async function startHub(opts: { backend: Backend; dataDir?: string; env?:
     });
 
   const cli = async (args: string[]) => {
-    const r = await run(process.execPath, [...TSX, CLI, ...args], { cwd: ROOT, env, timeoutMs: 120_000 });
+    const r = await run(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, env, timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`packhub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
     return r.stdout;
   };
@@ -195,9 +201,15 @@ export async function startHub(opts: { backend: Backend; dataDir?: string; env?:
     logFile,
     cli,
     async user(name, o = {}) {
-      await cli(['user', 'create', name, ...(o.admin ? ['--admin'] : [])]);
-      const token = lastLine(await cli(['token', 'create', name, '--scope', 'write']));
-      const readToken = lastLine(await cli(['token', 'create', name, '--scope', 'read']));
+      // One process for the user and both its tokens: each CLI start costs a second or two of CPU.
+      const out = await cli(['user', 'create', name, ...(o.admin ? ['--admin'] : []), '--token', 'write', '--token', 'read']);
+      const tokenAfter = (scope: string) => {
+        const m = new RegExp(`created ${scope} token for [^\\n]*\\n(\\S+)`).exec(out);
+        if (!m) throw new Error(`no ${scope} token in: ${out}`);
+        return m[1]!;
+      };
+      const token = tokenAfter('write');
+      const readToken = tokenAfter('read');
       return { name, token, readToken };
     },
     async repo(id, o = {}) {
