@@ -161,6 +161,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(await db.jobs.lastLogSeq('00000000-0000-4000-8000-000000000000'), 0);
     });
 
+    it('prune deletes finished jobs older than the cut with their logs, never queued or running ones', async () => {
+      const db = opened[0]!;
+      const make = async (state: 'completed' | 'failed' | 'cancelled' | 'running' | 'queued') => {
+        const job = await db.jobs.create({ kind: `prune-${state}` });
+        await db.jobs.appendLog(job.id, [{ seq: 1, at: new Date(), line: 'hello' }], 10);
+        if (state === 'queued') return job.id;
+        if (state === 'cancelled') return (await db.jobs.requestCancel(job.id))!.id;
+        await db.jobs.claim({ kinds: [`prune-${state}`], owner: 'pruner', leaseMs: 60_000 });
+        if (state !== 'running') await db.jobs.finish(job.id, 'pruner', state, state === 'failed' ? 'boom' : null);
+        return job.id;
+      };
+      const ids = { completed: await make('completed'), failed: await make('failed'), cancelled: await make('cancelled'), running: await make('running'), queued: await make('queued') };
+      assert.equal(await db.jobs.prune(new Date(Date.now() - 60_000), 100), 0, 'nothing finished before a minute ago');
+      // Earlier tests left finished jobs of their own: they go too.
+      assert.equal(await db.jobs.prune(new Date(Date.now() + 1000), 2), 2, 'at most the limit at a time');
+      assert.ok((await db.jobs.prune(new Date(Date.now() + 1000), 1000)) >= 1);
+      assert.equal(await db.jobs.prune(new Date(Date.now() + 1000), 1000), 0, 'all gone');
+      for (const id of [ids.completed, ids.failed, ids.cancelled]) {
+        assert.equal(await db.jobs.get(id), null);
+        assert.deepEqual(await db.jobs.log(id), []);
+      }
+      for (const id of [ids.running, ids.queued]) {
+        assert.ok(await db.jobs.get(id));
+        assert.equal((await db.jobs.log(id)).length, 1);
+      }
+    });
+
     it('list: filters, search with LIKE wildcards taken literally, newest first, paged; changedSince', async () => {
       const db = opened[0]!;
       const since = new Date();

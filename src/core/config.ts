@@ -74,6 +74,7 @@ const envSchema = z.object({
   PACKHUB_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PACKHUB_JOB_LEASE_MS: z.coerce.number().int().min(300).default(30_000),
   PACKHUB_JOB_POLL_MS: z.coerce.number().int().min(20).default(1000),
+  PACKHUB_JOB_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   PACKHUB_IMPORT_ROOTS: z.string().default(''),
   PACKHUB_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   PACKHUB_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(0).default(10_000),
@@ -154,8 +155,11 @@ export interface Config {
    * often registered mirrors sync on their own (0: never).
    */
   upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number } | null;
-  /** Background jobs: how many run at once in this process, their lease (renewed every third of it), how often the queue is polled. */
-  jobs: { concurrency: number; leaseMs: number; pollMs: number };
+  /**
+   * Background jobs: how many run at once in this process, their lease (renewed every third of it), how
+   * often the queue is polled, how long finished jobs and their logs are kept (0: for ever).
+   */
+  jobs: { concurrency: number; leaseMs: number; pollMs: number; retentionMs: number };
   /** Folders `packhub import scan` may read (absolute; the folder imported must be inside one after realpath). Empty: import off. */
   importRoots: string[];
   /**
@@ -254,7 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             concurrency: e.PACKHUB_MIRROR_CONCURRENCY,
             resyncMs: e.PACKHUB_MIRROR_RESYNC_MS,
           },
-    jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS },
+    jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS, retentionMs: Math.round(e.PACKHUB_JOB_RETENTION_DAYS * 86_400_000) },
     importRoots: importRoots(e.PACKHUB_IMPORT_ROOTS),
     webhooks: { attempts: e.PACKHUB_WEBHOOK_ATTEMPTS, backoffMs: e.PACKHUB_WEBHOOK_BACKOFF_MS, timeoutMs: e.PACKHUB_WEBHOOK_TIMEOUT_MS, allowPrivate: e.PACKHUB_WEBHOOK_ALLOW_PRIVATE },
     logLevel: e.PACKHUB_LOG_LEVEL,

@@ -102,6 +102,11 @@ export interface JobsDb {
    * running with an expired lease: cancelled at once. Finished: unchanged. Null when there is no such job.
    */
   requestCancel(id: string): Promise<JobRecord | null>;
+  /**
+   * Deletes up to `limit` jobs that finished before `before`, with their logs; answers how many went.
+   * Queued and running jobs are never touched.
+   */
+  prune(before: Date, limit: number): Promise<number>;
   /** Appends lines and keeps only the last `keep` lines of the job. */
   appendLog(jobId: string, lines: JobLogLine[], keep: number): Promise<void>;
   lastLogSeq(jobId: string): Promise<number>;
@@ -299,6 +304,25 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
         if (!dead.affected) await update({ cancelRequested: true, updatedAt: now }, "id = :id AND state = 'running'", { id });
       }
       return get(id);
+    },
+
+    async prune(before, limit) {
+      return write(async () => {
+        const rows = await jobs()
+          .createQueryBuilder('j')
+          .select('j.id', 'id')
+          .where("j.state IN ('completed', 'failed', 'cancelled') AND j.finished_at < :before", { before: before.getTime() })
+          .orderBy('j.finished_at', 'ASC')
+          .limit(Math.max(1, Math.min(limit, 10_000)))
+          .getRawMany<{ id: string }>();
+        const ids = rows.map((r) => r.id);
+        for (let i = 0; i < ids.length; i += 500) {
+          const part = ids.slice(i, i + 500);
+          await ds.createQueryBuilder().delete().from(JobLogEntity).where('job_id IN (:...part)', { part }).execute();
+          await ds.createQueryBuilder().delete().from(JobEntity).where("id IN (:...part) AND state IN ('completed', 'failed', 'cancelled')", { part }).execute();
+        }
+        return ids.length;
+      });
     },
 
     async appendLog(jobId, lines, keep) {

@@ -20,6 +20,8 @@ export interface JobEngineDeps {
   pollMs?: number;
   /** The app's metrics registry. */
   registry?: Registry;
+  /** Finished jobs older than this are deleted with their logs, checked about once an hour (0 or absent: kept for ever). */
+  retentionMs?: number;
 }
 
 /** Why a running attempt was aborted. */
@@ -48,6 +50,9 @@ const PERSIST_INTERVAL_MS = 1000;
 const WATCH_SLACK_MS = 5000;
 const MAX_PARAMS_BYTES = 64 * 1024;
 const MAX_PATHS = 10_000;
+/** How often old finished jobs are looked for, and how many go at a time. */
+const PRUNE_INTERVAL_MS = 3_600_000;
+const PRUNE_BATCH = 1000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 const signature = (j: JobRecord) => `${j.state}|${j.bytesDone}|${j.bytesTotal}|${j.filesDone}|${j.filesTotal}|${j.attempts}|${j.cancelRequested}|${j.error ?? ''}`;
@@ -76,6 +81,9 @@ export class JobEngine {
   private again = false;
   private started = false;
   private lastWatch = 0;
+  private readonly retentionMs: number;
+  /** When old jobs were last pruned (the first prune comes a minute after start). */
+  private lastPrune = 0;
   private readonly metrics: { transitions: Counter<'kind' | 'state'>; running: Gauge<'kind'>; duration: Histogram<'kind' | 'state'> } | null;
 
   constructor(deps: JobEngineDeps) {
@@ -86,6 +94,25 @@ export class JobEngine {
     this.leaseMs = Math.max(300, deps.leaseMs ?? 30_000);
     this.pollMs = Math.max(20, deps.pollMs ?? 1000);
     this.metrics = deps.registry ? createJobMetrics(deps.registry) : null;
+    this.retentionMs = Math.max(0, deps.retentionMs ?? 0);
+    this.lastPrune = Date.now() - PRUNE_INTERVAL_MS + 60_000;
+  }
+
+  /**
+   * Deletes finished jobs older than the retention (webhook deliveries alone make one job each), in
+   * batches; answers how many went. Every replica may do it: deleting is idempotent.
+   */
+  async prune(now = Date.now()): Promise<number> {
+    if (this.retentionMs <= 0) return 0;
+    const before = new Date(now - this.retentionMs);
+    let total = 0;
+    for (;;) {
+      const n = await this.db.jobs.prune(before, PRUNE_BATCH);
+      total += n;
+      if (n < PRUNE_BATCH || this.closeCtl.signal.aborted) break;
+    }
+    if (total > 0) this.log.info({ pruned: total, before: before.toISOString() }, 'old finished jobs deleted');
+    return total;
   }
 
   /** Aborted when the engine closes (live event streams end on it). */
@@ -241,6 +268,10 @@ export class JobEngine {
   private async tick(): Promise<void> {
     try {
       await this.watch();
+      if (this.retentionMs > 0 && Date.now() - this.lastPrune >= PRUNE_INTERVAL_MS) {
+        this.lastPrune = Date.now();
+        await this.prune().catch((err: unknown) => this.log.warn({ err }, 'deleting old finished jobs failed'));
+      }
       while (this.running.size < this.concurrency && !this.closeCtl.signal.aborted) {
         const job = await this.db.jobs.claim({ kinds: [...this.kinds.keys()], owner: this.replicaId, leaseMs: this.leaseMs });
         if (!job) break;
