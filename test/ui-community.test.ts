@@ -197,6 +197,15 @@ for (const backend of backends()) {
       assert.deepEqual(await page.$$eval('.diff-file:has(.path:text-is("shared.txt")) tr.add td.text', (x) => x.map((e) => e.textContent)), ['+four']);
       assert.equal(await page.isVisible('button:has-text("Merge pull request")'), false, 'no merge button for a reader');
       await shot('pr-files-reader', page);
+      // Anonymous readers see the thread, with neither a comment box nor a merge button.
+      const anon = await as(null);
+      await anon.goto(`${hub.url}/alice/demo/discussions/${prNum}`);
+      await anon.waitForSelector('li.comment .markdown strong');
+      assert.match((await anon.textContent('section.discussion'))!, /Sign in to comment/);
+      assert.equal(await anon.$$eval('form.reply, button:has-text("Merge pull request"), button.new', (x) => x.length), 0);
+      await anon.goto(`${hub.url}/alice/demo/discussions`);
+      await anon.waitForSelector('ul.threads li');
+      assert.equal(await anon.isVisible('button.new'), false, 'no New discussion for anonymous readers');
     });
 
     it('a writer merges through the button: the pull request shows merged and main has the change', async () => {
