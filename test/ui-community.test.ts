@@ -158,6 +158,14 @@ for (const backend of backends()) {
       const thread = await call<Details>(alice, 'GET', `/api/models/alice/demo/discussions/${discNum}`);
       assert.equal(thread.events.at(-1)?.data.latest?.raw, 'I think so: see `tokenizer.json`.');
       assert.equal(thread.events.at(-1)?.author?.name, 'bob');
+      // bob edits his comment.
+      await page.click('li.comment:nth-child(2) button:has-text("Edit")');
+      await page.fill('li.comment:nth-child(2) textarea[name=edit]', 'Yes: see *tokenizer.json*.');
+      await page.click('li.comment:nth-child(2) form.edit button[type=submit]');
+      await page.waitForSelector('li.comment:nth-child(2) .markdown em');
+      assert.match((await page.textContent('li.comment:nth-child(2) header'))!, /edited/);
+      const edited = await call<Details>(alice, 'GET', `/api/models/alice/demo/discussions/${discNum}`);
+      assert.equal(edited.events.at(-1)?.data.latest?.raw, 'Yes: see *tokenizer.json*.');
       // Its author closes it, and reopens it.
       await page.click('button:has-text("Close discussion")');
       await page.waitForSelector('.meta .state.closed');
