@@ -64,7 +64,7 @@ const wantsHtml = (accept: string | undefined) => !!accept && /(^|,)\s*text\/htm
  * The web UI (built by `npm run build`): index at /, hashed assets under /assets, each with the UI's
  * security headers. Registered after every other route: a GET or HEAD that none of them answered and
  * that asks for HTML (a browser opening /{ns}/{name}, /{ns}/{name}/tree/{rev}/{path}, /settings/tokens,
- * ...) gets index.html too, and the UI's router shows the page. The page is the same for every path
+ * /{ns}/{name}/discussions[/{num}[/files]] and /datasets/ or /spaces/ forms of these, ...) gets index.html too, and the UI's router shows the page. The page is the same for every path
  * (no data in it), so it tells nothing about which repositories exist.
  */
 export function serveUi(app: Express, config: Readonly<Config>, uiDir: string): void {

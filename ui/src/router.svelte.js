@@ -6,12 +6,13 @@
 //   /{ns}/{name}             a model (/datasets/{ns}/{name}, /spaces/{ns}/{name} for the others)
 //   .../tree/{rev}/{path}    a folder    .../blob/{rev}/{path}  a file
 //   .../commits/{rev}        history     .../commit/{sha}       one commit
+//   .../discussions          the Community tab   .../discussions/{num}[/files]  a thread, a pull request's files
 // The server answers every such path that a browser asks for (Accept: text/html) with this app.
 // Old links of the form /#/... are redirected to their path.
 
 /** First path segments that name pages, not users or organizations. */
 const PAGES = new Set(['login', 'register', 'new', 'settings', 'admin', 'tokens', 'models', 'datasets', 'spaces', 'api', 'ui-api', 'assets', 'lfs']);
-const REPO_VIEWS = new Set(['tree', 'blob', 'commits', 'commit']);
+const REPO_VIEWS = new Set(['tree', 'blob', 'commits', 'commit', 'discussions']);
 
 export const router = $state({ path: location.pathname, query: new URLSearchParams(location.search) });
 
@@ -46,12 +47,21 @@ export function match(pathname) {
   if (rest.length === 2) return { page: 'repo', repo, view: 'card', rev: null, path: '' };
   const view = rest[2];
   if (!REPO_VIEWS.has(view)) return { page: 'not-found' };
+  if (view === 'discussions') return matchCommunity(repo, rest.slice(3));
   // The revision is one segment (encoded slashes stay in it); the path is the rest.
   const rev = rest[3] ?? null;
   const path = rest.slice(4).join('/');
   if (view === 'commit') return rev ? { page: 'repo', repo, view, sha: rev, rev: null, path: '' } : { page: 'not-found' };
   if (view === 'blob' && (!rev || !path)) return { page: 'not-found' };
   return { page: 'repo', repo, view, rev, path };
+}
+
+/** The Community tab (view 'community') and one thread (view 'discussion', num, tab 'thread' | 'files'). */
+function matchCommunity(repo, rest) {
+  const base = { page: 'repo', repo, rev: null, path: '' };
+  if (rest.length === 0) return { ...base, view: 'community' };
+  if (!/^[1-9]\d{0,9}$/.test(rest[0]) || rest.length > 2 || (rest.length === 2 && rest[1] !== 'files')) return { page: 'not-found' };
+  return { ...base, view: 'discussion', num: Number(rest[0]), tab: rest[1] === 'files' ? 'files' : 'thread' };
 }
 
 /** The operator's pages under /admin. */
