@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { CommitMapEntity } from './entities/index.js';
 
 export interface CommitMapRecord {
@@ -16,6 +16,8 @@ export interface CommitMapDb {
   add(rows: Omit<CommitMapRecord, 'importedAt'>[]): Promise<void>;
   /** Every mapping of a repository (one per upstream tip ever synced: a few). */
   list(repoId: string): Promise<CommitMapRecord[]>;
+  /** Withdraws mappings (their commits were not stored after all). */
+  remove(repoId: string, upstreamShas: string[]): Promise<void>;
   /** Forgets a repository's mappings (it was deleted). */
   deleteRepo(repoId: string): Promise<void>;
 }
@@ -40,6 +42,12 @@ export function createCommitMapDb(ds: DataSource, write: <T>(fn: () => Promise<T
     },
     async list(repoId) {
       return (await repo().find({ where: { repoId }, order: { importedAt: 'ASC' } })).map(toRecord);
+    },
+    async remove(repoId, upstreamShas) {
+      for (let i = 0; i < upstreamShas.length; i += 500) {
+        const chunk = upstreamShas.slice(i, i + 500);
+        await write(() => repo().delete({ repoId, upstreamSha: In(chunk) }));
+      }
     },
     async deleteRepo(repoId) {
       await write(() => repo().delete({ repoId }));
