@@ -66,6 +66,7 @@ const envSchema = z.object({
   PACKHUB_UPSTREAM_TOKEN: z.string().optional(),
   PACKHUB_UPSTREAM_TOKEN_FILE: z.string().optional(),
   PACKHUB_UPSTREAM_PROXY: bool.default(false),
+  PACKHUB_UPSTREAM_GIT: bool.default(true),
   PACKHUB_UPSTREAM_ALLOW: z.string().default('*'),
   PACKHUB_UPSTREAM_DENY: z.string().default(''),
   PACKHUB_UPSTREAM_TTL: z.string().regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 600, 90s, 10m or 1h').default('10m'),
@@ -152,9 +153,10 @@ export interface Config {
    * held here is registered from the upstream on the fly). `allow`/`deny`: globs on repo ids
    * (`ns/name`, `datasets/ns/name`), the last matching rule wins. `ttlMs`: how long a branch's commit
    * is trusted before it is asked again. `concurrency`: downloads at once per job. `resyncMs`: how
-   * often registered mirrors sync on their own (0: never).
+   * often registered mirrors sync on their own (0: never). `git`: history by git smart HTTP (false,
+   * PACKHUB_UPSTREAM_GIT=off: by the REST API only, as synthetic commits; src/mirror/rest-sync.ts).
    */
-  upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number } | null;
+  upstream: { url: string; token: string | null; proxy: boolean; allow: string[]; deny: string[]; ttlMs: number; concurrency: number; resyncMs: number; git?: boolean } | null;
   /**
    * Background jobs: how many run at once in this process, their lease (renewed every third of it), how
    * often the queue is polled, how long finished jobs and their logs are kept (0: for ever).
@@ -257,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             ttlMs: parseDuration(e.PACKHUB_UPSTREAM_TTL),
             concurrency: e.PACKHUB_MIRROR_CONCURRENCY,
             resyncMs: e.PACKHUB_MIRROR_RESYNC_MS,
+            git: e.PACKHUB_UPSTREAM_GIT,
           },
     jobs: { concurrency: e.PACKHUB_JOB_CONCURRENCY, leaseMs: e.PACKHUB_JOB_LEASE_MS, pollMs: e.PACKHUB_JOB_POLL_MS, retentionMs: Math.round(e.PACKHUB_JOB_RETENTION_DAYS * 86_400_000) },
     importRoots: importRoots(e.PACKHUB_IMPORT_ROOTS),

@@ -22,6 +22,7 @@ export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode
 export * from './types.js';
 export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
 import type { MirrorsDb } from './mirror-db.js';
+import type { CommitMapDb } from './commit-map-db.js';
 export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';
 export * from './community-types.js';
 export type { WebhookDeliveryRecord, WebhookDeliveryState, WebhookRecord, WebhooksDb, WebhookWatch } from './webhooks-db.js';
@@ -160,6 +161,8 @@ export interface Db {
   gc: GcDb;
   /** Repositories that mirror the upstream hub (src/mirror). */
   mirrors: MirrorsDb;
+  /** Upstream ids of a REST-synced mirror's synthetic commits (src/db/commit-map-db.ts). */
+  commitMap: CommitMapDb;
   /** Background jobs and their logs (src/db/jobs-db.ts). */
   jobs: JobsDb;
   /** Discussions and pull requests (src/db/community-db.ts). */

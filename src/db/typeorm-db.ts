@@ -11,6 +11,7 @@ import { createCommunityDb } from './community-db.js';
 import { createDataSource } from './data-source.js';
 import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
+import { createCommitMapDb } from './commit-map-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
@@ -19,6 +20,7 @@ import {
   LfsObjectEntity,
   MembershipEntity,
   MirrorEntity,
+  CommitMapEntity,
   NamespaceNameEntity,
   OrgEntity,
   PackEntity,
@@ -416,6 +418,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoLfsObjectEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
           await m.delete(MirrorEntity, { repoId: id });
+          await m.delete(CommitMapEntity, { repoId: id });
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
@@ -588,6 +591,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
     },
     mirrors: createMirrorsDb(ds, write),
+    commitMap: createCommitMapDb(ds, write),
     jobs: createJobsDb(ds, write),
     settings: {
       async getOrCreate(key, make) {

@@ -55,6 +55,10 @@ export interface InfoOptions {
   likes?: number;
   /** How it is gated (src/community/gated.ts). */
   gated?: false | 'auto' | 'manual';
+  /** The commit id to show for `sha` (a REST-synced mirror shows the upstream's id of its synthetic commit). */
+  shownSha?: string | null;
+  /** A mirror: how its history came (`rest`: synthetic commits, one per upstream tip). */
+  mirror?: { method: 'git' | 'rest' } | null;
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -70,7 +74,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     _id: mongoId(repo),
     id: hfRepoId(repo),
     author: repo.namespace,
-    sha,
+    sha: opts.shownSha ?? sha,
     createdAt: iso(repo.createdAt),
     lastModified: commit ? iso(new Date(commit.committer.timestamp * 1000)) : iso(repo.updatedAt),
     private: repo.private,
@@ -82,6 +86,7 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     siblings,
     usedStorage: opts.usedStorage ?? 0,
     ...(card ? { cardData: card } : {}),
+    ...(opts.mirror ? { mirror: opts.mirror } : {}),
   };
   if (repo.type === 'model') Object.assign(full, { modelId: hfRepoId(repo), pipeline_tag: card?.pipeline_tag ?? null, library_name: card?.library_name ?? null });
   if (repo.type === 'dataset') Object.assign(full, { description: typeof card?.description === 'string' ? card.description : '', citation: '' });

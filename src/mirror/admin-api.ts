@@ -42,7 +42,8 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     return p;
   };
 
-  const mirrorJson = (repo: RepoRecord, m: MirrorRecord) => ({
+  // history: 'git' (the upstream's commits) or 'rest' (synthetic commits built from its REST API).
+  const mirrorJson = async (repo: RepoRecord, m: MirrorRecord) => ({
     id: `${repo.namespace}/${repo.name}`,
     type: repo.type,
     upstream: m.upstreamUrl,
@@ -59,6 +60,7 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     failedFiles: Object.keys(m.failures).length,
     defaultBranch: repo.defaultBranch,
     private: repo.private,
+    history: (await deps.mirrors.historyMethod(repo)) ?? 'git',
   });
 
   async function load(req: Request): Promise<{ repo: RepoRecord; mirror: MirrorRecord }> {
@@ -75,7 +77,7 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     const out = [];
     for (const m of await deps.db.mirrors.list()) {
       const repo = await deps.db.repos.findById(m.repoId);
-      if (repo) out.push(mirrorJson(repo, m));
+      if (repo) out.push(await mirrorJson(repo, m));
     }
     res.json(out);
   });
@@ -84,7 +86,7 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     requireAdmin(res);
     const body = parse(registerBody, req.body);
     const { repo, mirror, jobs } = await deps.mirrors.register({ ...body, id: body.repo });
-    res.status(201).json({ mirror: mirrorJson(repo, mirror), jobs: jobs.map((j) => j.id) });
+    res.status(201).json({ mirror: await mirrorJson(repo, mirror), jobs: jobs.map((j) => j.id) });
   });
 
   const one = '/api/admin/mirrors/:plural/:ns/:name';
@@ -99,7 +101,7 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     } catch (err) {
       if (!(err instanceof AppError && (err.code === 'RevisionNotFound' || err.code === 'EmptyRepository'))) throw err;
     }
-    res.json({ ...mirrorJson(repo, mirror), commit, files });
+    res.json({ ...(await mirrorJson(repo, mirror)), commit, files });
   });
 
   router.post(`${one}/sync`, json, async (req, res) => {

@@ -9,7 +9,9 @@ import type { MirrorHooks } from '../hf/api/context.js';
 import type { JobEngine } from '../jobs/engine.js';
 import type { ContentStore } from '../lfs/content-store.js';
 import type { LfsRecords } from '../lfs/records.js';
+import { CommitService } from '../repos/commit-service.js';
 import { syncGitFromUpstream } from './git-sync.js';
+import { syncRestFromUpstream } from './rest-sync.js';
 import { LfsFills } from './lfs-fill.js';
 import { MirrorService } from './service.js';
 import { Upstream } from './upstream.js';
@@ -49,6 +51,9 @@ export function createMirror(deps: MirrorDeps): { service: MirrorService; hooks:
     fills,
     jobs: deps.jobs,
     log: log.child({ module: 'mirror' }),
+    restSync: upstream
+      ? (o) => syncRestFromUpstream({ ...o, store: deps.store, db: deps.db, upstream, commits: new CommitService(deps.store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes }), limits: { maxFileBytes: config.maxObjectBytes } })
+      : null,
     gitSync: async (o) => syncGitFromUpstream({ ...o, username: o.token && upstream ? await upstream.whoami() : null, store: deps.store, db: deps.db, tmpDir: path.join(config.cacheDir, 'tmp'), limits: { maxObjectBytes: config.maxObjectBytes, maxPackBytes: config.mirrorMaxPackBytes } }),
   });
   const hooks: MirrorHooks = {
@@ -56,6 +61,8 @@ export function createMirror(deps: MirrorDeps): { service: MirrorService; hooks:
     refreshIfStale: (repo, rev) => service.refreshIfStale(repo, rev),
     readOnlyReason: (repo) => service.readOnlyReason(repo),
     remoteObject: (repo, commit, p, pointer) => service.remoteObject(repo, commit, p, pointer),
+    commitIds: (repo) => service.commitIds(repo),
+    historyMethod: (repo) => service.historyMethod(repo),
   };
   // Pushes to a mirror are refused, every ref, with the reason.
   const pushCheck: PushCheck = () => ({

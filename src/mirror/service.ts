@@ -7,10 +7,12 @@ import { walkTree } from '../hf/tree.js';
 import type { LfsRecords } from '../lfs/records.js';
 import { MAX_POINTER_SIZE, parsePointer, type LfsPointer } from '../lfs/pointer.js';
 import { createRepoService } from '../repos/repo-service.js';
-import { resolveRevision } from '../repos/revisions.js';
+import { resolveRevision, type CommitIdMap } from '../repos/revisions.js';
 import { ensureNamespace } from '../repos/namespaces.js';
 import { pathFilter, repoRules } from './globs.js';
 import type { Fill, LfsFills } from './lfs-fill.js';
+import { UpstreamHttpError } from './git-client.js';
+import type { RestSyncResult } from './rest-sync.js';
 import { repoPath, UpstreamError, type Upstream } from './upstream.js';
 
 /** The part of a git sync the mirror reads (src/mirror/git-sync.ts). */
@@ -20,7 +22,12 @@ export interface GitSyncSummary {
   updated: { name: string; from: string | null; to: string | null; forced: boolean }[];
   objects: number;
   packBytes: number;
+  /** How the history came: git (the upstream's commits) or rest (synthetic commits, src/mirror/rest-sync.ts). */
+  method?: 'git' | 'rest';
 }
+
+/** A sync of a mirror's history by the upstream's REST API (src/mirror/rest-sync.ts). */
+export type RestSync = (opts: { repo: RepoRecord; upstreamId: string; includePrs: boolean; signal?: AbortSignal; log: Logger; onProgress?: (p: { bytes: number; phase: string }) => void }) => Promise<RestSyncResult>;
 
 export type GitSync = (opts: {
   repoId: string;
@@ -90,6 +97,8 @@ export class MirrorService {
       config: NonNullable<Config['upstream']> | null;
       fills: LfsFills | null;
       gitSync: GitSync;
+      /** History without git, when the upstream has no git endpoint (or PACKHUB_UPSTREAM_GIT=off). */
+      restSync?: RestSync | null;
       jobs: JobsPort;
       log: Logger;
     },
@@ -231,30 +240,83 @@ export class MirrorService {
   }
 
   private async doSync(repo: RepoRecord, mirror: MirrorRecord, opts: { signal?: AbortSignal; log?: (line: string) => void; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
-    const { db, log } = this.deps;
+    const { db } = this.deps;
     const upstream = this.upstreamOrFail();
     const url = this.gitUrl(repo.type, mirror.upstreamId);
     await this.updateRow(repo.id, { state: 'syncing' });
     try {
-      const result = await this.deps.gitSync({
-        repoId: repo.id,
-        url,
-        token: this.deps.config?.token ?? null,
-        includePrs: mirror.includePrs,
-        signal: opts.signal,
-        log: log.child({ repoId: repo.id, upstream: upstream.label }),
-        onProgress: (p) => opts.onProgress?.(p.bytes),
-      });
+      const result = await this.syncHistory(repo, mirror, url, opts);
       const head = result.headTarget?.startsWith('refs/heads/') ? result.headTarget.slice('refs/heads/'.length) : null;
       if (head && head !== repo.defaultBranch) await db.repos.update(repo.id, { defaultBranch: head });
       await this.updateRow(repo.id, { state: 'synced', lastError: null, refsFetchedAt: new Date() });
-      opts.log?.(`synced ${result.refs.length} refs from ${url}: ${result.updated.length} changed, ${result.objects} objects (${result.packBytes} bytes)`);
+      const from = result.method === 'rest' ? `${upstream.label} by its REST API (synthetic commits)` : url;
+      opts.log?.(`synced ${result.refs.length} refs from ${from}: ${result.updated.length} changed, ${result.objects} objects (${result.packBytes} bytes)`);
       for (const u of result.updated) opts.log?.(`  ${u.name}: ${u.from?.slice(0, 12) ?? '(new)'} -> ${u.to?.slice(0, 12) ?? '(deleted)'}${u.forced ? ' (forced)' : ''}`);
       return result;
     } catch (err) {
       await this.updateRow(repo.id, { state: 'failed', lastError: (err as Error).message }).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * The history by git, unless the upstream has no git endpoint (it answers 401/403/404 there), git
+   * is off (PACKHUB_UPSTREAM_GIT=off), or the mirror's history is synthetic already: then by REST.
+   */
+  private async syncHistory(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; log?: (line: string) => void; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
+    const rest = this.deps.restSync;
+    const byRest = async (why: string) => {
+      if (!rest) throw new Error(`${why}, and no REST sync is configured`);
+      opts.log?.(`${why}: syncing by the REST API (one synthetic commit per upstream tip)`);
+      try {
+        return { ...(await rest({ repo, upstreamId: mirror.upstreamId, includePrs: mirror.includePrs, signal: opts.signal, log: this.deps.log.child({ repoId: repo.id }), onProgress: (p) => opts.onProgress?.(p.bytes) })), method: 'rest' as const };
+      } finally {
+        this.idMaps.delete(repo.id);
+      }
+    };
+    if (this.deps.config?.git === false) return byRest('git is off for the upstream (PACKHUB_UPSTREAM_GIT=off)');
+    if ((await this.deps.db.commitMap.list(repo.id)).length > 0) return byRest('the history of this mirror is synthetic');
+    try {
+      return { ...(await this.gitFetch(repo, mirror, url, opts)), method: 'git' };
+    } catch (err) {
+      if (err instanceof UpstreamHttpError && [401, 403, 404].includes(err.httpStatus) && rest) return byRest(`the upstream has no git endpoint for ${mirror.upstreamId} (${err.httpStatus})`);
+      throw err;
+    }
+  }
+
+  private gitFetch(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
+    return this.deps.gitSync({
+      repoId: repo.id,
+      url,
+      token: this.deps.config?.token ?? null,
+      includePrs: mirror.includePrs,
+      signal: opts.signal,
+      log: this.deps.log.child({ repoId: repo.id, upstream: this.upstreamOrFail().label }),
+      onProgress: (p) => opts.onProgress?.(p.bytes),
+    });
+  }
+
+  /**
+   * The commit ids of a mirror whose history is synthetic (REST-synced): upstream id <-> local
+   * commit. null for any other repository. Asked on every read, so kept for a moment.
+   */
+  async commitIds(repo: RepoRecord): Promise<CommitIdMap | null> {
+    if (!(await this.mirrorOf(repo.id))) return null;
+    const cached = this.idMaps.get(repo.id);
+    if (cached && Date.now() - cached.at < MIRROR_ROW_TTL_MS) return cached.ids;
+    const rows = await this.deps.db.commitMap.list(repo.id);
+    const ids = rows.length ? { toLocal: new Map(rows.map((r) => [r.upstreamSha, r.localSha])), toUpstream: new Map(rows.map((r) => [r.localSha, r.upstreamSha])) } : null;
+    if (this.idMaps.size > 10_000) this.idMaps.clear();
+    this.idMaps.set(repo.id, { at: Date.now(), ids });
+    return ids;
+  }
+
+  private readonly idMaps = new Map<string, { at: number; ids: CommitIdMap | null }>();
+
+  /** How a mirror's history came: 'git' (the upstream's own commits) or 'rest' (synthetic); null: not a mirror. */
+  async historyMethod(repo: RepoRecord): Promise<'git' | 'rest' | null> {
+    if (!(await this.mirrorOf(repo.id))) return null;
+    return (await this.commitIds(repo)) ? 'rest' : 'git';
   }
 
   private async runSync(ctx: JobContextPort): Promise<void> {
@@ -276,9 +338,9 @@ export class MirrorService {
   }
 
   /** Every file of a revision with its LFS pointer (if any), for downloads and the file states. */
-  private async filesAt(repo: RepoRecord, revision: string | null): Promise<{ commit: string; files: { path: string; size: number; lfs: LfsPointer | null }[] }> {
-    const [refs, objects] = await Promise.all([this.deps.store.refs(repo.id), this.deps.store.objects(repo.id)]);
-    const { oid: commit } = resolveRevision(refs, objects, revision ?? 'HEAD', repo.defaultBranch);
+  private async filesAt(repo: RepoRecord, revision: string | null): Promise<{ commit: string; upstreamCommit: string; files: { path: string; size: number; lfs: LfsPointer | null }[] }> {
+    const [refs, objects, ids] = await Promise.all([this.deps.store.refs(repo.id), this.deps.store.objects(repo.id), this.commitIds(repo)]);
+    const { oid: commit } = resolveRevision(refs, objects, revision ?? 'HEAD', repo.defaultBranch, ids);
     const files = [];
     for (const e of walkTree(objects, commit, '', true)) {
       if (e.mode === '40000' || e.mode === '160000') continue;
@@ -286,7 +348,8 @@ export class MirrorService {
       const lfs = size > 0 && size < MAX_POINTER_SIZE ? parsePointer(objects.read(e.oid).data) : null;
       files.push({ path: e.path, size: lfs ? lfs.size : size, lfs });
     }
-    return { commit, files };
+    // Files are asked of the upstream at its own commit id (a synthetic commit's is mapped).
+    return { commit, upstreamCommit: ids?.toUpstream.get(commit) ?? commit, files };
   }
 
   /** The files of a revision of a mirror, each local, remote, downloading or failed. */
@@ -317,7 +380,7 @@ export class MirrorService {
     if (!fills) throw new Error('mirroring is off on this hub (PACKHUB_UPSTREAM_URL=none)');
     if (mirror.refsFetchedAt === null) await this.syncNow(repo, mirror, { signal: ctx.signal, log: (l) => ctx.log(l) });
     const revision = ctx.job.revision ?? mirror.revision;
-    const { commit, files } = await this.filesAt(repo, revision);
+    const { commit, upstreamCommit, files } = await this.filesAt(repo, revision);
     const exclude = Array.isArray(ctx.job.params.exclude) ? (ctx.job.params.exclude as string[]) : [];
     const wanted = pathFilter(ctx.job.paths, exclude);
     const lfsFiles = files.filter((f) => f.lfs && wanted(f.path));
@@ -349,7 +412,7 @@ export class MirrorService {
           if (await this.publiclyHeld(oid)) {
             ctx.log(`${f.path}: already stored for a public repository`);
           } else {
-            const fill = fills.fill(oid, size, { type: repo.type, upstreamId: mirror.upstreamId, commit, path: f.path });
+            const fill = fills.fill(oid, size, { type: repo.type, upstreamId: mirror.upstreamId, commit: upstreamCommit, path: f.path });
             fill.hold(ctx.signal);
             inFlight.add(fill);
             try {
@@ -458,7 +521,7 @@ export class MirrorService {
     if (!mirror || mirror.source === 'cache-import') return;
     if (SHA.test(rev)) {
       const objects = await this.deps.store.objects(repo.id);
-      if (objects.has(rev)) return;
+      if (objects.has(rev) || (await this.commitIds(repo))?.toLocal.has(rev)) return;
     }
     // A commit id not held here may be new upstream: asked again sooner than a branch, but not on
     // every request (ids nobody has must not turn into one upstream fetch each).
@@ -492,7 +555,8 @@ export class MirrorService {
     if (!mirror) return null;
     const fills = this.deps.fills;
     if (!fills) throw offline(`${path} is not stored here and mirroring is off`, null);
-    const fill = fills.fill(pointer.oid, pointer.size, { type: repo.type, upstreamId: mirror.upstreamId, commit, path });
+    const upstreamCommit = (await this.commitIds(repo))?.toUpstream.get(commit) ?? commit;
+    const fill = fills.fill(pointer.oid, pointer.size, { type: repo.type, upstreamId: mirror.upstreamId, commit: upstreamCommit, path });
     fill.anchor();
     // Headers go out once bytes flow (or the object is stored); a failure first is answered as such.
     await Promise.race([fill.done.catch(() => undefined), fill.started(FIRST_BYTE_WAIT_MS)]);

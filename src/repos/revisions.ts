@@ -27,10 +27,22 @@ export function oidsWithPrefix(objects: RepoObjects, prefix: string, limit = 2):
 }
 
 /**
+ * Commit ids of a mirror whose history is synthetic (src/mirror/rest-sync.ts): the upstream's id of
+ * each local commit and back. Such a repository takes either id and shows the upstream's.
+ */
+export interface CommitIdMap {
+  toLocal: ReadonlyMap<string, string>;
+  toUpstream: ReadonlyMap<string, string>;
+}
+
+/** The id the API shows for a commit: the upstream's for a mapped one. */
+export const shownCommit = (ids: CommitIdMap | null | undefined, oid: string) => ids?.toUpstream.get(oid) ?? oid;
+
+/**
  * A revision as the Hub API accepts it: HEAD (the default branch), a branch or tag name, a full ref
  * name (refs/heads/x, refs/pr/1), or a full or abbreviated commit id. Returns the commit id it names.
  */
-export function resolveRevision(refs: RefRecord[], objects: RepoObjects, rev: string, defaultBranch: string): { oid: string; ref: string | null } {
+export function resolveRevision(refs: RefRecord[], objects: RepoObjects, rev: string, defaultBranch: string, ids?: CommitIdMap | null): { oid: string; ref: string | null } {
   const byName = new Map(refs.map((r) => [r.name, r]));
   const peeled = (r: RefRecord) => r.peeled ?? r.oid;
   if (rev === 'HEAD') rev = defaultBranch;
@@ -38,6 +50,8 @@ export function resolveRevision(refs: RefRecord[], objects: RepoObjects, rev: st
     const r = byName.get(name);
     if (r) return { oid: peeled(r), ref: name };
   }
+  const mapped = ids?.toLocal.get(rev);
+  if (mapped && objects.type(mapped) === 'commit') return { oid: mapped, ref: null };
   if (/^[0-9a-f]{40}$/.test(rev)) {
     if (objects.type(rev) === 'commit') return { oid: rev, ref: null };
     throw revisionNotFound(rev);

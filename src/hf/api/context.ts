@@ -14,7 +14,7 @@ import type { ContentStore } from '../../lfs/content-store.js';
 import type { LfsRecords } from '../../lfs/records.js';
 import type { CommitService } from '../../repos/commit-service.js';
 import type { QuotaService } from '../../repos/quota-service.js';
-import { resolveRevision } from '../../repos/revisions.js';
+import { resolveRevision, shownCommit, type CommitIdMap } from '../../repos/revisions.js';
 import type { RepoService } from '../../repos/repo-service.js';
 import type { LfsPointer } from '../../lfs/pointer.js';
 import type { Fill } from '../../mirror/lfs-fill.js';
@@ -53,6 +53,10 @@ export interface MirrorHooks {
   readOnlyReason(repo: RepoRecord): Promise<string | null>;
   /** An LFS object of a mirror not stored yet: its download, started or joined; null when the repository is no mirror. */
   remoteObject(repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<Fill | null>;
+  /** A mirror with synthetic commits (REST-synced): upstream ids <-> local commits; else null. */
+  commitIds?(repo: RepoRecord): Promise<CommitIdMap | null>;
+  /** How a mirror's history came (git: the upstream's commits; rest: synthetic ones); null: not a mirror. */
+  historyMethod?(repo: RepoRecord): Promise<'git' | 'rest' | null>;
 }
 
 /** Bodies of repo create/delete/move and the like; of per-repo JSON and form requests (paths-info, preupload). */
@@ -162,11 +166,12 @@ export function createHfContext(deps: HfDeps) {
     assertCan,
     assertNotMirror,
 
+    /** The commit a revision names; `shown`: its id as the API gives it (the upstream's, for a mirror's synthetic commit). */
     async resolveAt(repo: RepoRecord, rev: string) {
       await deps.mirror?.refreshIfStale(repo, rev);
-      const [refs, objects] = await Promise.all([deps.store.refs(repo.id), deps.store.objects(repo.id)]);
-      const { oid } = resolveRevision(refs, objects, rev, repo.defaultBranch);
-      return { oid, refs, objects };
+      const [refs, objects, ids] = await Promise.all([deps.store.refs(repo.id), deps.store.objects(repo.id), deps.mirror?.commitIds?.(repo) ?? null]);
+      const { oid } = resolveRevision(refs, objects, rev, repo.defaultBranch, ids);
+      return { oid, refs, objects, shown: shownCommit(ids, oid) };
     },
 
     /** The repository is gone (its rows deleted): its packs are garbage. A failure here leaves garbage, not a broken repository. */

@@ -3,7 +3,7 @@ import { notFound } from '../../core/errors.js';
 import type { RepoRecord } from '../../db/db.js';
 import { can } from '../../auth/permissions.js';
 import { principalOf } from '../../http/repo-route.js';
-import { resolveRevision } from '../../repos/revisions.js';
+import { resolveRevision, shownCommit } from '../../repos/revisions.js';
 import { hfRepoId, iso, repoInfoJson, checkExpand } from '../repo-json.js';
 import { listParam, splitRevPath, truthy, type HfContext } from './context.js';
 import { TYPE_OF_PLURAL, type RepoApi } from './repo-routes.js';
@@ -32,14 +32,16 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   const { deps } = ctx;
   const refs = await deps.store.refs(repo.id);
   const objects = await deps.store.objects(repo.id);
+  const ids = (await deps.mirror?.commitIds?.(repo)) ?? null;
   let sha: string | null = null;
-  if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+  if (refs.length > 0 || rev !== 'HEAD') sha = resolveRevision(refs, objects, rev, repo.defaultBranch, ids).oid;
   const expand = listParam(req, 'expand');
   checkExpand(repo.type, expand);
   const usedStorage = (await deps.db.repos.usedStorage([repo.id])).get(repo.id);
   const likes = (await deps.db.likes.counts([repo.id])).get(repo.id);
   const gated = await ctx.gated.mode(repo);
-  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes, gated });
+  const method = (await deps.mirror?.historyMethod?.(repo)) ?? null;
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes, gated, shownSha: sha && shownCommit(ids, sha), mirror: method && { method } });
   // Imported from a Hugging Face cache snapshot: the upstream commit it was.
   const mirror = await deps.db.mirrors.get(repo.id);
   if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };

@@ -27,8 +27,8 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   const { rev, path } = splitRevPath(rest);
   // Gated before the revision and the file are looked at; the model card and licence stay readable through resolve.
   if (!(kind === 'resolve' && UNGATED_FILES.has(path))) await ctx.assertContent(req, res, repo);
-  const { oid: commitOid, objects } = await ctx.resolveAt(repo, rev);
-  res.setHeader('X-Repo-Commit', commitOid);
+  const { oid: commitOid, objects, shown } = await ctx.resolveAt(repo, rev);
+  res.setHeader('X-Repo-Commit', shown);
   res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox").setHeader('X-Content-Type-Options', 'nosniff'); // user content: never run in the hub's origin
   const clean = path.replace(/^\/+/, '');
   const e = clean ? entryAt(objects, commitOid, clean) : null;
