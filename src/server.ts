@@ -9,7 +9,7 @@ import type { Logger } from './core/logger.js';
 import { openDb } from './db/typeorm-db.js';
 import { createBlobStore } from './storage/index.js';
 import { createApp } from './app.js';
-import { gcMetrics, scheduleStorageSweeps } from './repos/storage-sweep.js';
+import { GC_JOB, gcJobKind, gcMetrics, scheduleStorageSweeps } from './repos/storage-sweep.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { writeDeployment } from './core/deployment.js';
 
@@ -50,7 +50,10 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
   const { app, store, compactor, metrics, jobs, mirrors, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
-  const sweeps = scheduleStorageSweeps({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
+  // Garbage collection is a job (the dashboard's button, `packhub jobs`, the schedule), run by one replica at a time.
+  const gc = gcJobKind({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
+  jobs.register(GC_JOB, gc.handler, gc.options);
+  const sweeps = scheduleStorageSweeps(jobs, config.gc, log.child({ module: 'gc' }));
 
   const server = http.createServer(app);
   // Large pushes and downloads take as long as they take; idle sockets still time out.

@@ -77,12 +77,17 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
     const mirrorStates: Record<string, number> = { new: 0, syncing: 0, synced: 0, failed: 0 };
     const mirrors = await db.mirrors.list();
     for (const m of mirrors) mirrorStates[m.state] = (mirrorStates[m.state] ?? 0) + 1;
-    const [running, queued, failed, recent] = await Promise.all([
+    const [running, queued, failed, recent, gcDone, gcRunning, gcQueued] = await Promise.all([
       jobs.list({ state: 'running', limit: 100 }),
       jobs.list({ state: 'queued', limit: 100 }),
       jobs.list({ state: 'failed', limit: RECENT }),
       jobs.list({ limit: RECENT }),
+      jobs.list({ kind: 'storage.gc', state: 'completed', limit: 1 }),
+      jobs.list({ kind: 'storage.gc', state: 'running', limit: 1 }),
+      jobs.list({ kind: 'storage.gc', state: 'queued', limit: 1 }),
     ]);
+    // The last garbage collection's report (a job's result): what it reclaimed, what waits for its grace period.
+    const lastGc = gcDone[0];
     const at = (id: string) => changedAt.get(id)!.getTime();
     const updated = [...repos]
       .sort((a, b) => at(b.id) - at(a.id))
@@ -95,6 +100,12 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
       jobs: { running: running.length, queued: queued.length, active: [...running, ...queued], failed },
       recent: { jobs: recent, repos: updated },
       upstream: upstreamStatus(config),
+      gc: {
+        intervalMs: config.gc.intervalMs,
+        graceMs: config.gc.graceMs,
+        active: gcRunning[0] ?? gcQueued[0] ?? null,
+        last: lastGc ? { id: lastGc.id, finishedAt: lastGc.finishedAt!.toISOString(), ...(lastGc.result ?? {}) } : null,
+      },
     });
   });
 

@@ -22,6 +22,8 @@ export interface JobRecord {
   filesTotal: number | null;
   attempts: number;
   error: string | null;
+  /** What the job reported when it completed (a handler's `result()`), else null. */
+  result: Record<string, unknown> | null;
   /** Someone asked to cancel it while it ran; the replica running it aborts it and ends it cancelled. */
   cancelRequested: boolean;
   /** The job this one retries, if it was made by a retry. */
@@ -89,7 +91,7 @@ export interface JobsDb {
   /** Renews the lease and stores progress; `held: false` when the lease is no longer this owner's. */
   heartbeat(id: string, owner: string, leaseMs: number, progress?: JobProgress): Promise<{ held: boolean; cancelRequested: boolean }>;
   /** Ends a job this owner runs; null when the lease was lost (nothing changed). */
-  finish(id: string, owner: string, state: 'completed' | 'failed' | 'cancelled', error: string | null, progress?: JobProgress): Promise<JobRecord | null>;
+  finish(id: string, owner: string, state: 'completed' | 'failed' | 'cancelled', error: string | null, progress?: JobProgress, result?: Record<string, unknown> | null): Promise<JobRecord | null>;
   /**
    * A failed attempt of a job that is tried again: back to the queue with its error, claimable from
    * `runAfter` on; false when the lease was lost (nothing changed).
@@ -128,6 +130,7 @@ const toJob = (e: JobEntity): JobRecord => ({
   filesTotal: e.filesTotal,
   attempts: e.attempts,
   error: e.error,
+  result: parseResult(e.result),
   cancelRequested: !!e.cancelRequested,
   retryOf: e.retryOf,
   runBy: e.runBy,
@@ -149,6 +152,16 @@ const progressSet = (p: JobProgress | undefined): Partial<JobEntity> => {
   if (p.filesTotal !== undefined) out.filesTotal = p.filesTotal;
   return out;
 };
+
+function parseResult(text: string | null): Record<string, unknown> | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 const HELD = "id = :id AND lease_owner = :owner AND state = 'running'";
 
@@ -279,9 +292,9 @@ export function createJobsDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =>
       return { held: row?.leaseOwner === owner, cancelRequested: !!row?.cancelRequested };
     },
 
-    async finish(id, owner, state, error, progress) {
+    async finish(id, owner, state, error, progress, result) {
       const t = new Date();
-      const r = await update({ state, error, finishedAt: t, updatedAt: t, leaseOwner: null, leaseExpiresAt: null, ...progressSet(progress) }, HELD, { id, owner });
+      const r = await update({ state, error, result: result ? JSON.stringify(result) : null, finishedAt: t, updatedAt: t, leaseOwner: null, leaseExpiresAt: null, ...progressSet(progress) }, HELD, { id, owner });
       return r.affected ? get(id) : null;
     },
 

@@ -38,6 +38,8 @@ interface Run {
   flushTimer: NodeJS.Timeout | null;
   flushing: Promise<void>;
   done: Promise<void>;
+  /** What the handler reported, stored when the job completes. */
+  result: Record<string, unknown> | null;
 }
 
 const LOG_KEEP = 1000;
@@ -50,6 +52,7 @@ const PERSIST_INTERVAL_MS = 1000;
 const WATCH_SLACK_MS = 5000;
 const MAX_PARAMS_BYTES = 64 * 1024;
 const MAX_PATHS = 10_000;
+const MAX_RESULT_BYTES = 16 * 1024;
 /** How often old finished jobs are looked for, and how many go at a time. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 const PRUNE_BATCH = 1000;
@@ -315,7 +318,7 @@ export class JobEngine {
 
   private begin(job: JobRecord): void {
     const entry = this.kinds.get(job.kind)!;
-    const run: Run = { job, ctl: new AbortController(), reason: null, logBuf: [], seq: 0, dirty: false, lastFlush: Date.now(), flushTimer: null, flushing: Promise.resolve(), done: Promise.resolve() };
+    const run: Run = { job, ctl: new AbortController(), reason: null, logBuf: [], seq: 0, dirty: false, lastFlush: Date.now(), flushTimer: null, flushing: Promise.resolve(), done: Promise.resolve(), result: null };
     this.running.set(job.id, run);
     this.metrics?.transitions.inc({ kind: job.kind, state: 'running' });
     this.metrics?.running.inc({ kind: job.kind });
@@ -337,6 +340,10 @@ export class JobEngine {
       signal: run.ctl.signal,
       log: (line) => this.logLine(run, line),
       progress: (p) => this.progress(run, p),
+      result: (r) => {
+        if (Buffer.byteLength(JSON.stringify(r)) > MAX_RESULT_BYTES) throw new Error(`a job's result is larger than ${MAX_RESULT_BYTES} bytes`);
+        run.result = r;
+      },
     };
     let error: unknown = null;
     let ok = false;
@@ -381,7 +388,7 @@ export class JobEngine {
       if (final === 'failed') log.warn({ err: error }, 'job failed');
       this.logLine(run, final === 'failed' ? `failed: ${message}` : final);
       await this.writeLog(run);
-      const ended = await this.db.jobs.finish(job.id, this.replicaId, final, message, this.progressOf(job)).catch((err: unknown) => {
+      const ended = await this.db.jobs.finish(job.id, this.replicaId, final, message, this.progressOf(job), final === 'completed' ? run.result : null).catch((err: unknown) => {
         log.error({ err }, 'could not record the end of a job');
         return null;
       });

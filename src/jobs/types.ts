@@ -17,6 +17,8 @@ export interface JobContext {
   log(line: string): void;
   /** Stored at most once a second (and with each lease renewal) and pushed live to subscribers. */
   progress(p: JobProgress): void;
+  /** What the job reports if it completes (a JSON object of at most 16 KiB), shown with the job. */
+  result(r: Record<string, unknown>): void;
 }
 
 /** Runs one attempt. Returning completes the job; throwing fails it with the error's message. */

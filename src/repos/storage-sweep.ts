@@ -1,9 +1,12 @@
+import { invalid } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../db/db.js';
 import type { Compactor } from '../git/store/compactor.js';
 import { enumerateObjects } from '../git/store/enumerate.js';
 import type { GitStore } from '../git/store/git-store.js';
 import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
+import type { JobEngine } from '../jobs/engine.js';
+import type { JobHandler, JobKindOptions } from '../jobs/types.js';
 import type { LfsRecords } from '../lfs/records.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
@@ -236,30 +239,79 @@ export function gcMetrics(m: {
   };
 }
 
+/** The job kind of a garbage collection (`packhub jobs`, the dashboard's button, the schedule). */
+export const GC_JOB = 'storage.gc';
+
+/** What a collection reports as its job's result: bytes given back and bytes waiting for their grace period. */
+export function gcSummary(r: GcReport) {
+  const found = r.git.droppedBytes + r.lfs.deletedBytes + r.sweep.removedBytes;
+  return {
+    dryRun: r.dryRun,
+    repos: r.repos,
+    /** Bytes this run deleted (0 on a dry run). */
+    reclaimedBytes: r.dryRun ? 0 : found,
+    /** Bytes a later run will delete: superseded packs and unlinked LFS objects in their grace period; on a dry run also what this run would have deleted. */
+    reclaimableBytes: r.git.supersededBytes + r.lfs.waitingBytes + (r.dryRun ? found : 0),
+    git: r.git,
+    lfs: r.lfs,
+    sweep: { scanned: r.sweep.scanned, removed: r.sweep.removed.length, removedBytes: r.sweep.removedBytes, young: r.sweep.young },
+  };
+}
+
+/** Garbage collection as a job: params `{ dryRun?: boolean }`; its result is gcSummary's. */
+export function gcJobKind(deps: GcDeps, opts: { graceMs: number }): { handler: JobHandler; options: JobKindOptions } {
+  const options: JobKindOptions = {
+    acceptParams(params) {
+      const p = (params ?? {}) as Record<string, unknown>;
+      if (typeof p !== 'object' || Array.isArray(p)) throw invalid('BadJobParams', 'params must be an object');
+      for (const k of Object.keys(p)) if (k !== 'dryRun') throw invalid('BadJobParams', `unknown parameter '${k.slice(0, 64)}' (storage.gc takes dryRun)`);
+      if (p.dryRun !== undefined && typeof p.dryRun !== 'boolean') throw invalid('BadJobParams', 'params.dryRun must be true or false');
+      return p.dryRun ? { dryRun: true } : {};
+    },
+  };
+  const handler: JobHandler = async (ctx) => {
+    const dryRun = (ctx.job.params as { dryRun?: unknown }).dryRun === true;
+    ctx.log(`${dryRun ? 'dry run: ' : ''}collecting garbage older than ${opts.graceMs} ms`);
+    const r = await collectGarbage(deps, { graceMs: opts.graceMs, dryRun });
+    const s = gcSummary(r);
+    const would = (done: string, todo: string) => (dryRun ? todo : done);
+    ctx.log(`git: ${r.repos} repositories; ${r.git.droppedObjects} unreachable objects ${would('dropped', 'to drop')} (${r.git.droppedBytes} bytes); ${r.git.supersededBytes} bytes of superseded packs in their grace period`);
+    ctx.log(`lfs: ${r.lfs.unlinked} links ${would('removed', 'to remove')}; ${r.lfs.deleted} objects ${would('deleted', 'to delete')} (${r.lfs.deletedBytes} bytes); ${r.lfs.waitingBytes} bytes in their grace period`);
+    ctx.log(`storage sweep: ${r.sweep.scanned} objects scanned; ${r.sweep.removed.length} ${would('deleted', 'to delete')} (${r.sweep.removedBytes} bytes)`);
+    ctx.result(s);
+  };
+  return { handler, options };
+}
+
 /**
- * Collects garbage every `intervalMs` (0: never), the first time a few minutes after start. Runs
- * one collection at a time; failures are logged and the next one is tried on schedule.
+ * Queues a garbage collection job every `intervalMs` (0: never), the first a few minutes after start,
+ * unless one is queued or running already or one completed less than the interval ago (so replicas
+ * started together do not each queue one; two that check at the same moment may, which is harmless:
+ * collections are safe to run at once). The job runs on whichever replica claims it.
  */
-export function scheduleStorageSweeps(deps: GcDeps, opts: { intervalMs: number; graceMs: number }): { close(): Promise<void> } {
+export function scheduleStorageSweeps(jobs: JobEngine, opts: { intervalMs: number }, log: Logger): { close(): void } {
   let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> = Promise.resolve();
   let closed = false;
+  const due = async () => {
+    for (const state of ['queued', 'running'] as const) if ((await jobs.list({ kind: GC_JOB, state, limit: 1 })).length > 0) return false;
+    const [last] = await jobs.list({ kind: GC_JOB, state: 'completed', limit: 1 });
+    return !last?.finishedAt || Date.now() - last.finishedAt.getTime() >= opts.intervalMs * 0.9;
+  };
   const next = (delay: number) => {
     if (closed || opts.intervalMs <= 0) return;
     timer = setTimeout(() => {
-      running = collectGarbage(deps, { graceMs: opts.graceMs })
-        .catch((err: unknown) => deps.log.error({ err }, 'garbage collection failed'))
+      due()
+        .then((yes) => (yes ? jobs.enqueue({ kind: GC_JOB, params: {} }) : null))
+        .catch((err: unknown) => log.warn({ err }, 'queueing a garbage collection failed'))
         .finally(() => next(opts.intervalMs));
     }, delay);
     timer.unref();
   };
-  // Replicas started together should not all sweep at the same moment.
   next(Math.min(opts.intervalMs, 5 * 60_000) * (0.5 + Math.random() / 2));
   return {
-    async close() {
+    close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      await running;
     },
   };
 }

@@ -60,6 +60,10 @@ export class JobEntity {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
+  /** What a completed job reports (JSON), e.g. the bytes a garbage collection reclaimed. */
+  @Column({ type: 'text', nullable: true })
+  result!: string | null;
+
   @Column({ name: 'retry_of', type: 'varchar', length: 36, nullable: true })
   retryOf!: string | null;
 

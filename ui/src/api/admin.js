@@ -21,6 +21,8 @@ export function listJobs(filter = {}, before = null) {
 export const job = (id, after = 0) => get(`/api/admin/jobs/${enc(id)}${after ? `?after=${after}` : ''}`);
 export const cancelJob = (id) => send('POST', `/api/admin/jobs/${enc(id)}/cancel`);
 export const retryJob = (id) => send('POST', `/api/admin/jobs/${enc(id)}/retry`);
+/** Queues a garbage collection (dry run: only reports what it would reclaim). */
+export const collectGarbage = (dryRun = false) => send('POST', '/api/admin/jobs', { kind: 'storage.gc', params: dryRun ? { dryRun: true } : {} });
 
 const mirrorPath = (type, id) => `/api/admin/mirrors/${type}s/${id.split('/').map(enc).join('/')}`;
 export const listMirrors = () => get('/api/admin/mirrors');
