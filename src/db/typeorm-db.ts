@@ -13,6 +13,7 @@ import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
+import { createDownloadsDb } from './downloads-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -25,6 +26,7 @@ import {
   QuotaEntity,
   RefEntity,
   RepoAccessRequestEntity,
+  RepoDownloadEntity,
   RepoEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
@@ -183,6 +185,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     likes: createLikesDb(ds, write),
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
+    downloads: createDownloadsDb(ds, write, database.kind),
     users: {
       async create(input) {
         try {
@@ -418,6 +421,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
+          await m.delete(RepoDownloadEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
