@@ -82,6 +82,10 @@ for (const backend of backends()) {
       assert.equal(await raw('GET', '/alice/counted/resolve/main/nope.json'), 404);
       assert.equal(await raw('GET', '/alice/counted/resolve/no-such-branch/config.json'), 404);
       assert.equal(await raw('GET', '/alice/secret/resolve/main/config.json', null), 401);
+      // The web UI reading config.json for the model page (its own header) is no download.
+      const ui = await fetch(`${h.url}/alice/counted/resolve/main/config.json`, { headers: { 'X-Packhub-UI': '1' } });
+      assert.equal(ui.status, 200);
+      await ui.arrayBuffer();
       const i = await info('/api/models/alice/counted');
       assert.equal(i.downloads, 3);
       assert.equal(i.downloadsAllTime, 3);

@@ -13,7 +13,9 @@ import type { Logger } from '../core/logger.js';
  *   one dataset within five minutes count as one download. The window is kept per server process.
  * - Spaces are not counted.
  * - `raw` (the git file as stored) is not counted, nor any request that failed (status 400 and above)
- *   or was cut before its response finished.
+ *   or was cut before its response finished, nor what the web UI reads for its own pages (requests with
+ *   its `X-Packhub-UI` header: a model page reads config.json, a dataset page its first rows). The UI's
+ *   download links are plain navigations and count.
  *
  * Counts are kept per repository and UTC day: `downloads` is the last 30 days (today included),
  * `downloadsAllTime` everything. Counting never waits on the database: requests add to an in-memory
