@@ -39,6 +39,7 @@ import { serveUi } from './ui-serve.js';
 import { EventBus } from './community/events.js';
 import { WEBHOOK_JOB, WebhookService } from './community/webhooks.js';
 import type { LfsRecords } from './lfs/records.js';
+import { DownloadCounter } from './repos/downloads.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -58,6 +59,8 @@ export interface App {
   /** The job engine (handlers registered, not started: the server starts and closes it). */
   jobs: JobEngine;
   mirrors: MirrorService;
+  /** Download counts: the server writes what is pending when it closes. */
+  downloads: DownloadCounter;
   /** Where the server listens, for links in webhook payloads when PACKHUB_PUBLIC_URL is not set (the server tells it). */
   setListeningOrigin(origin: string): void;
 }
@@ -159,6 +162,7 @@ export function createApp(deps: AppDeps): App {
   const gated = new GatedService(db);
   const contentGate = (req: Request, res: Response, repo: RepoRecord) =>
     gated.assertContent(principalOf(res), repo, `${baseUrl(req, config.publicUrl)}/${repo.type === 'model' ? '' : `${repo.type}s/`}${repo.namespace}/${repo.name}`);
+  const downloads = new DownloadCounter(db.downloads, log.child({ module: 'downloads' }));
   const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(createImportAdminApi({ imports: createImport({ config, db, store, content, records: lfs, commits, jobs, log }) }));
   app.use(
@@ -178,6 +182,7 @@ export function createApp(deps: AppDeps): App {
       mirror: mirror.service.enabled ? mirror.hooks : null,
       events,
       webhooks,
+      downloads,
     }),
   );
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, contentGate, log: log.child({ module: 'lfs' }) }));
@@ -209,6 +214,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     jobs,
     mirrors: mirror.service,
+    downloads,
     setListeningOrigin: (origin) => {
       listeningOrigin = origin;
     },

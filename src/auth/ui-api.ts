@@ -14,6 +14,9 @@ export interface UiApiDeps {
   registration: 'open' | 'invite' | 'closed';
 }
 
+/** Longer passwords are refused (they would only cost hashing time). */
+const MAX_PASSWORD_CHARS = 1024;
+
 /**
  * Accounts for the web UI: registration (open, by invitation or closed, by configuration), password login with a
  * session cookie (httpOnly, SameSite=Lax, Secure behind TLS; the session is stored server-side, so
@@ -88,7 +91,10 @@ export function createUiApi(deps: UiApiDeps): Router {
     res.json({ ok: true });
   });
 
-  /** Changing the password ends every other session of the user; this browser gets a new one. */
+  /**
+   * Changing the password needs the current one; it ends every session of the user (other devices are
+   * signed out) and this browser gets a new one. Access tokens keep working (revoke them apart).
+   */
   router.post('/ui-api/password', json, async (req, res) => {
     const current = await sessionOf(deps.db, req.headers.cookie);
     if (!current) throw new AppError('unauthenticated', 'Unauthenticated', 'Sign in first');
@@ -102,13 +108,14 @@ export function createUiApi(deps: UiApiDeps): Router {
       res.status(429).json({ error: { code: 'TooManyAttempts', message: `Too many wrong passwords; try again in ${wait} s` } });
       return;
     }
-    const ok = !!user.passwordHash && typeof currentPassword === 'string' && (await verifyPassword(currentPassword, user.passwordHash));
+    const ok = !!user.passwordHash && typeof currentPassword === 'string' && currentPassword.length <= MAX_PASSWORD_CHARS && (await verifyPassword(currentPassword, user.passwordHash));
     if (!ok) {
       limiter.fail(key);
       throw new AppError('forbidden', 'InvalidPassword', 'The current password is not correct');
     }
     limiter.succeed(key);
     if (typeof newPassword !== 'string' || newPassword.length < 8) throw invalid('WeakPassword', 'the password needs at least 8 characters');
+    if (newPassword.length > MAX_PASSWORD_CHARS) throw invalid('BadRequest', `the password may have at most ${MAX_PASSWORD_CHARS} characters`);
     await deps.db.users.setPassword(user.id, await hashPassword(newPassword));
     await setSession(req, res, user.id);
     res.json({ ok: true });
@@ -212,7 +219,7 @@ export function createUiApi(deps: UiApiDeps): Router {
     const user = await requireUser(req);
     const { name, scope, expiresInDays } = (req.body ?? {}) as { name?: string; scope?: string; expiresInDays?: number };
     if (scope !== 'read' && scope !== 'write') throw invalid('BadRequest', "scope must be 'read' or 'write'");
-    if (expiresInDays !== undefined && !(typeof expiresInDays === 'number' && expiresInDays > 0)) throw invalid('BadRequest', 'expiresInDays must be a positive number');
+    if (expiresInDays !== undefined && !(typeof expiresInDays === 'number' && expiresInDays > 0 && expiresInDays <= 3650)) throw invalid('BadRequest', 'expiresInDays must be a number of days from 1 to 3650');
     const secret = generateToken();
     const t = await deps.db.tokens.create({
       userId: user.id,

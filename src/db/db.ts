@@ -17,6 +17,8 @@ import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
 import type { WebhooksDb } from './webhooks-db.js';
 import type { GatedDb } from './gated-db.js';
+import type { DownloadsDb } from './downloads-db.js';
+export type { DownloadsDb } from './downloads-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
@@ -173,6 +175,8 @@ export interface Db {
   webhooks: WebhooksDb;
   /** Gated repositories and access requests (src/db/gated-db.ts). */
   gated: GatedDb;
+  /** Download counts of repositories per day (src/db/downloads-db.ts). */
+  downloads: DownloadsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

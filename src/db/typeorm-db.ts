@@ -14,6 +14,7 @@ import { createLikesDb } from './likes-db.js';
 import { createCommitMapDb } from './commit-map-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
+import { createDownloadsDb } from './downloads-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   LfsLockEntity,
@@ -27,6 +28,7 @@ import {
   QuotaEntity,
   RefEntity,
   RepoAccessRequestEntity,
+  RepoDownloadEntity,
   RepoEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
@@ -185,6 +187,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     likes: createLikesDb(ds, write),
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
+    downloads: createDownloadsDb(ds, write, database.kind),
     users: {
       async create(input) {
         try {
@@ -421,6 +424,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(CommitMapEntity, { repoId: id });
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
+          await m.delete(RepoDownloadEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },

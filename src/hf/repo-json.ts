@@ -59,6 +59,8 @@ export interface InfoOptions {
   shownSha?: string | null;
   /** A mirror: how its history came (`rest`: synthetic commits, one per upstream tip). */
   mirror?: { method: 'git' | 'rest' } | null;
+  /** Downloads of the last 30 days and of all time (src/repos/downloads.ts). */
+  downloads?: { downloads: number; downloadsAllTime: number };
 }
 
 /** Repo info as model_info / dataset_info / space_info read it. */
@@ -80,7 +82,8 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
     private: repo.private,
     gated: opts.gated ?? false,
     disabled: false,
-    downloads: 0,
+    downloads: opts.downloads?.downloads ?? 0,
+    downloadsAllTime: opts.downloads?.downloadsAllTime ?? 0,
     likes: opts.likes ?? 0,
     tags,
     siblings,
@@ -94,5 +97,22 @@ export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: 
   if (opts.expand.length === 0) return full;
   const out: Record<string, unknown> = { _id: full._id, id: full.id };
   for (const k of opts.expand) if (k in full) out[k] = full[k];
+  return out;
+}
+
+/**
+ * The tags a listing's `filter=` matches: the card's own tags plus what the Hub derives from the card
+ * (pipeline tag, library, `license:X`, `dataset:X`, `base_model:X`, languages).
+ */
+export function filterTags(info: Record<string, unknown>): Set<string> {
+  const out = new Set<string>((info.tags as string[] | undefined) ?? []);
+  const card = (info.cardData ?? {}) as Record<string, unknown>;
+  const list = (v: unknown) => (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string' && x.length > 0 && x.length <= 200);
+  for (const v of list(info.pipeline_tag ?? card.pipeline_tag)) out.add(v);
+  for (const v of list(info.library_name ?? card.library_name)) out.add(v);
+  for (const v of list(card.license)) out.add(`license:${v}`);
+  for (const v of list(card.datasets)) out.add(`dataset:${v}`);
+  for (const v of list(card.base_model)) out.add(`base_model:${v}`);
+  for (const v of list(card.language)) out.add(v);
   return out;
 }

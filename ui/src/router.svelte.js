@@ -1,6 +1,7 @@
 // A small client router over the history API, with the Hub's URLs:
 //   /                        home and search          /login  /register  /new
 //   /settings/tokens         access tokens
+//   /settings/account        the account: change password
 //   /admin  /admin/jobs[/{id}]  /admin/mirrors[/{models|datasets|spaces}/{ns}/{name}]  /admin/users  /admin/settings (operators)
 //   /{ns}                    a user or organization
 //   /{ns}/{name}             a model (/datasets/{ns}/{name}, /spaces/{ns}/{name} for the others)
@@ -35,6 +36,7 @@ export function match(pathname) {
   const [first] = seg;
   if (seg.length === 1 && ['login', 'register', 'new'].includes(first)) return { page: first };
   if ((seg.length === 2 && first === 'settings' && seg[1] === 'tokens') || (seg.length === 1 && first === 'tokens')) return { page: 'tokens' };
+  if (seg.length === 2 && first === 'settings' && seg[1] === 'account') return { page: 'account' };
   if (first === 'admin') return matchAdmin(seg.slice(1));
   let kind = 'models';
   let rest = seg;

@@ -16,6 +16,7 @@ import type { CommitService } from '../../repos/commit-service.js';
 import type { QuotaService } from '../../repos/quota-service.js';
 import { resolveRevision, shownCommit, type CommitIdMap } from '../../repos/revisions.js';
 import type { RepoService } from '../../repos/repo-service.js';
+import type { DownloadCounter } from '../../repos/downloads.js';
 import type { LfsPointer } from '../../lfs/pointer.js';
 import type { Fill } from '../../mirror/lfs-fill.js';
 import { hfRepoId, typePrefix } from '../repo-json.js';
@@ -40,6 +41,8 @@ export interface HfDeps {
   /** Events of writes (webhooks listen), and the webhooks' management. */
   events?: EventBus | null;
   webhooks?: WebhookService | null;
+  /** Download counts (src/repos/downloads.ts). */
+  downloads?: DownloadCounter | null;
   log: Logger;
 }
 

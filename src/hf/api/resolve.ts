@@ -25,6 +25,9 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   res.locals.surface = 'hf';
   const repo = await ctx.loadRepo(res, id.type, id.ns, id.name, 'read');
   const { rev, path } = splitRevPath(rest);
+  // A download counts once its answer went out whole and was no error (src/repos/downloads.ts).
+  const counter = kind === 'resolve' && !req.headers['x-packhub-ui'] ? deps.downloads : null;
+  if (counter) res.on('finish', () => res.statusCode < 400 && counter.counts(repo, path.replace(/^\/+/, ''), req.ip ?? '') && counter.add(repo.id));
   // Gated before the revision and the file are looked at; the model card and licence stay readable through resolve.
   if (!(kind === 'resolve' && UNGATED_FILES.has(path))) await ctx.assertContent(req, res, repo);
   const { oid: commitOid, objects, shown } = await ctx.resolveAt(repo, rev);

@@ -78,6 +78,12 @@ export async function fileText(repo, rev, path) {
 }
 
 export const search = (kind, query) => get(`/api/${kind}?search=${enc(query)}`);
+/** A listing narrowed and sorted by the API's own query parameters (search, filter, pipeline_tag, library, license, sort). */
+export function listing(kind, params = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  return get(`/api/${kind}${q.size ? `?${q}` : ''}`);
+}
 export const byAuthor = (kind, author) => get(`/api/${kind}?author=${enc(author)}`);
 
 export const create = ({ name, type, private: priv, organization }) => send('POST', '/api/repos/create', { name, type, private: priv, ...(organization ? { organization } : {}) });
