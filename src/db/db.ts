@@ -17,6 +17,8 @@ import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
 import type { WebhooksDb } from './webhooks-db.js';
 import type { GatedDb } from './gated-db.js';
+import type { LfsFilesDb } from './lfs-files-db.js';
+export type { LfsFilesDb, RepoLfsFile } from './lfs-files-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
@@ -67,6 +69,8 @@ export interface Db {
     setPassword(id: number, passwordHash: string, keepSession?: string): Promise<void>;
     /** Disables (ending every session) or enables an account. */
     setDisabled(id: number, disabled: boolean): Promise<void>;
+    /** Sets the profile's full name and avatar URL (a field left out stays; null clears it). */
+    setProfile(id: number, profile: Partial<Pick<UserRecord, 'fullname' | 'avatarUrl'>>): Promise<UserRecord>;
     /** Makes the user an administrator of the hub, or no longer one. */
     setAdmin(id: number, isAdmin: boolean): Promise<void>;
     /** Every user, by name. */
@@ -104,6 +108,8 @@ export interface Db {
     /** Throws AppError('conflict', 'NameTaken') when a user or an organization has the name, in any letter case. */
     create(name: string): Promise<OrgRecord>;
     findByName(name: string): Promise<OrgRecord | null>;
+    /** Sets the profile's full name and avatar URL (a field left out stays; null clears it). */
+    setProfile(id: number, profile: Partial<Pick<OrgRecord, 'fullname' | 'avatarUrl'>>): Promise<OrgRecord>;
     /** Add a member or change their role. */
     setMember(orgId: number, userId: number, role: OrgRole): Promise<void>;
     removeMember(orgId: number, userId: number): Promise<void>;
@@ -170,6 +176,8 @@ export interface Db {
   webhooks: WebhooksDb;
   /** Gated repositories and access requests (src/db/gated-db.ts). */
   gated: GatedDb;
+  /** A repository's LFS objects and their permanent deletion (src/db/lfs-files-db.ts). */
+  lfsFiles: LfsFilesDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

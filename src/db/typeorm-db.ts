@@ -28,6 +28,7 @@ import {
   RepoEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
+  RepoLfsDeletionEntity,
   SessionEntity,
   SettingEntity,
   TokenEntity,
@@ -36,6 +37,7 @@ import {
 import { Mutex } from './mutex.js';
 import { createMirrorsDb } from './mirror-db.js';
 import { createGcDb, lockRepo } from './gc-db.js';
+import { createLfsFilesDb } from './lfs-files-db.js';
 import { STALE_OBJECTS } from './types.js';
 
 const isUniqueViolation = (err: unknown) => {
@@ -183,6 +185,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     likes: createLikesDb(ds, write),
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
+    lfsFiles: createLfsFilesDb(ds, tx),
     users: {
       async create(input) {
         try {
@@ -219,6 +222,11 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.update(UserEntity, { id }, { disabled });
           if (disabled) await m.delete(SessionEntity, { userId: id });
         });
+      },
+      async setProfile(id, profile) {
+        const patch = { ...(profile.fullname !== undefined ? { fullname: profile.fullname } : {}), ...(profile.avatarUrl !== undefined ? { avatarUrl: profile.avatarUrl } : {}) };
+        if (Object.keys(patch).length) await write(() => ds.getRepository(UserEntity).update({ id }, patch));
+        return toUser(await ds.getRepository(UserEntity).findOneByOrFail({ id }));
       },
       async setAdmin(id, isAdmin) {
         await ds.getRepository(UserEntity).update({ id }, { isAdmin });
@@ -355,6 +363,11 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         const o = await ds.getRepository(OrgEntity).findOneBy({ name });
         return o ? { ...o } : null;
       },
+      async setProfile(id, profile) {
+        const patch = { ...(profile.fullname !== undefined ? { fullname: profile.fullname } : {}), ...(profile.avatarUrl !== undefined ? { avatarUrl: profile.avatarUrl } : {}) };
+        if (Object.keys(patch).length) await write(() => ds.getRepository(OrgEntity).update({ id }, patch));
+        return { ...(await ds.getRepository(OrgEntity).findOneByOrFail({ id })) };
+      },
       async setMember(orgId, userId, role) {
         await tx(async (m) => {
           await m.delete(MembershipEntity, { orgId, userId });
@@ -414,6 +427,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RefEntity, { repoId: id });
           await m.delete(PackEntity, { repoId: id });
           await m.delete(RepoLfsObjectEntity, { repoId: id });
+          await m.delete(RepoLfsDeletionEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
           await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoGateEntity, { repoId: id });

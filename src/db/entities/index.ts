@@ -1,6 +1,7 @@
 import { DiscussionEntity, DiscussionEventEntity, RepoLikeEntity } from './discussion.entity.js';
 import { RepoAccessRequestEntity, RepoGateEntity } from './gated.entity.js';
 import { JobEntity, JobLogEntity } from './job.entity.js';
+import { RepoLfsDeletionEntity } from './lfs-deletion.entity.js';
 import { LfsLockEntity, LfsObjectEntity, RepoLfsObjectEntity, SettingEntity } from './lfs.entity.js';
 import { MirrorEntity } from './mirror.entity.js';
 import { MembershipEntity, OrgEntity } from './org.entity.js';
@@ -14,5 +15,5 @@ import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 import { WebhookDeliveryEntity, WebhookEntity, WebhookWatchEntity } from './webhook.entity.js';
 
-export { RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity];
+export { RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoLfsDeletionEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, RepoLfsDeletionEntity];
