@@ -71,6 +71,8 @@ export interface Db {
     setDisabled(id: number, disabled: boolean): Promise<void>;
     /** Sets the profile's full name and avatar URL (a field left out stays; null clears it). */
     setProfile(id: number, profile: Partial<Pick<UserRecord, 'fullname' | 'avatarUrl'>>): Promise<UserRecord>;
+    /** The profiles of these users, by name (names no user has are left out). */
+    profiles(names: string[]): Promise<Map<string, { fullname: string | null; avatarUrl: string | null }>>;
     /** Makes the user an administrator of the hub, or no longer one. */
     setAdmin(id: number, isAdmin: boolean): Promise<void>;
     /** Every user, by name. */

@@ -228,6 +228,15 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         if (Object.keys(patch).length) await write(() => ds.getRepository(UserEntity).update({ id }, patch));
         return toUser(await ds.getRepository(UserEntity).findOneByOrFail({ id }));
       },
+      async profiles(names) {
+        const out = new Map<string, { fullname: string | null; avatarUrl: string | null }>();
+        const unique = [...new Set(names)];
+        for (let i = 0; i < unique.length; i += 500) {
+          const rows = await ds.getRepository(UserEntity).find({ where: { name: In(unique.slice(i, i + 500)) }, select: { name: true, fullname: true, avatarUrl: true } });
+          for (const r of rows) out.set(r.name, { fullname: r.fullname, avatarUrl: r.avatarUrl });
+        }
+        return out;
+      },
       async setAdmin(id, isAdmin) {
         await ds.getRepository(UserEntity).update({ id }, { isAdmin });
       },
