@@ -206,6 +206,9 @@ for (const backend of backends()) {
       });
       await hf.uploadFile({ ...creds(), repo: 'alice/rewrite', file: { path: 'txt_file_2.txt', content: blobOf(Buffer.from('two\n')) } });
       await hf.createBranch({ ...creds(), repo: 'alice/rewrite', branch: 'dev' });
+      // An annotated tag (create_tag with a message) is rewritten too.
+      const tagged = await fetch(`${hub!.url}/api/models/alice/rewrite/tag/main`, { method: 'POST', headers: pyHeaders(alice.token, true), body: JSON.stringify({ tag: 'v1', message: 'first release' }) });
+      assert.equal(tagged.status, 200, await tagged.text());
       const oldMain = (await (await fetch(`${hub!.url}/api/models/alice/rewrite/revision/main`, { headers: pyHeaders(alice.token) })).json()) as { sha: string };
       assert.ok((await lfsKeys(blobs)).some((k) => k.endsWith(sha256(gone))));
 
@@ -215,6 +218,7 @@ for (const backend of backends()) {
 
       assert.deepEqual(await files('alice/rewrite'), ['.gitattributes', 'lfs_file_2.bin', 'txt_file.txt', 'txt_file_2.txt']);
       assert.deepEqual(await files('alice/rewrite', 'dev'), ['.gitattributes', 'lfs_file_2.bin', 'txt_file.txt', 'txt_file_2.txt']);
+      assert.deepEqual(await files('alice/rewrite', 'v1'), ['.gitattributes', 'lfs_file_2.bin', 'txt_file.txt', 'txt_file_2.txt']);
       const dl = await resolve('alice/rewrite', 'main', 'lfs_file.bin');
       assert.equal(dl.status, 404);
       assert.equal(dl.headers.get('x-error-code'), 'EntryNotFound');
@@ -235,6 +239,9 @@ for (const backend of backends()) {
       assert.ok(!history.includes(sha256(gone)), 'a pointer to the deleted object is left in history');
       assert.ok(history.includes(sha256(kept)));
       assert.equal((await git(['log', '--format=%H', 'main'], { cwd: clone })).trim().split('\n').length, 3, 'the initial commit and both uploads stay');
+      assert.equal(await git(['cat-file', '-t', 'v1'], { cwd: clone }), 'tag\n');
+      assert.equal(await git(['rev-parse', 'v1^{commit}'], { cwd: clone }), `${newMain.sha}\n`);
+      assert.match(await git(['cat-file', '-p', 'v1'], { cwd: clone }), /\n\nfirst release/);
 
       await hub!.cli(['gc', '--grace-ms', '0']);
       const keys = await lfsKeys(blobs);
