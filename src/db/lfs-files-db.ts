@@ -19,8 +19,8 @@ export interface LfsFilesDb {
    * transaction. Returns the oids that were linked.
    */
   delete(repoId: string, oids: string[]): Promise<string[]>;
-  /** The objects deleted from the repository (see `delete`) among `oids`, or all of them without `oids`. */
-  deletedIn(repoId: string, oids?: string[]): Promise<Set<string>>;
+  /** The objects among `oids` deleted from the repository (see `delete`). */
+  deletedIn(repoId: string, oids: string[]): Promise<Set<string>>;
 }
 
 const CHUNK = 500;
@@ -55,10 +55,6 @@ export function createLfsFilesDb(ds: DataSource, tx: <T>(fn: (m: EntityManager) 
     },
     async deletedIn(repoId, oids) {
       const out = new Set<string>();
-      if (!oids) {
-        for (const r of await ds.getRepository(RepoLfsDeletionEntity).find({ where: { repoId }, select: { oid: true } })) out.add(r.oid);
-        return out;
-      }
       for (let i = 0; i < oids.length; i += CHUNK) {
         const rows = await ds.getRepository(RepoLfsDeletionEntity).find({ where: { repoId, oid: In(oids.slice(i, i + CHUNK)) }, select: { oid: true } });
         for (const r of rows) out.add(r.oid);
