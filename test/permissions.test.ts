@@ -88,8 +88,11 @@ describe('one permission policy on every surface (git, LFS, HF API)', () => {
   });
 
   it('whoami lists organizations with roles; only members with write may create repos in an org', async () => {
-    const who = (await (await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${tokens.get('writer')!.token}` } })).json()) as { orgs: { name: string; roleInOrg: string }[] };
-    assert.deepEqual(who.orgs, [{ type: 'org', name: 'acme', fullname: 'acme', roleInOrg: 'write' }]);
+    const who = (await (await fetch(`${hub.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${tokens.get('writer')!.token}` } })).json()) as { orgs: { id: string; name: string; roleInOrg: string }[] };
+    assert.match(who.orgs[0]?.id ?? '', /^[0-9a-f]{24}$/);
+    assert.deepEqual(who.orgs, [
+      { type: 'org', id: who.orgs[0]!.id, name: 'acme', fullname: 'acme', email: null, canPay: false, avatarUrl: `${hub.url}/api/avatars/organizations/acme.svg`, periodEnd: null, roleInOrg: 'write' },
+    ]);
     const create = (c: Caller) =>
       fetch(`${hub.url}/api/repos/create`, { method: 'POST', headers: { Authorization: `Bearer ${tokens.get(c)!.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `by-${c}`, organization: 'acme' }) });
     assert.equal((await create('writer')).status, 200);

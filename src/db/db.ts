@@ -19,6 +19,8 @@ import type { WebhooksDb } from './webhooks-db.js';
 import type { GatedDb } from './gated-db.js';
 import type { DownloadsDb } from './downloads-db.js';
 export type { DownloadsDb } from './downloads-db.js';
+import type { LfsFilesDb } from './lfs-files-db.js';
+export type { LfsFilesDb, RepoLfsFile } from './lfs-files-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
@@ -70,6 +72,10 @@ export interface Db {
     setPassword(id: number, passwordHash: string, keepSession?: string): Promise<void>;
     /** Disables (ending every session) or enables an account. */
     setDisabled(id: number, disabled: boolean): Promise<void>;
+    /** Sets the profile's full name and avatar URL (a field left out stays; null clears it). */
+    setProfile(id: number, profile: Partial<Pick<UserRecord, 'fullname' | 'avatarUrl'>>): Promise<UserRecord>;
+    /** The profiles of these users, by name (names no user has are left out). */
+    profiles(names: string[]): Promise<Map<string, { fullname: string | null; avatarUrl: string | null }>>;
     /** Makes the user an administrator of the hub, or no longer one. */
     setAdmin(id: number, isAdmin: boolean): Promise<void>;
     /** Every user, by name. */
@@ -107,6 +113,8 @@ export interface Db {
     /** Throws AppError('conflict', 'NameTaken') when a user or an organization has the name, in any letter case. */
     create(name: string): Promise<OrgRecord>;
     findByName(name: string): Promise<OrgRecord | null>;
+    /** Sets the profile's full name and avatar URL (a field left out stays; null clears it). */
+    setProfile(id: number, profile: Partial<Pick<OrgRecord, 'fullname' | 'avatarUrl'>>): Promise<OrgRecord>;
     /** Add a member or change their role. */
     setMember(orgId: number, userId: number, role: OrgRole): Promise<void>;
     removeMember(orgId: number, userId: number): Promise<void>;
@@ -177,6 +185,8 @@ export interface Db {
   gated: GatedDb;
   /** Download counts of repositories per day (src/db/downloads-db.ts). */
   downloads: DownloadsDb;
+  /** A repository's LFS objects and their permanent deletion (src/db/lfs-files-db.ts). */
+  lfsFiles: LfsFilesDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

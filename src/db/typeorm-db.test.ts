@@ -68,7 +68,7 @@ for (const [kind, make] of configs) {
     it('users: create, find, duplicates and organization names are conflicts', async () => {
       const u = await db.users.create({ name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x' });
       assert.equal(typeof u.id, 'number');
-      assert.deepEqual({ ...u, createdAt: undefined }, { id: u.id, name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x', disabled: false, createdAt: undefined });
+      assert.deepEqual({ ...u, createdAt: undefined }, { id: u.id, name: 'alice', email: 'a@example.com', isAdmin: true, passwordHash: 'scrypt$x', disabled: false, fullname: null, avatarUrl: null, createdAt: undefined });
       assert.ok(u.createdAt instanceof Date);
       assert.equal((await db.users.findByName('alice'))?.id, u.id);
       assert.equal((await db.users.findById(u.id))?.name, 'alice');

@@ -32,6 +32,7 @@ import {
   RepoEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
+  RepoLfsDeletionEntity,
   SessionEntity,
   SettingEntity,
   TokenEntity,
@@ -40,6 +41,7 @@ import {
 import { Mutex } from './mutex.js';
 import { createMirrorsDb } from './mirror-db.js';
 import { createGcDb, lockRepo } from './gc-db.js';
+import { createLfsFilesDb } from './lfs-files-db.js';
 import { STALE_OBJECTS } from './types.js';
 
 const isUniqueViolation = (err: unknown) => {
@@ -188,6 +190,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
     downloads: createDownloadsDb(ds, write, database.kind),
+    lfsFiles: createLfsFilesDb(ds, tx),
     users: {
       async create(input) {
         try {
@@ -224,6 +227,20 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.update(UserEntity, { id }, { disabled });
           if (disabled) await m.delete(SessionEntity, { userId: id });
         });
+      },
+      async setProfile(id, profile) {
+        const patch = { ...(profile.fullname !== undefined ? { fullname: profile.fullname } : {}), ...(profile.avatarUrl !== undefined ? { avatarUrl: profile.avatarUrl } : {}) };
+        if (Object.keys(patch).length) await write(() => ds.getRepository(UserEntity).update({ id }, patch));
+        return toUser(await ds.getRepository(UserEntity).findOneByOrFail({ id }));
+      },
+      async profiles(names) {
+        const out = new Map<string, { fullname: string | null; avatarUrl: string | null }>();
+        const unique = [...new Set(names)];
+        for (let i = 0; i < unique.length; i += 500) {
+          const rows = await ds.getRepository(UserEntity).find({ where: { name: In(unique.slice(i, i + 500)) }, select: { name: true, fullname: true, avatarUrl: true } });
+          for (const r of rows) out.set(r.name, { fullname: r.fullname, avatarUrl: r.avatarUrl });
+        }
+        return out;
       },
       async setAdmin(id, isAdmin) {
         await ds.getRepository(UserEntity).update({ id }, { isAdmin });
@@ -360,6 +377,11 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         const o = await ds.getRepository(OrgEntity).findOneBy({ name });
         return o ? { ...o } : null;
       },
+      async setProfile(id, profile) {
+        const patch = { ...(profile.fullname !== undefined ? { fullname: profile.fullname } : {}), ...(profile.avatarUrl !== undefined ? { avatarUrl: profile.avatarUrl } : {}) };
+        if (Object.keys(patch).length) await write(() => ds.getRepository(OrgEntity).update({ id }, patch));
+        return { ...(await ds.getRepository(OrgEntity).findOneByOrFail({ id })) };
+      },
       async setMember(orgId, userId, role) {
         await tx(async (m) => {
           await m.delete(MembershipEntity, { orgId, userId });
@@ -419,6 +441,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RefEntity, { repoId: id });
           await m.delete(PackEntity, { repoId: id });
           await m.delete(RepoLfsObjectEntity, { repoId: id });
+          await m.delete(RepoLfsDeletionEntity, { repoId: id });
           await m.delete(LfsLockEntity, { repoId: id });
           await m.delete(MirrorEntity, { repoId: id });
           await m.delete(CommitMapEntity, { repoId: id });

@@ -13,6 +13,9 @@ export interface UserRecord {
   passwordHash: string | null;
   /** Disabled accounts cannot sign in; their sessions are ended and their tokens refused. */
   disabled: boolean;
+  /** Profile: full name and avatar image URL, null when not set. */
+  fullname: string | null;
+  avatarUrl: string | null;
   createdAt: Date;
 }
 
@@ -90,6 +93,9 @@ export type OrgRole = 'read' | 'write' | 'admin';
 export interface OrgRecord {
   id: number;
   name: string;
+  /** Profile: full name and avatar image URL, null when not set. */
+  fullname: string | null;
+  avatarUrl: string | null;
   createdAt: Date;
 }
 

@@ -6,6 +6,7 @@ import { discussionRoutes } from './api/discussions.js';
 import { accessRequestRoutes, askAccessRoutes } from './api/gated.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
 import { likeRoutes, userLikesRoutes } from './api/likes.js';
+import { lfsFilesRoutes } from './api/lfs-files.js';
 import { refsRoutes } from './api/refs.js';
 import { mountRepoApi } from './api/repo-routes.js';
 import { repoLifecycleRoutes, repoSettingsRoutes } from './api/repos.js';
@@ -43,6 +44,7 @@ export function createHfRouter(deps: HfDeps): Router {
     discussionRoutes(ctx, api);
     likeRoutes(ctx, api);
     accessRequestRoutes(ctx, api);
+    lfsFilesRoutes(ctx, api);
   });
   resolveRoutes(ctx, router);
   askAccessRoutes(ctx, router);

@@ -184,7 +184,10 @@ export async function collectGarbage(deps: GcDeps, opts: { graceMs: number; dryR
       report.lfs.unlinked += stale.length;
       if (!dryRun) {
         await deps.db.gc.lfsUnlink(repo.id, stale);
-        for (const oid of pointed) if (!linked.has(oid) && (await deps.lfs.objectSize(oid)) !== null) await deps.lfs.link(repo.id, oid);
+        // Objects permanently deleted from the repository stay unlinked whatever its history still points at.
+        const relink = [...pointed].filter((oid) => !linked.has(oid));
+        const deleted = relink.length ? await deps.db.lfsFiles.deletedIn(repo.id, relink) : new Set<string>();
+        for (const oid of relink) if (!deleted.has(oid) && (await deps.lfs.objectSize(oid)) !== null) await deps.lfs.link(repo.id, oid);
       }
     } catch (err) {
       deps.log.warn({ err, repoId: repo.id }, 'garbage collection of a repository failed; the others go on');

@@ -1,6 +1,7 @@
 import { DiscussionEntity, DiscussionEventEntity, RepoLikeEntity } from './discussion.entity.js';
 import { RepoAccessRequestEntity, RepoGateEntity } from './gated.entity.js';
 import { JobEntity, JobLogEntity } from './job.entity.js';
+import { RepoLfsDeletionEntity } from './lfs-deletion.entity.js';
 import { LfsLockEntity, LfsObjectEntity, RepoLfsObjectEntity, SettingEntity } from './lfs.entity.js';
 import { MirrorEntity } from './mirror.entity.js';
 import { CommitMapEntity } from './commit-map.entity.js';
@@ -16,6 +17,6 @@ import { UserEntity } from './user.entity.js';
 import { RepoDownloadEntity } from './download.entity.js';
 import { WebhookDeliveryEntity, WebhookEntity, WebhookWatchEntity } from './webhook.entity.js';
 
-export { CommitMapEntity, RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity];
+export { CommitMapEntity, RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoLfsDeletionEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity, RepoLfsDeletionEntity];
 export { RepoDownloadEntity };

@@ -9,6 +9,13 @@ export class OrgEntity {
   @Column({ type: 'varchar', length: 96 })
   name!: string;
 
+  /** Profile: the full name shown beside the organization name, and an avatar image URL (null: none set). */
+  @Column({ type: 'varchar', length: 256, nullable: true })
+  fullname!: string | null;
+
+  @Column({ name: 'avatar_url', type: 'varchar', length: 2048, nullable: true })
+  avatarUrl!: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }

@@ -22,6 +22,13 @@ export class UserEntity {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
+  /** Profile: the full name shown beside the user name, and an avatar image URL (null: none set). */
+  @Column({ type: 'varchar', length: 256, nullable: true })
+  fullname!: string | null;
+
+  @Column({ name: 'avatar_url', type: 'varchar', length: 2048, nullable: true })
+  avatarUrl!: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }

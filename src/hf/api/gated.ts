@@ -5,6 +5,7 @@ import { can } from '../../auth/permissions.js';
 import { isAccessStatus } from '../../community/gated.js';
 import { principalOf } from '../../http/repo-route.js';
 import { typePrefix } from '../repo-json.js';
+import { userProfiles } from './accounts.js';
 import { authRequired, forbiddenHf, type HfContext } from './context.js';
 import { REPO_PREFIXES, type RepoApi } from './repo-routes.js';
 import type { RepoRecord } from '../../db/db.js';
@@ -16,13 +17,13 @@ const REQUESTS_PAGE = 1000;
 const userObjectId = (id: number) => id.toString(16).padStart(24, '0');
 
 /** A list item as huggingface_hub's `_list_access_requests` reads it; the email only when the user asked (not when granted). */
-function requestJson(r: AccessRequestListItem) {
+function requestJson(r: AccessRequestListItem, profile: { fullname: string; avatarUrl: string }) {
   return {
     user: {
       _id: userObjectId(r.userId),
       user: r.userName,
-      fullname: r.userName,
-      avatarUrl: null,
+      fullname: profile.fullname,
+      avatarUrl: profile.avatarUrl,
       type: 'user',
       ...(!r.granted && r.email ? { email: r.email } : {}),
     },
@@ -92,7 +93,9 @@ export function accessRequestRoutes(ctx: HfContext, api: RepoApi): void {
       const offset = Math.max(Number(q.cursor) || 0, 0);
       const rows = await ctx.gated.list(repo, status, offset, limit + 1);
       if (rows.length > limit) ctx.linkNext(req, res, 'cursor', offset + limit);
-      res.json(rows.slice(0, limit).map(requestJson));
+      const page = rows.slice(0, limit);
+      const profileOf = await userProfiles(ctx, req, page.map((r) => r.userName));
+      res.json(page.map((r) => requestJson(r, profileOf(r.userName))));
     },
     { exact: true },
   );

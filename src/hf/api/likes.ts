@@ -3,6 +3,7 @@ import { notFound } from '../../core/errors.js';
 import { can } from '../../auth/permissions.js';
 import { principalOf } from '../../http/repo-route.js';
 import { hfRepoId } from '../repo-json.js';
+import { userProfiles } from './accounts.js';
 import type { HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
 
@@ -44,7 +45,9 @@ export function likeRoutes(ctx: HfContext, api: RepoApi): void {
       const offset = Math.max(Number(q.cursor) || 0, 0);
       const rows = await deps.db.likes.likers(repo.id, offset, limit + 1);
       if (rows.length > limit) ctx.linkNext(req, res, 'cursor', offset + limit);
-      res.json(rows.slice(0, limit).map((r) => ({ user: r.userName, fullname: r.userName, type: 'user', avatarUrl: null })));
+      const page = rows.slice(0, limit);
+      const profileOf = await userProfiles(ctx, req, page.map((r) => r.userName));
+      res.json(page.map((r) => ({ user: r.userName, ...profileOf(r.userName), type: 'user' })));
     },
     { exact: true },
   );
