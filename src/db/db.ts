@@ -17,6 +17,8 @@ import type { CommunityDb, LikesDb } from './community-types.js';
 import type { JobsDb } from './jobs-db.js';
 import type { WebhooksDb } from './webhooks-db.js';
 import type { GatedDb } from './gated-db.js';
+import type { CollectionsDb } from './collections-db.js';
+export type { CollectionFilter, CollectionItemRecord, CollectionItemType, CollectionRecord, CollectionsDb } from './collections-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
@@ -170,6 +172,8 @@ export interface Db {
   webhooks: WebhooksDb;
   /** Gated repositories and access requests (src/db/gated-db.ts). */
   gated: GatedDb;
+  /** Collections and their items (src/db/collections-db.ts). */
+  collections: CollectionsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

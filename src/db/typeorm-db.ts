@@ -13,8 +13,10 @@ import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
+import { createCollectionsDb } from './collections-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
+  CollectionItemEntity,
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
@@ -183,6 +185,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     likes: createLikesDb(ds, write),
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
+    collections: createCollectionsDb(ds, tx, sqlite),
     users: {
       async create(input) {
         try {
@@ -418,6 +421,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(MirrorEntity, { repoId: id });
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
+          await m.delete(CollectionItemEntity, { type: In(['model', 'dataset', 'space']), ref: id });
           await m.delete(RepoEntity, { id });
         });
       },
