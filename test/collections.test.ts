@@ -287,6 +287,19 @@ for (const backend of backends()) {
       assert.equal((await add(alice, c.slug, 'model', 'alice/doomed')).status, 200);
     });
 
+    it('a deleted account takes its collections with it; a new account of the same name starts with none', async () => {
+      const erin = await h.user('erin');
+      const hers = await create(erin, 'Erins picks', { private: true });
+      await ok<{ data: Collection }>(erin, 'PATCH', `/api/collections/${hers.slug}`, { private: false });
+      const holder = await create(alice, 'Holds erins');
+      assert.equal((await add(alice, holder.slug, 'collection', hers.slug)).status, 200);
+      await h.cli(['user', 'delete', 'erin', '--yes']);
+      const again = await h.user('erin');
+      assert.equal((await call(again, 'GET', `/api/collections/${hers.slug}`)).status, 404);
+      assert.deepEqual(await ok(again, 'GET', '/api/collections?owner=erin'), []);
+      assert.deepEqual((await get(alice, holder.slug)).items, []);
+    });
+
     it('private collections are absent for others; private repositories are left out for those who cannot read them', async () => {
       const hidden = await create(alice, 'Hidden', { private: true });
       assert.equal(hidden.private, true);

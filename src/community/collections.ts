@@ -269,28 +269,46 @@ export class CollectionService {
    */
   async json(p: Principal | null, cols: CollectionRecord[], opts: { listing: boolean; base: string }): Promise<Record<string, unknown>[]> {
     const all = await this.db.collections.items(cols.map((c) => c.id));
-    const repoIds = [...new Set(all.filter((i) => REPO_TYPES.includes(i.type)).map((i) => i.ref))];
-    const repos = new Map<string, RepoRecord>();
-    for (const id of repoIds) {
-      const r = await this.db.repos.findById(id);
-      if (r && can(p, r, 'read')) repos.set(id, r);
+    // What each item points at, if the caller may see it; looked up only as far as the answer needs.
+    const repos = new Map<string, RepoRecord | null>();
+    const nested = new Map<string, CollectionRecord | null>();
+    const target = async (i: CollectionItemRecord): Promise<RepoRecord | CollectionRecord | string | null> => {
+      if (REPO_TYPES.includes(i.type)) {
+        if (!repos.has(i.ref)) {
+          const r = await this.db.repos.findById(i.ref);
+          repos.set(i.ref, r && r.type === i.type && can(p, r, 'read') ? r : null);
+        }
+        return repos.get(i.ref)!;
+      }
+      if (i.type === 'collection') {
+        if (!nested.has(i.ref)) {
+          const c = await this.db.collections.get(i.ref);
+          nested.set(i.ref, c && this.canSee(p, c) ? c : null);
+        }
+        return nested.get(i.ref)!;
+      }
+      return i.ref;
+    };
+    const shown = new Map<string, CollectionItemRecord[]>(cols.map((c) => [c.id, []]));
+    for (const i of all) {
+      const list = shown.get(i.collectionId)!;
+      if (opts.listing && list.length >= LIST_ITEMS) continue;
+      if ((await target(i)) !== null) list.push(i);
     }
-    const nested = new Map((await this.db.collections.getMany([...new Set(all.filter((i) => i.type === 'collection').map((i) => i.ref))])).filter((c) => this.canSee(p, c)).map((c) => [c.id, c]));
-    const visibleIds = [...repos.keys()];
+    const visibleRepos = [...repos.values()].filter((r): r is RepoRecord => r !== null).map((r) => r.id);
     const [likes, gates, liked] = await Promise.all([
-      this.db.likes.counts(visibleIds),
-      this.db.gated.modes(visibleIds),
-      p ? this.db.likes.ofUser(p.user.id).then((l) => new Set(l.map((x) => x.repoId))) : Promise.resolve(new Set<string>()),
+      this.db.likes.counts(visibleRepos),
+      this.db.gated.modes(visibleRepos),
+      p && visibleRepos.length ? this.db.likes.ofUser(p.user.id).then((l) => new Set(l.map((x) => x.repoId))) : Promise.resolve(new Set<string>()),
     ]);
     const owners = new Map<string, Record<string, unknown>>();
     for (const ns of new Set(cols.map((c) => c.namespace))) owners.set(ns, await this.ownerJson(ns));
 
-    const itemJson = (i: CollectionItemRecord, pos: number): Record<string, unknown> | null => {
+    const itemJson = (i: CollectionItemRecord, pos: number): Record<string, unknown> => {
       const base: Record<string, unknown> = { _id: i.id, position: pos, type: i.type };
       if (i.note) base.note = noteJson(i.note);
       if (REPO_TYPES.includes(i.type)) {
-        const r = repos.get(i.ref);
-        if (!r) return null;
+        const r = repos.get(i.ref)!;
         return {
           ...base,
           id: `${r.namespace}/${r.name}`,
@@ -305,28 +323,20 @@ export class CollectionService {
         };
       }
       if (i.type === 'collection') {
-        const c = nested.get(i.ref);
-        if (!c) return null;
+        const c = nested.get(i.ref)!;
         return { ...base, id: c.id, slug: collectionSlug(c), title: c.title, private: c.private, theme: c.theme, lastUpdated: c.updatedAt.toISOString() };
       }
       return { ...base, id: i.ref };
     };
 
     return cols.map((c) => {
-      const shown: Record<string, unknown>[] = [];
-      for (const i of all) {
-        if (i.collectionId !== c.id) continue;
-        const j = itemJson(i, shown.length);
-        if (j) shown.push(j);
-        if (opts.listing && shown.length >= LIST_ITEMS) break;
-      }
       const slug = collectionSlug(c);
       const out: Record<string, unknown> = {
         slug,
         title: c.title,
         ...(c.description !== null ? { description: c.description } : {}),
         owner: owners.get(c.namespace),
-        items: shown,
+        items: shown.get(c.id)!.map((i, n) => itemJson(i, n)),
         lastUpdated: c.updatedAt.toISOString(),
         theme: c.theme,
         private: c.private,

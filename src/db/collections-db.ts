@@ -222,3 +222,17 @@ export function createCollectionsDb(ds: DataSource, tx: <T>(fn: (m: EntityManage
     },
   };
 }
+
+/**
+ * Inside a transaction that deletes an account: its collections go, with their items and the items
+ * of other collections that held them (a new account of the same name starts with none).
+ */
+export async function deleteCollectionsOf(m: EntityManager, namespace: string): Promise<void> {
+  const ids = (await m.find(CollectionEntity, { where: { namespace }, select: { id: true } })).map((c) => c.id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    await m.delete(CollectionItemEntity, { collectionId: In(chunk) });
+    await m.delete(CollectionItemEntity, { type: 'collection', ref: In(chunk) });
+    await m.delete(CollectionEntity, { id: In(chunk) });
+  }
+}

@@ -13,7 +13,7 @@ import { createJobsDb } from './jobs-db.js';
 import { createLikesDb } from './likes-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
-import { createCollectionsDb } from './collections-db.js';
+import { createCollectionsDb, deleteCollectionsOf } from './collections-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   CollectionItemEntity,
@@ -250,6 +250,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(LfsLockEntity, { ownerId: id });
           await m.delete(RepoAccessRequestEntity, { userId: id });
           await m.delete(QuotaEntity, { namespace: user.name });
+          await deleteCollectionsOf(m, user.name);
           await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
           await m.delete(UserEntity, { id });
         });
