@@ -30,6 +30,7 @@ for (const backend of backends()) {
     let alice: User;
     let bob: User;
     let carol: User;
+    let dave: User;
 
     /** A request shaped as the Python client sends it: Bearer token, JSON body. */
     const call = async (user: User | string | null, method: string, p: string, body?: unknown) => {
@@ -57,18 +58,24 @@ for (const backend of backends()) {
     const get = (user: User | null, slug: string) => ok<Collection>(user, 'GET', `/api/collections/${slug}`);
     const add = (user: User, slug: string, type: string, id: string, note?: string) => call(user, 'POST', `/api/collections/${slug}/items`, { item: { id, type }, ...(note !== undefined ? { note } : {}) });
 
+    /** A user with a write token only (each CLI run costs a process start). */
+    const writer = async (name: string): Promise<User> => {
+      await h.cli(['user', 'create', name]);
+      const token = (await h.cli(['token', 'create', name, '--scope', 'write'])).trim().split('\n').at(-1)!;
+      return { name, token, readToken: '' };
+    };
+    const repo = (user: User, name: string, extra: Record<string, unknown> = {}) => ok(user, 'POST', '/api/repos/create', { name, ...extra });
+
     before(async () => {
       h = await startHub({ backend });
       await withServerLog(() => h, async () => {
       alice = await h.user('alice');
-      bob = await h.user('bob');
-      carol = await h.user('carol');
-      await h.repo('alice/one');
-      await h.repo('alice/two');
-      await h.repo('alice/three');
-      await h.repo('alice/secret', { private: true });
-      await h.repo('alice/data', { type: 'dataset' });
-      await h.repo('alice/doomed');
+      bob = await writer('bob');
+      carol = await writer('carol');
+      dave = await writer('dave');
+      for (const name of ['one', 'two', 'three', 'doomed']) await repo(alice, name);
+      await repo(alice, 'secret', { private: true });
+      await repo(alice, 'data', { type: 'dataset' });
       await h.cli(['org', 'create', 'acme', '--admin', 'alice']);
       await h.cli(['org', 'add-member', 'acme', 'bob', '--role', 'write']);
       await h.cli(['org', 'add-member', 'acme', 'carol', '--role', 'read']);
@@ -211,7 +218,7 @@ for (const backend of backends()) {
 
     it('listing: filters by owner, item and q; four items at most and no position; pages with Link', async () => {
       const big = await create(bob, 'Big list', { description: 'Needle in here' });
-      await h.repo('bob/m1');
+      await repo(bob, 'm1');
       for (const id of ['alice/one', 'alice/two', 'alice/three', 'bob/m1', 'alice/doomed']) assert.equal((await add(bob, big.slug, 'model', id)).status, 200);
       const small = await create(bob, 'Small list');
       await add(bob, small.slug, 'model', 'bob/m1');
@@ -279,7 +286,7 @@ for (const backend of backends()) {
       );
       assert.deepEqual(await ok(null, 'GET', '/api/collections?item=models/alice/doomed'), []);
       // A new repository of the same name is not the deleted one.
-      await h.repo('alice/doomed');
+      await repo(alice, 'doomed');
       assert.deepEqual(
         (await get(alice, c.slug)).items.map((i) => i.id),
         ['alice/two', 'alice/three'],
@@ -288,13 +295,13 @@ for (const backend of backends()) {
     });
 
     it('a deleted account takes its collections with it; a new account of the same name starts with none', async () => {
-      const erin = await h.user('erin');
+      const erin = await writer('erin');
       const hers = await create(erin, 'Erins picks', { private: true });
       await ok<{ data: Collection }>(erin, 'PATCH', `/api/collections/${hers.slug}`, { private: false });
       const holder = await create(alice, 'Holds erins');
       assert.equal((await add(alice, holder.slug, 'collection', hers.slug)).status, 200);
       await h.cli(['user', 'delete', 'erin', '--yes']);
-      const again = await h.user('erin');
+      const again = await writer('erin');
       assert.equal((await call(again, 'GET', `/api/collections/${hers.slug}`)).status, 404);
       assert.deepEqual(await ok(again, 'GET', '/api/collections?owner=erin'), []);
       assert.deepEqual((await get(alice, holder.slug)).items, []);
@@ -365,8 +372,7 @@ for (const backend of backends()) {
       assert.equal((await get(carol, org.slug)).items.length, 1);
       assert.equal((await call(carol, 'PATCH', `/api/collections/${org.slug}`, { title: 'x' })).status, 403);
       assert.equal((await call(carol, 'POST', '/api/collections', { title: 'c', namespace: 'acme', private: false })).status, 403);
-      const outsider = await h.user('dave');
-      assert.equal((await call(outsider, 'GET', `/api/collections/${org.slug}`)).status, 404);
+      assert.equal((await call(dave, 'GET', `/api/collections/${org.slug}`)).status, 404);
       assert.equal((await ok<{ data: Collection }>(bob, 'PATCH', `/api/collections/${org.slug}`, { description: 'by bob' })).data.description, 'by bob');
     });
 
