@@ -21,6 +21,8 @@ import type { DownloadsDb } from './downloads-db.js';
 export type { DownloadsDb } from './downloads-db.js';
 import type { LfsFilesDb } from './lfs-files-db.js';
 export type { LfsFilesDb, RepoLfsFile } from './lfs-files-db.js';
+import type { CollectionsDb } from './collections-db.js';
+export type { CollectionFilter, CollectionItemRecord, CollectionItemType, CollectionRecord, CollectionsDb } from './collections-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
@@ -187,6 +189,8 @@ export interface Db {
   downloads: DownloadsDb;
   /** A repository's LFS objects and their permanent deletion (src/db/lfs-files-db.ts). */
   lfsFiles: LfsFilesDb;
+  /** Collections and their items (src/db/collections-db.ts). */
+  collections: CollectionsDb;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -15,8 +15,10 @@ import { createCommitMapDb } from './commit-map-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
 import { createDownloadsDb } from './downloads-db.js';
+import { createCollectionsDb, deleteCollectionsOf } from './collections-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
+  CollectionItemEntity,
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
@@ -191,6 +193,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     gated: createGatedDb(ds, write),
     downloads: createDownloadsDb(ds, write, database.kind),
     lfsFiles: createLfsFilesDb(ds, tx),
+    collections: createCollectionsDb(ds, tx, sqlite),
     users: {
       async create(input) {
         try {
@@ -269,6 +272,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(LfsLockEntity, { ownerId: id });
           await m.delete(RepoAccessRequestEntity, { userId: id });
           await m.delete(QuotaEntity, { namespace: user.name });
+          await deleteCollectionsOf(m, user.name);
           await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
           await m.delete(UserEntity, { id });
         });
@@ -448,6 +452,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoDownloadEntity, { repoId: id });
+          await m.delete(CollectionItemEntity, { type: In(['model', 'dataset', 'space']), ref: id });
           await m.delete(RepoEntity, { id });
         });
       },

@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import { accountRoutes } from './api/accounts.js';
+import { collectionRoutes } from './api/collections.js';
 import { commitRoutes } from './api/commit.js';
 import { createHfContext, type HfDeps } from './api/context.js';
 import { discussionRoutes } from './api/discussions.js';
@@ -31,6 +32,7 @@ export function createHfRouter(deps: HfDeps): Router {
 
   accountRoutes(ctx, router);
   repoLifecycleRoutes(ctx, router);
+  collectionRoutes(ctx, router);
   listingRoutes(ctx, router);
   userLikesRoutes(ctx, router);
   webhookRoutes(ctx, router, deps.webhooks);
