@@ -16,6 +16,8 @@ import { PgWebhooks1795871420806 } from './pg/1795871420806-webhooks.js';
 import { SqliteWebhooks1795871416447 } from './sqlite/1795871416447-webhooks.js';
 import { PgGated1795871322707 } from './pg/1795871322707-gated.js';
 import { SqliteGated1795871318986 } from './sqlite/1795871318986-gated.js';
+import { SqliteRepoNameKeys1795879619531 } from './sqlite/1795879619531-RepoNameKeys.js';
+import { PgRepoNameKeys1795879625097 } from './pg/1795879625097-RepoNameKeys.js';
 import { SqliteInit1795349635621 } from './sqlite/1795349635621-init.js';
 import { SqliteOrganizations1795352631666 } from './sqlite/1795352631666-organizations.js';
 
@@ -23,5 +25,5 @@ import { SqliteMirrors1795867411282 } from './sqlite/1795867411282-mirrors.js';
 import { PgMirrors1795867419427 } from './pg/1795867419427-mirrors.js';
 
 /** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671, SqliteReclaimStorage1795867046323, SqliteWebhooks1795871416447, SqliteGated1795871318986];
-export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356, PgReclaimStorage1795867049077, PgWebhooks1795871420806, PgGated1795871322707];
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671, SqliteReclaimStorage1795867046323, SqliteWebhooks1795871416447, SqliteGated1795871318986, SqliteRepoNameKeys1795879619531];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356, PgReclaimStorage1795867049077, PgWebhooks1795871420806, PgGated1795871322707, PgRepoNameKeys1795879625097];

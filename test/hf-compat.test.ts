@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as hub from '@huggingface/hub';
+import { git, gitResult, tmpDir } from './helpers/git.js';
+import { backends, startHub, type Hub } from './helpers/server.js';
+
+const ndjson = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const file = (p: string, content: string) => ({ key: 'file', value: { path: p, content: b64(content), encoding: 'base64' } });
+
+for (const backend of backends()) {
+  describe(`Hub compatibility details (${backend})`, () => {
+    let h: Hub;
+    let alice: { name: string; token: string; readToken: string };
+    let bob: { name: string; token: string; readToken: string };
+    const as = (who: { token: string } | null) => (p: string, init: RequestInit = {}) =>
+      fetch(`${h.url}${p}`, { redirect: 'manual', ...init, headers: { ...(who ? { Authorization: `Bearer ${who.token}` } : {}), ...(init.headers as Record<string, string>) } });
+    const api = (p: string, init: RequestInit = {}) => as(alice)(p, init);
+    const create = (body: Record<string, unknown>) => api('/api/repos/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const move = (fromRepo: string, toRepo: string, type = 'model') =>
+      api('/api/repos/move', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fromRepo, toRepo, type }) });
+    const commit = (repo: string, lines: unknown[], rev = 'main', query = '') =>
+      api(`/api/models/${repo}/commit/${encodeURIComponent(rev)}${query}`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: ndjson(lines) });
+    const creds = () => ({ hubUrl: h.url, accessToken: alice.token as `hf_${string}` });
+
+    before(async () => {
+      h = await startHub({ backend });
+      alice = await h.user('alice');
+      bob = await h.user('bob');
+    });
+    after(async () => {
+      await h?.stop();
+    });
+
+    describe('case-insensitive repo ids', () => {
+      before(async () => {
+        assert.equal((await create({ name: 'MixedCase', organization: 'alice' })).status, 200);
+        assert.equal((await commit('alice/MixedCase', [{ key: 'header', value: { summary: 'add' } }, file('hello.txt', 'hello\n')])).status, 200);
+      });
+
+      it('API, resolve and the JS client find a repository in any letter case; answers carry the stored case', async () => {
+        const info = await api('/api/models/ALICE/mixedcase');
+        assert.equal(info.status, 200);
+        assert.equal(((await info.json()) as { id: string }).id, 'alice/MixedCase');
+        const dl = await api('/alice/MIXEDCASE/resolve/main/hello.txt');
+        assert.equal(dl.status, 200);
+        assert.equal(await dl.text(), 'hello\n');
+        // create_commit to repo_id.lower(), as the Python client's test does: commitUrl names the stored case.
+        const c = await commit('alice/mixedcase', [{ key: 'header', value: { summary: 'lower' } }, file('lower.txt', 'x\n')]);
+        assert.equal(c.status, 200);
+        assert.match(((await c.json()) as { commitUrl: string }).commitUrl, /\/alice\/MixedCase\/commit\//);
+        const files: string[] = [];
+        for await (const f of hub.listFiles({ ...creds(), repo: { type: 'model', name: 'alice/mixedCASE' } })) files.push(f.path);
+        assert.deepEqual(files.sort(), ['.gitattributes', 'hello.txt', 'lower.txt']);
+        const listed = (await (await api('/api/models?author=ALICE')).json()) as { id: string }[];
+        assert.ok(listed.some((r) => r.id === 'alice/MixedCase'), 'author filter is case-insensitive');
+      });
+
+      it('git clone and LFS batch with another letter case', async () => {
+        const dir = path.join(tmpDir('compat-case'), 'c');
+        await git(['clone', `${h.authUrl(alice)}/Alice/MIXEDCASE.git`, dir]);
+        assert.equal(fs.readFileSync(path.join(dir, 'hello.txt'), 'utf8'), 'hello\n');
+        const batch = await fetch(`${h.url}/ALICE/mixedcase.git/info/lfs/objects/batch`, {
+          method: 'POST',
+          headers: { Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json', Authorization: `Basic ${Buffer.from(`alice:${alice.token}`).toString('base64')}` },
+          body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: 'a'.repeat(64), size: 1 }] }),
+        });
+        assert.equal(batch.status, 200);
+      });
+
+      it('creating a repository that differs only in case is a 409 that names the existing one', async () => {
+        const r = await create({ name: 'mixedcase', organization: 'alice' });
+        assert.equal(r.status, 409);
+        assert.equal(((await r.json()) as { url: string }).url, `${h.url}/alice/MixedCase`);
+        await assert.rejects(hub.createRepo({ ...creds(), repo: { type: 'model', name: 'alice/MIXEDcase' } }), /already/i);
+        // Another type may use the name.
+        assert.equal((await create({ name: 'mixedcase', organization: 'alice', type: 'dataset' })).status, 200);
+      });
+    });
+
+    describe('moved repositories', () => {
+      it('API and resolve answer the old name with a relative 307 the clients follow; POST keeps its body', async () => {
+        assert.equal((await create({ name: 'old-name', organization: 'alice' })).status, 200);
+        assert.equal((await commit('alice/old-name', [{ key: 'header', value: { summary: 'add' } }, file('a.txt', 'a\n')])).status, 200);
+        assert.equal((await move('alice/old-name', 'alice/new-name')).status, 200);
+
+        const info = await api('/api/models/alice/old-name?expand[]=sha');
+        assert.equal(info.status, 307);
+        assert.equal(info.headers.get('location'), '/api/models/alice/new-name?expand[]=sha');
+        const dl = await api('/alice/Old-Name/resolve/main/a.txt', { method: 'HEAD' });
+        assert.equal(dl.status, 307);
+        assert.equal(dl.headers.get('location'), '/alice/new-name/resolve/main/a.txt');
+
+        // The JS client follows (fetch's default), for reads and for commits.
+        assert.equal((await hub.modelInfo({ ...creds(), name: 'alice/old-name' })).name, 'alice/new-name');
+        const blob = await hub.downloadFile({ ...creds(), repo: 'alice/old-name', path: 'a.txt' });
+        assert.equal(await blob!.text(), 'a\n');
+        await hub.uploadFile({ ...creds(), repo: 'alice/old-name', file: { path: 'b.txt', content: new Blob(['b\n']) } });
+        const after = await api('/alice/new-name/resolve/main/b.txt');
+        assert.equal(await after.text(), 'b\n');
+        // A chain of moves still lands on the current name.
+        assert.equal((await move('alice/new-name', 'alice/newest-name')).status, 200);
+        assert.equal((await api('/api/models/alice/old-name')).headers.get('location'), '/api/models/alice/newest-name');
+      });
+
+      it('git clone and push of the old name follow the redirect', async () => {
+        assert.equal((await create({ name: 'git-old', organization: 'alice' })).status, 200);
+        assert.equal((await move('alice/git-old', 'alice/git-new')).status, 200);
+        const dir = path.join(tmpDir('compat-moved'), 'c');
+        await git(['clone', `${h.authUrl(alice)}/alice/git-old.git`, dir]);
+        assert.ok(fs.existsSync(path.join(dir, '.gitattributes')));
+        fs.writeFileSync(path.join(dir, 'pushed.txt'), 'pushed\n');
+        await git(['add', 'pushed.txt'], { cwd: dir });
+        await git(['-c', 'user.name=a', '-c', 'user.email=a@x', 'commit', '-qm', 'push'], { cwd: dir });
+        await git(['push', 'origin', 'HEAD:main'], { cwd: dir });
+        assert.equal(await (await api('/alice/git-new/resolve/main/pushed.txt')).text(), 'pushed\n');
+      });
+
+      it("a private repository's old name tells nobody else anything; a new repository under the old name drops the redirect", async () => {
+        assert.equal((await create({ name: 'secret-old', organization: 'alice', private: true })).status, 200);
+        assert.equal((await move('alice/secret-old', 'alice/secret-new')).status, 200);
+        assert.equal((await api('/api/models/alice/secret-old')).status, 307);
+        const stranger = await as(bob)('/api/models/alice/secret-old');
+        assert.equal(stranger.status, 404);
+        assert.equal(stranger.headers.get('x-error-code'), 'RepoNotFound');
+        assert.equal(stranger.headers.get('location'), null);
+        const anon = await as(null)('/alice/secret-old/resolve/main/.gitattributes');
+        assert.equal(anon.status, 401);
+        assert.equal(anon.headers.get('x-error-code'), 'RepoNotFound');
+        const gitAnon = await gitResult(['ls-remote', `${h.authUrl(bob)}/alice/secret-old.git`]);
+        assert.notEqual(gitAnon.code, 0);
+        assert.doesNotMatch(gitAnon.stderr, /secret-new/);
+
+        assert.equal((await create({ name: 'secret-old', organization: 'alice' })).status, 200);
+        const fresh = await api('/api/models/alice/secret-old');
+        assert.equal(fresh.status, 200);
+        assert.equal(((await fresh.json()) as { id: string; private: boolean }).private, false);
+      });
+
+      it('a change of letter case is a move onto itself, answered in the new case', async () => {
+        assert.equal((await create({ name: 'casemove', organization: 'alice' })).status, 200);
+        assert.equal((await move('alice/casemove', 'alice/CaseMove')).status, 200);
+        const r = await api('/api/models/alice/casemove');
+        assert.equal(r.status, 200);
+        assert.equal(((await r.json()) as { id: string }).id, 'alice/CaseMove');
+      });
+    });
+  });
+}
