@@ -147,5 +147,84 @@ for (const backend of backends()) {
         assert.equal(((await r.json()) as { id: string }).id, 'alice/CaseMove');
       });
     });
+
+    describe('smaller differences', () => {
+      let head = '';
+      before(async () => {
+        assert.equal((await create({ name: 'small', organization: 'alice' })).status, 200);
+        const c = await commit('alice/small', [{ key: 'header', value: { summary: 'tree' } }, file('old_dir/a.txt', 'a\n'), file('old_dir/sub/b.txt', 'b\n'), file('keep.txt', 'k\n')]);
+        assert.equal(c.status, 200);
+        head = ((await c.json()) as { commitOid: string }).commitOid;
+      });
+
+      it('a namespace-less id is RepoNotFound on every route shape', async () => {
+        for (const [p, method] of [
+          ['/api/models/no-such-repo', 'GET'],
+          ['/api/models/no-such-repo/revision/main', 'GET'],
+          ['/api/models/no-such-repo/commits/main', 'GET'],
+          ['/api/datasets/no-such-repo/tree/main', 'GET'],
+          ['/no-such-repo/resolve/main/config.json', 'GET'],
+          ['/no-such-repo/resolve/main/config.json', 'HEAD'],
+          ['/datasets/no-such-repo/resolve/main/sub/x.json', 'GET'],
+        ] as const) {
+          const r = await api(p, { method });
+          assert.equal(r.status, 404, `${method} ${p}`);
+          assert.equal(r.headers.get('x-error-code'), 'RepoNotFound', `${method} ${p}`);
+        }
+        const anon = await as(null)('/no-such-repo/resolve/main/config.json', { method: 'HEAD' });
+        assert.equal(anon.status, 401);
+        assert.equal(anon.headers.get('x-error-code'), 'RepoNotFound');
+        await assert.rejects(hub.modelInfo({ ...creds(), name: 'no-such-repo' }), /not found/i);
+      });
+
+      it('deletedFolder takes its folder with a trailing slash, as the Python client sends it', async () => {
+        const r = await commit('alice/small', [{ key: 'header', value: { summary: 'rm', description: '' } }, { key: 'deletedFolder', value: { path: 'old_dir/' } }]);
+        assert.equal(r.status, 200, await r.clone().text());
+        const tree = (await (await api('/api/models/alice/small/tree/main')).json()) as { path: string }[];
+        assert.deepEqual(tree.map((e) => e.path).sort(), ['.gitattributes', 'keep.txt']);
+      });
+
+      it('a pull request against a commit id (or a missing branch) is RevisionNotFound, and opens nothing', async () => {
+        for (const rev of [head, head.slice(0, 7), 'no-such-branch']) {
+          const r = await commit('alice/small', [{ key: 'header', value: { summary: 'pr' } }, file('pr.txt', 'x\n')], rev, '?create_pr=1');
+          assert.equal(r.status, 404, rev);
+          assert.equal(r.headers.get('x-error-code'), 'RevisionNotFound', rev);
+        }
+        const list = (await (await api('/api/models/alice/small/discussions')).json()) as { count: number };
+        assert.equal(list.count, 0);
+        await assert.rejects(hub.uploadFile({ ...creds(), repo: 'alice/small', branch: head, isPullRequest: true, file: { path: 'pr.txt', content: new Blob(['x']) } }));
+      });
+
+      it('create_tag: the revision is checked before the name, then existence (404, 400, 409)', async () => {
+        const tag = (rev: string, name: string) => api(`/api/models/alice/small/tag/${rev}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag: name }) });
+        const missing = await tag('foobar', 'invalid tag');
+        assert.equal(missing.status, 404);
+        assert.equal(missing.headers.get('x-error-code'), 'RevisionNotFound');
+        assert.equal((await tag('main', 'invalid tag')).status, 400);
+        assert.equal((await tag(head.slice(0, 7), 'v1')).status, 200);
+        assert.equal((await tag('main', 'v1')).status, 409);
+        const del = await api('/api/models/alice/small/tag/nope', { method: 'DELETE' });
+        assert.equal(del.status, 404);
+        assert.equal(del.headers.get('x-error-code'), 'RevisionNotFound');
+      });
+
+      it("path errors carry the Hub's status and codes", async () => {
+        const miss = await api('/alice/small/resolve/main/nope.txt');
+        assert.equal(miss.status, 404);
+        assert.equal(miss.headers.get('x-error-code'), 'EntryNotFound');
+        assert.match(miss.headers.get('x-repo-commit') ?? '', /^[0-9a-f]{40}$/);
+        const badRev = await api('/alice/small/resolve/nope/keep.txt', { method: 'HEAD' });
+        assert.equal(badRev.status, 404);
+        assert.equal(badRev.headers.get('x-error-code'), 'RevisionNotFound');
+        const treeMiss = await api('/api/models/alice/small/tree/main/nope');
+        assert.equal(treeMiss.status, 404);
+        assert.equal(treeMiss.headers.get('x-error-code'), 'EntryNotFound');
+        const delMiss = await commit('alice/small', [{ key: 'header', value: { summary: 'rm' } }, { key: 'deletedFile', value: { path: 'nope.txt' } }]);
+        assert.equal(delMiss.status, 404);
+        assert.equal(delMiss.headers.get('x-error-code'), 'EntryNotFound');
+        assert.match(delMiss.headers.get('x-error-message') ?? '', /A file with this name doesn't exist/);
+        assert.equal(await hub.fileDownloadInfo({ ...creds(), repo: 'alice/small', path: 'nope.txt' }), null);
+      });
+    });
   });
 }

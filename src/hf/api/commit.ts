@@ -132,7 +132,9 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     }
     if (!header) throw invalid('BadRequest', 'the first line of a commit must be its header');
     if (++operations > limits.maxOperations) throw new AppError('too_large', 'PayloadTooLarge', `a commit holds at most ${limits.maxOperations} operations`);
-    const path = normalizeRepoPath(String(value.path ?? ''));
+    // deletedFolder names its folder with a trailing '/' (`old_dir/`), as the Python client sends it.
+    const rawPath = String(value.path ?? '');
+    const path = normalizeRepoPath(key === 'deletedFolder' && rawPath !== '/' ? rawPath.replace(/\/+$/, '') : rawPath);
     if (key === 'file') {
       const content = Buffer.from(String(value.content ?? ''), value.encoding === 'base64' ? 'base64' : 'utf8');
       if (content.length > quotaLeft) throw deps.quotas.exceeded(repo, content.length, quotaLeft);
