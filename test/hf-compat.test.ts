@@ -226,5 +226,60 @@ for (const backend of backends()) {
         assert.equal(await hub.fileDownloadInfo({ ...creds(), repo: 'alice/small', path: 'nope.txt' }), null);
       });
     });
+
+    describe('README metadata validation', () => {
+      const validate = (content: string) => api('/api/validate-yaml', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content, repoType: 'model' }) });
+      before(async () => {
+        assert.equal((await create({ name: 'cards', organization: 'alice' })).status, 200);
+      });
+
+      it('/api/validate-yaml answers JSON: valid, missing metadata (a warning), invalid (400 with errors)', async () => {
+        const ok = await validate('---\nlicense: mit\n---\nhello');
+        assert.equal(ok.status, 200);
+        assert.deepEqual(await ok.json(), { errors: [], warnings: [] });
+        const none = await validate('hello');
+        assert.equal(none.status, 200);
+        assert.deepEqual(((await none.json()) as { warnings: { message: string }[] }).warnings, [{ message: 'Empty or missing yaml metadata in repo card' }]);
+        const bad = await validate('---\nmodel-index: foo\n---\nhello');
+        assert.equal(bad.status, 400);
+        const body = (await bad.json()) as { errors: { message: string }[] };
+        assert.match(body.errors[0]!.message, /model-index/);
+        const broken = await validate('---\nlicense: [mit\n---\nhello');
+        assert.equal(broken.status, 400);
+      });
+
+      it('an API commit with invalid README metadata is refused with 400 and changes nothing; valid metadata lands', async () => {
+        const before = ((await (await api('/api/models/alice/cards/revision/main')).json()) as { sha: string }).sha;
+        for (const text of ['---\nmodel-index: foo\n---\n# card\n', '---\nlicense: [mit\n---\n', '---\n- a\n- b\n---\n', '---\ntags: {a: 1}\n---\n']) {
+          const r = await commit('alice/cards', [{ key: 'header', value: { summary: 'card' } }, file('README.md', text)]);
+          assert.equal(r.status, 400, text);
+          assert.match(r.headers.get('x-error-message') ?? '', /Invalid metadata in README\.md/);
+        }
+        await assert.rejects(hub.uploadFile({ ...creds(), repo: 'alice/cards', file: { path: 'README.md', content: new Blob(['---\nmodel-index: foo\n---\n']) } }), /Invalid metadata/);
+        const after = ((await (await api('/api/models/alice/cards/revision/main')).json()) as { sha: string }).sha;
+        assert.equal(after, before);
+        // Not at the root, or no metadata at all: not checked / only a warning.
+        assert.equal((await commit('alice/cards', [{ key: 'header', value: { summary: 'sub' } }, file('docs/README.md', '---\nmodel-index: foo\n---\n')])).status, 200);
+        assert.equal((await commit('alice/cards', [{ key: 'header', value: { summary: 'plain' } }, file('README.md', '# no metadata\n')])).status, 200);
+        await hub.uploadFile({ ...creds(), repo: 'alice/cards', file: { path: 'README.md', content: new Blob(['---\nlicense: mit\ntags: [a, b]\n---\n# card\n']) } });
+        const info = (await (await api('/api/models/alice/cards')).json()) as { cardData?: { license?: string } };
+        assert.equal(info.cardData?.license, 'mit');
+      });
+
+      it('a git push that brings invalid README metadata is rejected with the Hub\'s words; a valid one lands', async () => {
+        const dir = path.join(tmpDir('compat-card'), 'c');
+        await git(['clone', `${h.authUrl(alice)}/alice/cards.git`, dir]);
+        fs.writeFileSync(path.join(dir, 'README.md'), '---\nmodel-index: foo\n---\n# card\n');
+        await git(['-c', 'user.name=a', '-c', 'user.email=a@x', 'commit', '-qam', 'bad card'], { cwd: dir });
+        const pushed = await gitResult(['push', 'origin', 'HEAD:main'], { cwd: dir });
+        assert.notEqual(pushed.code, 0);
+        assert.match(pushed.stderr, /Sorry, your push was rejected during YAML metadata verification/);
+        fs.writeFileSync(path.join(dir, 'README.md'), '---\nlicense: apache-2.0\n---\n# card\n');
+        await git(['-c', 'user.name=a', '-c', 'user.email=a@x', 'commit', '-qam', 'good card'], { cwd: dir });
+        await git(['push', 'origin', 'HEAD:main'], { cwd: dir });
+        const info = (await (await api('/api/models/alice/cards')).json()) as { cardData?: { license?: string } };
+        assert.equal(info.cardData?.license, 'apache-2.0');
+      });
+    });
   });
 }

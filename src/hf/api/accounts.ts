@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { principalOf } from '../../http/repo-route.js';
 import { iso } from '../repo-json.js';
+import { validateReadme } from '../../repos/readme-metadata.js';
 import { authRequired, forbiddenHf, type HfContext } from './context.js';
 
 /** Account-level routes: whoami-v2, a namespace's storage use, README metadata validation. */
@@ -32,7 +33,10 @@ export function accountRoutes(ctx: HfContext, router: Router): void {
     });
   });
 
-  router.post('/api/validate-yaml', ctx.json, (_req, res) => {
-    res.json({ errors: [], warnings: [] });
+  router.post('/api/validate-yaml', ctx.json, (req, res) => {
+    const body = (req.body ?? {}) as { content?: unknown; repoType?: unknown };
+    const type = body.repoType === 'dataset' || body.repoType === 'space' ? body.repoType : 'model';
+    const report = validateReadme(typeof body.content === 'string' ? body.content : '', type);
+    res.status(report.errors.length ? 400 : 200).json(report);
   });
 }
