@@ -35,6 +35,7 @@ import { createHfRouter } from './hf/http.js';
 import { CommitService } from './repos/commit-service.js';
 import { createQuotaService } from './repos/quota-service.js';
 import { createLfsPushCheck } from './lfs/push-check.js';
+import { createReadmePushCheck } from './repos/readme-metadata.js';
 import { serveUi } from './ui-serve.js';
 import { EventBus } from './community/events.js';
 import { WEBHOOK_JOB, WebhookService } from './community/webhooks.js';
@@ -88,7 +89,7 @@ export function createApp(deps: AppDeps): App {
   const content = new ContentStore(blobs, config.accelRedirectPrefix);
   const possession = createPossession({ records: lfs, content, findRepo: (id) => db.repos.findById(id) });
   const quotas = createQuotaService(db, config.quotas);
-  const pushChecks: PushCheck[] = [createLfsPushCheck(lfs)];
+  const pushChecks: PushCheck[] = [createLfsPushCheck(lfs), createReadmePushCheck()];
 
   const app = express();
   app.disable('x-powered-by');

@@ -62,6 +62,17 @@ export const conflict = (code: string, message: string) => new AppError('conflic
 export const tooLarge = (message: string) => new AppError('too_large', 'PayloadTooLarge', message);
 export const internal = (message: string, cause?: unknown) => new AppError('internal', 'InternalError', message, { cause });
 
+/**
+ * Not a failure: the request named a repository by a name it was moved away from. Rendered as a
+ * 307 to `location` (relative), which keeps the method and body (src/http/error-handler.ts).
+ */
+export class RedirectTo extends Error {
+  constructor(readonly location: string) {
+    super(`moved to ${location}`);
+    this.name = 'RedirectTo';
+  }
+}
+
 /** Errors raised while parsing or validating git data (packs, objects, pkt-lines). */
 export class GitFormatError extends AppError {
   constructor(message: string, cause?: unknown) {

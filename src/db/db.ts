@@ -131,12 +131,18 @@ export interface Db {
     usage(namespace: string): Promise<{ privateBytes: number; publicBytes: number }>;
   };
   repos: {
-    /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken. */
+    /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken in any letter case; drops a redirect from that name. */
     create(input: { type: RepoType; namespace: string; name: string; private?: boolean; defaultBranch?: string }): Promise<RepoRecord>;
+    /** Namespace and name compare case-insensitively (the stored case is returned). */
     find(type: RepoType, namespace: string, name: string): Promise<RepoRecord | null>;
+    /** The repository that was moved away from this name (case-insensitively), while no repository has taken the name. */
+    findMoved(type: RepoType, namespace: string, name: string): Promise<RepoRecord | null>;
     findById(id: string): Promise<RepoRecord | null>;
     list(filter?: { type?: RepoType; namespace?: string }): Promise<RepoRecord[]>;
-    /** Change visibility, default branch or name (the id, and so the stored data, never moves). */
+    /**
+     * Change visibility, default branch or name (the id, and so the stored data, never moves). A new
+     * name (other than a change of letter case) leaves a redirect from the old one (findMoved).
+     */
     update(id: string, patch: Partial<Pick<RepoRecord, 'private' | 'defaultBranch' | 'namespace' | 'name'>>): Promise<RepoRecord>;
     delete(id: string): Promise<void>;
     /** Bytes each repository stores: its live packs plus the LFS objects linked to it (shared ones count for each). */

@@ -32,6 +32,7 @@ import {
   RepoAccessRequestEntity,
   RepoDownloadEntity,
   RepoEntity,
+  RepoRedirectEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
   RepoLfsDeletionEntity,
@@ -55,7 +56,9 @@ const isUniqueViolation = (err: unknown) => {
 const toUser = (u: UserEntity): UserRecord => ({ ...u });
 const toToken = (t: TokenEntity): TokenRecord => ({ ...t });
 const toSession = (x: SessionEntity): SessionRecord => ({ ...x });
-const toRepo = (r: RepoEntity): RepoRecord => ({ ...r });
+const toRepo = ({ namespaceKey: _ns, nameKey: _name, ...r }: RepoEntity): RepoRecord => ({ ...r });
+/** The lower-cased keys repository lookups compare: ids are case-insensitive. */
+const repoKeys = (namespace: string, name: string) => ({ namespaceKey: nameKey(namespace), nameKey: nameKey(name) });
 
 /** Rolls back a pack replacement that lost the race against another one. */
 class PacksChanged extends Error {}
@@ -408,12 +411,21 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     },
     repos: {
       async create(input) {
+        const entity = ds.getRepository(RepoEntity).create({
+          id: crypto.randomUUID(),
+          type: input.type,
+          namespace: input.namespace,
+          name: input.name,
+          ...repoKeys(input.namespace, input.name),
+          private: !!input.private,
+          defaultBranch: input.defaultBranch ?? 'main',
+        });
         try {
-          const r = await write(() =>
-            ds.getRepository(RepoEntity).save(
-              ds.getRepository(RepoEntity).create({ id: crypto.randomUUID(), type: input.type, namespace: input.namespace, name: input.name, private: !!input.private, defaultBranch: input.defaultBranch ?? 'main' }),
-            ),
-          );
+          // A new repository takes its name back from a moved one: the old name's redirect goes.
+          const r = await tx(async (m) => {
+            await m.delete(RepoRedirectEntity, { type: input.type, ...repoKeys(input.namespace, input.name) });
+            return m.save(entity);
+          });
           return toRepo(r);
         } catch (err) {
           if (isUniqueViolation(err)) throw new AppError('conflict', 'RepoExists', `${input.type} repository ${input.namespace}/${input.name} already exists`);
@@ -421,7 +433,13 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         }
       },
       async find(type, namespace, name) {
-        const r = await ds.getRepository(RepoEntity).findOneBy({ type, namespace, name });
+        const r = await ds.getRepository(RepoEntity).findOneBy({ type, ...repoKeys(namespace, name) });
+        return r ? toRepo(r) : null;
+      },
+      async findMoved(type, namespace, name) {
+        const redirect = await ds.getRepository(RepoRedirectEntity).findOneBy({ type, ...repoKeys(namespace, name) });
+        if (!redirect) return null;
+        const r = await ds.getRepository(RepoEntity).findOneBy({ id: redirect.repoId });
         return r ? toRepo(r) : null;
       },
       async findById(id) {
@@ -429,11 +447,23 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         return r ? toRepo(r) : null;
       },
       async list(filter = {}) {
-        return (await ds.getRepository(RepoEntity).find({ where: { ...filter }, order: { namespace: 'ASC', name: 'ASC' } })).map(toRepo);
+        const where = { ...(filter.type ? { type: filter.type } : {}), ...(filter.namespace !== undefined ? { namespaceKey: nameKey(filter.namespace) } : {}) };
+        return (await ds.getRepository(RepoEntity).find({ where, order: { namespace: 'ASC', name: 'ASC' } })).map(toRepo);
       },
       async update(id, patch) {
         try {
-          await write(() => ds.getRepository(RepoEntity).update({ id }, patch));
+          await tx(async (m) => {
+            const before = await m.findOneByOrFail(RepoEntity, { id });
+            const renamed = patch.namespace !== undefined || patch.name !== undefined;
+            const keys: { namespaceKey?: string; nameKey?: string } = renamed ? repoKeys(patch.namespace ?? before.namespace, patch.name ?? before.name) : {};
+            await m.update(RepoEntity, { id }, { ...patch, ...keys });
+            if (renamed && (keys.namespaceKey !== before.namespaceKey || keys.nameKey !== before.nameKey)) {
+              // The old name answers with a redirect to this repository; the new one is no redirect any more.
+              await m.delete(RepoRedirectEntity, { type: before.type, ...keys });
+              await m.delete(RepoRedirectEntity, { type: before.type, namespaceKey: before.namespaceKey, nameKey: before.nameKey });
+              await m.insert(RepoRedirectEntity, { type: before.type, namespaceKey: before.namespaceKey, nameKey: before.nameKey, repoId: id });
+            }
+          });
         } catch (err) {
           if (isUniqueViolation(err)) throw new AppError('conflict', 'RepoExists', `a repository called ${patch.namespace}/${patch.name} already exists`);
           throw err;
@@ -453,6 +483,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoDownloadEntity, { repoId: id });
           await m.delete(CollectionItemEntity, { type: In(['model', 'dataset', 'space']), ref: id });
+          await m.delete(RepoRedirectEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },

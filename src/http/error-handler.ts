@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { AppError, isAppError, type ErrorKind } from '../core/errors.js';
+import { AppError, RedirectTo, isAppError, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 export type Surface = 'git' | 'lfs' | 'hf' | 'ui';
@@ -82,6 +82,11 @@ export function renderError(res: Response, err: AppError, surface: Surface): voi
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    if (err instanceof RedirectTo && !res.headersSent) {
+      res.status(307).setHeader('Location', err.location);
+      res.end();
+      return;
+    }
     const appErr = toAppError(err);
     const surface = (res.locals.surface as Surface | undefined) ?? 'ui';
     if (appErr.kind === 'internal') log.error({ err, url: req.originalUrl }, 'request failed');

@@ -28,8 +28,19 @@ export function validateNewName(ref: RepoRef): void {
 
 export function createRepoService(db: Db) {
   return {
+    /** The repository with this id, in any letter case (the stored case is in the record). */
     find(ref: RepoRef): Promise<RepoRecord | null> {
       return db.repos.find(ref.type, ref.namespace, ref.name);
+    },
+    /**
+     * The one lookup rule of every route: the repository named by `ref` in any letter case, or the
+     * one that was moved away from that name (`moved`: answer with a redirect to its current name).
+     */
+    async locate(ref: RepoRef): Promise<{ repo: RepoRecord; moved: boolean } | null> {
+      const repo = await db.repos.find(ref.type, ref.namespace, ref.name);
+      if (repo) return { repo, moved: false };
+      const moved = await db.repos.findMoved(ref.type, ref.namespace, ref.name);
+      return moved ? { repo: moved, moved: true } : null;
     },
     /** A new, empty repository (no refs): the first push or API commit gives it history. */
     create(input: RepoRef & { private?: boolean; defaultBranch?: string }): Promise<RepoRecord> {
@@ -45,3 +56,35 @@ export function createRepoService(db: Db) {
 }
 
 export type RepoService = ReturnType<typeof createRepoService>;
+
+/**
+ * Where a request that named a moved repository goes: the same URL (path and query) with the
+ * `ns/name` segments (`name.git` for git and LFS URLs) replaced by the repository's current id;
+ * relative, as the clients follow it. Null when the URL does not name the repository in its path
+ * (a body names it: create, delete, move).
+ */
+export function movedLocation(originalUrl: string, from: { namespace: string; name: string }, to: RepoRecord): string | null {
+  const q = originalUrl.indexOf('?');
+  const path = q < 0 ? originalUrl : originalUrl.slice(0, q);
+  const query = q < 0 ? '' : originalUrl.slice(q);
+  const segs = path.split('/');
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const decode = (x: string) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  for (let i = 1; i + 1 < segs.length; i++) {
+    const ns = decode(segs[i]!);
+    const raw = decode(segs[i + 1]!);
+    const git = raw.toLowerCase().endsWith('.git') && !same(raw, from.name);
+    const name = git ? raw.slice(0, -4) : raw;
+    if (same(ns, from.namespace) && same(name, from.name)) {
+      segs.splice(i, 2, encodeURIComponent(to.namespace), encodeURIComponent(to.name) + (git ? '.git' : ''));
+      return segs.join('/') + query;
+    }
+  }
+  return null;
+}

@@ -10,6 +10,7 @@ import { PackEntity } from './pack.entity.js';
 import { QuotaEntity } from './quota.entity.js';
 import { RefEntity } from './ref.entity.js';
 import { RepoEntity } from './repo.entity.js';
+import { RepoRedirectEntity } from './repo-redirect.entity.js';
 import { NamespaceNameEntity } from './namespace-name.entity.js';
 import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
@@ -17,7 +18,7 @@ import { UserEntity } from './user.entity.js';
 import { RepoDownloadEntity } from './download.entity.js';
 import { WebhookDeliveryEntity, WebhookEntity, WebhookWatchEntity } from './webhook.entity.js';
 
-export { CommitMapEntity, RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity];
+export { CommitMapEntity, RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity, RepoRedirectEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity, RepoRedirectEntity];
 export { RepoDownloadEntity };
 import { CollectionEntity, CollectionItemEntity } from './collection.entity.js';

@@ -2,6 +2,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 
 @Entity({ name: 'repositories' })
 @Index('uq_repositories_name', ['type', 'namespace', 'name'], { unique: true })
+@Index('uq_repositories_name_key', ['type', 'namespaceKey', 'nameKey'], { unique: true })
 export class RepoEntity {
   /** Immutable: storage keys use it. */
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -15,6 +16,16 @@ export class RepoEntity {
 
   @Column({ type: 'varchar', length: 96 })
   name!: string;
+
+  /**
+   * Lower-cased namespace and name: ids are case-insensitive on lookup (the stored case wins in
+   * answers), and two repositories of one type may not differ only in case (the unique index refuses it).
+   */
+  @Column({ name: 'namespace_key', type: 'varchar', length: 96 })
+  namespaceKey!: string;
+
+  @Column({ name: 'name_key', type: 'varchar', length: 96 })
+  nameKey!: string;
 
   @Column({ type: 'boolean', default: false })
   private!: boolean;

@@ -5,6 +5,7 @@ import { can, roleIn } from '../../auth/permissions.js';
 import type { OrgRecord, RepoType, UserRecord } from '../../db/db.js';
 import { principalOf } from '../../http/repo-route.js';
 import { iso } from '../repo-json.js';
+import { validateReadme } from '../../repos/readme-metadata.js';
 import { authRequired, forbiddenHf, type HfContext } from './context.js';
 
 /** Bounds of a profile: the full name in characters, the avatar URL in bytes. */
@@ -227,7 +228,10 @@ export function accountRoutes(ctx: HfContext, router: Router): void {
     res.send(avatarSvg(name));
   });
 
-  router.post('/api/validate-yaml', ctx.json, (_req, res) => {
-    res.json({ errors: [], warnings: [] });
+  router.post('/api/validate-yaml', ctx.json, (req, res) => {
+    const body = (req.body ?? {}) as { content?: unknown; repoType?: unknown };
+    const type = body.repoType === 'dataset' || body.repoType === 'space' ? body.repoType : 'model';
+    const report = validateReadme(typeof body.content === 'string' ? body.content : '', type);
+    res.status(report.errors.length ? 400 : 200).json(report);
   });
 }

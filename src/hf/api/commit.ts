@@ -10,6 +10,7 @@ import { principalOf } from '../../http/repo-route.js';
 import { formatPointer, isValidOid } from '../../lfs/pointer.js';
 import type { CommitChange } from '../../repos/commit-service.js';
 import { resolveRevision, revisionNotFound } from '../../repos/revisions.js';
+import { metadataRefusal, README_MAX_BYTES, validateReadme } from '../../repos/readme-metadata.js';
 import { globMatch, isLfsPath, lfsPatterns, matchCost } from '../gitattributes.js';
 import { ndjsonLines } from '../ndjson.js';
 import { describeEntry, entryAt } from '../tree.js';
@@ -123,6 +124,7 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
   let header = null as Header | null;
   const limits = deps.commitLimits;
   let operations = 0;
+  let readme: Buffer | null = null;
   for await (const line of ndjsonLines(decodedBody(req, limits.maxBytes, 'the commit payload'), limits.maxLineBytes)) {
     const { key, value } = (line ?? {}) as { key?: string; value?: Record<string, unknown> };
     if (!value || typeof value !== 'object') throw invalid('BadRequest', `commit line '${key}' has no value`);
@@ -132,9 +134,12 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     }
     if (!header) throw invalid('BadRequest', 'the first line of a commit must be its header');
     if (++operations > limits.maxOperations) throw new AppError('too_large', 'PayloadTooLarge', `a commit holds at most ${limits.maxOperations} operations`);
-    const path = normalizeRepoPath(String(value.path ?? ''));
+    // deletedFolder names its folder with a trailing '/' (`old_dir/`), as the Python client sends it.
+    const rawPath = String(value.path ?? '');
+    const path = normalizeRepoPath(key === 'deletedFolder' && rawPath !== '/' ? rawPath.replace(/\/+$/, '') : rawPath);
     if (key === 'file') {
       const content = Buffer.from(String(value.content ?? ''), value.encoding === 'base64' ? 'base64' : 'utf8');
+      if (path === 'README.md') readme = content;
       if (content.length > quotaLeft) throw deps.quotas.exceeded(repo, content.length, quotaLeft);
       quotaLeft -= content.length;
       if (content.length >= deps.lfsThreshold) {
@@ -168,6 +173,11 @@ async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRec
     }
   }
   if (!header || typeof header.summary !== 'string') throw invalid('BadRequest', 'the commit header needs a summary');
+  // README.md metadata is checked here as on the Hub (the JS client never calls validate-yaml first).
+  if (readme && readme.length <= README_MAX_BYTES) {
+    const report = validateReadme(readme.toString('utf8'), repo.type);
+    if (report.errors.length) throw invalid('InvalidMetadata', metadataRefusal(report));
+  }
 
   async function headOf(): Promise<string> {
     const r = refs.find((x) => x.name === ref);

@@ -1,5 +1,5 @@
 import express, { type Request, type Response } from 'express';
-import { AppError, invalid } from '../../core/errors.js';
+import { AppError, RedirectTo, invalid } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Db, RepoRecord, RepoType } from '../../db/db.js';
 import { can, type RepoAction } from '../../auth/permissions.js';
@@ -15,7 +15,7 @@ import type { LfsRecords } from '../../lfs/records.js';
 import type { CommitService } from '../../repos/commit-service.js';
 import type { QuotaService } from '../../repos/quota-service.js';
 import { resolveRevision, shownCommit, type CommitIdMap } from '../../repos/revisions.js';
-import type { RepoService } from '../../repos/repo-service.js';
+import { movedLocation, type RepoService } from '../../repos/repo-service.js';
 import type { DownloadCounter } from '../../repos/downloads.js';
 import type { LfsPointer } from '../../lfs/pointer.js';
 import type { Fill } from '../../mirror/lfs-fill.js';
@@ -160,7 +160,13 @@ export function createHfContext(deps: HfDeps) {
     async loadRepo(res: Response, type: RepoType, ns: string, name: string, action: RepoAction): Promise<RepoRecord> {
       res.locals.surface = 'hf';
       const principal = principalOf(res);
-      const repo = (await deps.repos.find({ type, namespace: ns, name })) ?? (action === 'read' ? ((await deps.mirror?.pullThrough(type, ns, name)) ?? null) : null);
+      const found = await deps.repos.locate({ type, namespace: ns, name });
+      if (found?.moved) {
+        const location = can(principal, found.repo, 'read') ? movedLocation(res.req.originalUrl, { namespace: ns, name }, found.repo) : null;
+        if (location) throw new RedirectTo(location);
+        throw repoNotFound(principal);
+      }
+      const repo = found?.repo ?? (action === 'read' ? ((await deps.mirror?.pullThrough(type, ns, name)) ?? null) : null);
       if (!repo || !can(principal, repo, 'read')) throw repoNotFound(principal);
       assertCan(res, repo, action);
       if (action === 'write') await assertNotMirror(repo);

@@ -143,10 +143,11 @@ async function tag(ctx: HfContext, req: Request, res: Response, repo: RepoRecord
   const body = (req.body ?? {}) as { tag?: string; message?: string };
   const name = String(body.tag ?? '');
   const ref = `refs/tags/${name}`;
-  if (!name || !isValidRefName(ref) || shadowsGit(name)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
-  if (refs.some((r) => r.name === ref)) throw new AppError('conflict', 'RefExists', `Tag ${name} already exists`);
+  // As the Hub checks: the revision first (404 RevisionNotFound), then the name (400), then existence (409).
   const objects = await store.objects(repo.id);
   const target = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+  if (!name || !isValidRefName(ref) || shadowsGit(name)) throw invalid('BadRequest', `Invalid tag name: '${name}'`);
+  if (refs.some((r) => r.name === ref)) throw new AppError('conflict', 'RefExists', `Tag ${name} already exists`);
   const p = principalOf(res)!;
   let oid = target;
   const toStore = [];

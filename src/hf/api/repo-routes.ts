@@ -115,4 +115,13 @@ export function repoFileRoutes<Op extends string>(
       }
     }
   }
+  // A namespace-less id (`/gpt2/resolve/main/config.json`) names no repository here: RepoNotFound, as the clients expect.
+  for (const op of ops) {
+    for (const method of methods) {
+      router[method](`/:name/${op}/*rest`, (_req: Request, res: Response) => {
+        res.locals.surface = 'hf';
+        throw repoNotFound(principalOf(res));
+      });
+    }
+  }
 }

@@ -87,7 +87,9 @@ export function repoLifecycleRoutes(ctx: HfContext, router: Router): void {
     const p = principalOf(res)!;
     validateNewName({ type, namespace: toNs, name: toName });
     if (!canCreateIn(p, toNs)) throw forbiddenHf(`You don't have the rights to move a repository to ${toNs}`);
-    if (await deps.repos.find({ type, namespace: toNs, name: toName })) throw new AppError('conflict', 'RepoExists', `A ${type} repository called ${toNs}/${toName} already exists`);
+    const taken = await deps.repos.find({ type, namespace: toNs, name: toName });
+    // A change of letter case only is a move onto itself.
+    if (taken && taken.id !== repo.id) throw new AppError('conflict', 'RepoExists', `A ${type} repository called ${toNs}/${toName} already exists`);
     await deps.repos.move(repo, { namespace: toNs, name: toName });
     res.json({ url: `${ctx.base(req)}/${typePrefix(repo)}${toNs}/${toName}` });
   });
