@@ -16,7 +16,8 @@
  *     the server starts).
  * packhub's resident set is sampled every 50 ms (peak per phase) beside VmHWM.
  *
- *   npm run build && npx tsx bench/huge.ts
+ *   npm run build && npx tsx bench/huge.ts     (HUGE_PHASES=git,api,upload,download,search: a subset;
+ *                                              HUGE_CLI=path/to/cli.js: another build; HUGE_KEEP=1 keeps the temp dirs)
  *   HUGE_FILES=10000 HUGE_COMMITS=100 HUGE_LFS=20 HUGE_UPLOAD=1000 HUGE_DOWNLOADS=1000 HUGE_REPOS=1000 HUGE_RUNS=1 npx tsx bench/huge.ts
  */
 import 'reflect-metadata';
@@ -43,7 +44,10 @@ const DOWNLOADS = Math.min(num('HUGE_DOWNLOADS', 10_000), FILES);
 const REPOS = num('HUGE_REPOS', 10_000);
 const RUNS = num('HUGE_RUNS', 3);
 const PATHS = Math.min(num('HUGE_PATHS', 1000), FILES);
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+/** Which measurements to take (all by default): git, api, upload, download, search. */
+const PHASES = new Set((process.env.HUGE_PHASES ?? 'git,api,upload,download,search').split(','));
+/** The packhub build to serve (dist/ by default). */
+const CLI = path.resolve(process.env.HUGE_CLI ?? path.join(ROOT, 'dist', 'cli.js'));
 if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const FCGIWRAP = fs.existsSync('/usr/sbin/fcgiwrap') ? '/usr/sbin/fcgiwrap' : 'fcgiwrap';
@@ -232,7 +236,7 @@ const token = execFileSync('node', [CLI, 'token', 'create', 'bench', '--scope', 
 // HUGE_REPOS repositories for the search, created through the repo service (the same inserts as
 // `packhub repo create` and POST /api/repos/create) before the server starts.
 const WORDS = ['llama', 'mistral', 'bert', 'whisper', 'vision', 'audio', 'tiny', 'large', 'chat', 'code', 'math', 'instruct', 'base', 'lora', 'gguf', 'sentiment', 'translate', 'summarize', 'embed', 'rerank'];
-{
+if (PHASES.has('search')) {
   const t = performance.now();
   const db = await openDb(loadConfig(phEnv).database, createLogger('warn', process.stderr));
   const repos = createRepoService(db);
@@ -311,10 +315,16 @@ interface Row {
   note?: string;
 }
 const rows: Row[] = [];
+const rowLine = (r: Row) => `| ${r.group} | ${r.what} | ${fmt(r.ref, r.unit)} | ${fmt(r.ph, r.unit)} | ${r.unit} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} | ${r.note ?? ''} |`;
+/** Each figure is printed as soon as it is measured too, so a run cut short keeps what it found. */
+function addRow(r: Row) {
+  rows.push(r);
+  log(`${rowLine(r)}  (packhub RSS peak so far in this phase ${phasePeak.toFixed(0)} MiB)`);
+}
 const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : unit === 's' ? x.toFixed(3) : unit === 'ms' ? x.toFixed(1) : x.toFixed(0));
 
 // ---------------------------------------------------------------- git: clones and fetch, A/B alternated
-{
+if (PHASES.has('git')) {
   const endGit = phase('git');
   const incrTemplate = path.join(shm, 'incr-template');
   await git(['init', '-q', incrTemplate]);
@@ -355,12 +365,12 @@ const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : uni
   for (const [name, t] of Object.entries(times)) {
     const ref = median(t.reference!);
     const ph = median(t.packhub!);
-    rows.push({ group: 'git', what: name, ref, ph, unit: 's', target: '<= 1.0x reference', met: ph <= ref, note: `${(ph / ref).toFixed(2)}x` });
+    addRow({ group: 'git', what: name, ref, ph, unit: 's', target: '<= 1.0x reference', met: ph <= ref, note: `${(ph / ref).toFixed(2)}x` });
   }
 }
 
 // ---------------------------------------------------------------- HF API: tree, paths-info, commits
-{
+if (PHASES.has('api')) {
   const endApi = phase('api');
   const totals: number[] = [];
   let pages: number[] = [];
@@ -388,8 +398,8 @@ const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : uni
   const tenth = Math.max(1, Math.floor(pages.length / 10));
   const firstPages = median(pages.slice(0, tenth));
   const lastPages = median(pages.slice(-tenth));
-  rows.push({ group: 'api', what: `list_repo_tree recursive (${entries} entries, ${pages.length} pages)`, ph: t, unit: 's', target: '<= 3 s', met: t <= 3, note: entries === expectedEntries ? '' : `expected ${expectedEntries} entries` });
-  rows.push({
+  addRow({ group: 'api', what: `list_repo_tree recursive (${entries} entries, ${pages.length} pages)`, ph: t, unit: 's', target: '<= 3 s', met: t <= 3, note: entries === expectedEntries ? '' : `expected ${expectedEntries} entries` });
+  addRow({
     group: 'api',
     what: 'tree page time: first 10% of pages / last 10%',
     ph: lastPages,
@@ -410,7 +420,7 @@ const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : uni
     );
   }
   const pi = median(infoTimes);
-  rows.push({ group: 'api', what: `paths-info of ${PATHS} paths`, ph: pi, unit: 's', target: '<= 0.3 s', met: pi <= 0.3 });
+  addRow({ group: 'api', what: `paths-info of ${PATHS} paths`, ph: pi, unit: 's', target: '<= 0.3 s', met: pi <= 0.3 });
 
   const commitTimes: number[] = [];
   for (let i = 0; i < 30; i++) {
@@ -420,12 +430,12 @@ const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : uni
     if (!res.ok || !Array.isArray(list) || list.length === 0) throw new Error(`commits: ${res.status}`);
     if (i > 0) commitTimes.push(performance.now() - t0);
   }
-  rows.push({ group: 'api', what: 'list_repo_commits first page (median; p95 in note)', ph: median(commitTimes), unit: 'ms', target: '<= 50 ms', met: median(commitTimes) <= 50, note: `p95 ${p95(commitTimes).toFixed(1)} ms` });
+  addRow({ group: 'api', what: 'list_repo_commits first page (median; p95 in note)', ph: median(commitTimes), unit: 'ms', target: '<= 50 ms', met: median(commitTimes) <= 50, note: `p95 ${p95(commitTimes).toFixed(1)} ms` });
   endApi();
 }
 
 // ---------------------------------------------------------------- one commit of UPLOAD small files: JS client vs git push
-{
+if (PHASES.has('upload')) {
   const endUp = phase('upload');
   const work = path.join(shm, 'upload-src');
   await git(['init', '-q', work]);
@@ -459,12 +469,12 @@ const fmt = (x: number | undefined, unit: string) => (x === undefined ? '' : uni
   endUp();
   const js = median(t.js!);
   const ref = median(t.gitRef!);
-  rows.push({ group: 'upload', what: `JS uploadFiles, ${UPLOAD} files in 1 commit vs git push to reference`, ref, ph: js, unit: 's', target: '<= 1.5x git push', met: js <= 1.5 * ref, note: `${(js / ref).toFixed(2)}x` });
-  rows.push({ group: 'upload', what: `git push of the same ${UPLOAD} files to packhub`, ref, ph: median(t.gitPh!), unit: 's', target: '(for comparison)', note: `${(median(t.gitPh!) / ref).toFixed(2)}x` });
+  addRow({ group: 'upload', what: `JS uploadFiles, ${UPLOAD} files in 1 commit vs git push to reference`, ref, ph: js, unit: 's', target: '<= 1.5x git push', met: js <= 1.5 * ref, note: `${(js / ref).toFixed(2)}x` });
+  addRow({ group: 'upload', what: `git push of the same ${UPLOAD} files to packhub`, ref, ph: median(t.gitPh!), unit: 's', target: '(for comparison)', note: `${(median(t.gitPh!) / ref).toFixed(2)}x` });
 }
 
 // ---------------------------------------------------------------- DOWNLOADS small files the Python client's way vs nginx static
-{
+if (PHASES.has('download')) {
   const staticRoot = path.join(dir, 'static');
   await git(['clone', '-q', '--depth', '1', `${REF}/huge.git`, staticRoot]);
   const ngPort = await freePort();
@@ -544,7 +554,7 @@ http {
   endDl();
   const ph = median(t.ph!);
   const ng = median(t.nginx!);
-  rows.push({
+  addRow({
     group: 'download',
     what: `${DOWNLOADS} files, HEAD + GET resolve, 16 parallel, vs nginx static`,
     ref: ng,
@@ -557,7 +567,7 @@ http {
 }
 
 // ---------------------------------------------------------------- search and listing with REPOS repos
-{
+if (PHASES.has('search')) {
   const endSearch = phase('search');
   const queries = [...WORDS.slice(0, 5).map((w) => `search=${w}`), 'search=instruct-lora', 'search=7', 'sort=likes&direction=-1', ''];
   const per: Record<string, number[]> = {};
@@ -573,8 +583,8 @@ http {
   endSearch();
   const s = per.search!;
   const l = per.listing!;
-  rows.push({ group: 'search', what: `/api/models?search=...&limit=100, ${REPOS} repos (p95; median in note)`, ph: p95(s), unit: 'ms', target: 'p95 <= 50 ms', met: p95(s) <= 50, note: `median ${median(s).toFixed(1)} ms, ${s.length} requests, 7 queries` });
-  rows.push({ group: 'search', what: `/api/models?limit=100 listing, ${REPOS} repos (p95)`, ph: p95(l), unit: 'ms', target: '(for comparison)', note: `median ${median(l).toFixed(1)} ms` });
+  addRow({ group: 'search', what: `/api/models?search=...&limit=100, ${REPOS} repos (p95; median in note)`, ph: p95(s), unit: 'ms', target: 'p95 <= 50 ms', met: p95(s) <= 50, note: `median ${median(s).toFixed(1)} ms, ${s.length} requests, 7 queries` });
+  addRow({ group: 'search', what: `/api/models?limit=100 listing, ${REPOS} repos (p95)`, ph: p95(l), unit: 'ms', target: '(for comparison)', note: `median ${median(l).toFixed(1)} ms` });
 }
 
 const hwm = rssOf('VmHWM');
@@ -582,7 +592,7 @@ clearInterval(sampler);
 console.log(`\n## huge: ${FILES} files, ${COMMITS} commits, ${LFS} LFS files (64 KiB..1 MiB); ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load ${os.loadavg()[0]!.toFixed(1)}; RUNS=${RUNS} (medians, A/B alternated)`);
 console.log('| group | measurement | reference | packhub | unit | target | met | note |');
 console.log('|---|---|---:|---:|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.group} | ${r.what} | ${fmt(r.ref, r.unit)} | ${fmt(r.ph, r.unit)} | ${r.unit} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} | ${r.note ?? ''} |`);
+for (const r of rows) console.log(rowLine(r));
 console.log(`\npackhub peak RSS by phase (MiB, sampled every 50 ms): ${Object.entries(rssPeaks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; VmHWM ${hwm.toFixed(0)} (target <= 300 MB)`);
 await stopChildren();
 process.exit(0);
