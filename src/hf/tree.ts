@@ -65,17 +65,50 @@ export function walkTree(objects: RepoObjects, commitOid: string, path: string, 
   const root = entryAt(objects, commitOid, path);
   if (!root) throw notFound('EntryNotFound', `${path} does not exist at this revision`);
   if (root.mode !== '40000') return [{ path, mode: root.mode, oid: root.oid }];
+  return walkFrom(objects, root.oid, path, recursive, stopAfter, null)!;
+}
+
+/**
+ * The entries walkTree lists after the entry `after` (a path it listed), at most `stopAfter` of them:
+ * the walk goes down the trees along `after` and carries on from there, so a page costs those trees
+ * and its own entries, never a walk from the start. Null when `after` is not an entry of this listing
+ * (another revision, a hand-made cursor): the caller falls back to counting from the start.
+ */
+export function walkTreeAfter(objects: RepoObjects, commitOid: string, path: string, recursive: boolean, after: string, stopAfter: number): (PathEntry & { path: string })[] | null {
+  const root = entryAt(objects, commitOid, path);
+  if (!root) throw notFound('EntryNotFound', `${path} does not exist at this revision`);
+  const rel = !path ? after : after.startsWith(`${path}/`) ? after.slice(path.length + 1) : '';
+  if (root.mode !== '40000' || !rel) return null;
+  const resume = rel.split('/');
+  if (!recursive && resume.length > 1) return null;
+  return walkFrom(objects, root.oid, path, recursive, stopAfter, resume);
+}
+
+/** Entries below tree `treeOid` in the Hub's order, starting after the path `resume` (its parts) when given; null if `resume` is not there. */
+function walkFrom(objects: RepoObjects, treeOid: string, path: string, recursive: boolean, stopAfter: number, resume: string[] | null): (PathEntry & { path: string })[] | null {
   const out: (PathEntry & { path: string })[] = [];
-  const walk = (treeOid: string, prefix: string) => {
-    for (const e of hubOrder(objects.tree(treeOid))) {
-      if (out.length >= stopAfter) return;
+  const walk = (oid: string, prefix: string, from: string[] | null): boolean => {
+    const entries = hubOrder(objects.tree(oid));
+    let i = 0;
+    if (from) {
+      i = entries.findIndex((e) => e.name === from[0]);
+      const e = entries[i];
+      if (!e) return false;
+      const p = prefix ? `${prefix}/${e.name}` : e.name;
+      if (from.length > 1) {
+        if (e.mode !== '40000' || !walk(e.oid, p, from.slice(1))) return false;
+      } else if (recursive && e.mode === '40000') walk(e.oid, p, null); // listed last: its children come next
+      i++;
+    }
+    for (; i < entries.length && out.length < stopAfter; i++) {
+      const e = entries[i]!;
       const p = prefix ? `${prefix}/${e.name}` : e.name;
       out.push({ path: p, mode: e.mode, oid: e.oid });
-      if (recursive && e.mode === '40000') walk(e.oid, p);
+      if (recursive && e.mode === '40000') walk(e.oid, p, null);
     }
+    return true;
   };
-  walk(root.oid, path);
-  return out;
+  return walk(treeOid, path, resume) ? out : null;
 }
 
 /**

@@ -149,7 +149,7 @@ export function createHfContext(deps: HfDeps) {
     base,
     repoUrl,
     /** `Link: <…>; rel="next"` with one query parameter of the request's URL replaced. */
-    linkNext(req: Request, res: Response, param: string, value: number) {
+    linkNext(req: Request, res: Response, param: string, value: number | string) {
       const next = new URL(`${base(req)}${req.originalUrl}`);
       next.searchParams.set(param, String(value));
       res.setHeader('Link', `<${next.toString()}>; rel="next"`);

@@ -1,6 +1,6 @@
 import { invalid } from '../../core/errors.js';
 import type { RepoObjects } from '../../git/store/repo-objects.js';
-import { describeEntries, entryAt, lastCommitsOf, walkTree, type HfEntry, type PathEntry } from '../tree.js';
+import { describeEntries, entryAt, lastCommitsOf, walkTree, walkTreeAfter, type HfEntry, type PathEntry } from '../tree.js';
 import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
 
@@ -23,13 +23,19 @@ export function treeRoutes(ctx: HfContext, api: RepoApi): void {
     const expand = truthy(q.expand);
     // Pages of expanded entries (each needs history) hold at most 50, as on the Hub; a larger limit gets 50.
     const limit = Math.min(Math.max(Number(q.limit) || (expand ? EXPANDED_PAGE : 1000), 1), expand ? EXPANDED_PAGE : 10_000);
-    const offset = Math.max(Number(q.cursor) || 0, 0);
-    // The walk stops one entry past the page: enough to know whether there is a next one.
-    const listed = walkTree(objects, oid, normalized, truthy(q.recursive), offset + limit + 1);
-    const total = listed.length;
-    let entries = await describeEntries(objects, listed.slice(offset, offset + limit));
+    // The cursor the Link header carries: `<offset>.<base64url of the page's last path>`; the walk
+    // resumes after that path (a plain offset, or a path no longer there, counts from the start).
+    const cursor = /^(\d{1,9})(?:\.([A-Za-z0-9_-]{1,8192}))?$/.exec(String(q.cursor ?? ''));
+    const offset = cursor ? Number(cursor[1]) : 0;
+    const recursive = truthy(q.recursive);
+    // Each walk stops one entry past the page: enough to know whether there is a next one.
+    const listed =
+      (cursor?.[2] ? walkTreeAfter(objects, oid, normalized, recursive, Buffer.from(cursor[2], 'base64url').toString(), limit + 1) : null) ??
+      walkTree(objects, oid, normalized, recursive, offset + limit + 1).slice(offset);
+    const page = listed.slice(0, limit);
+    let entries = await describeEntries(objects, page);
     if (expand) entries = await withLastCommit(objects, oid, entries);
-    if (offset + limit < total) ctx.linkNext(req, res, 'cursor', offset + limit);
+    if (listed.length > limit) ctx.linkNext(req, res, 'cursor', `${offset + limit}.${Buffer.from(page.at(-1)!.path).toString('base64url')}`);
     res.json(entries);
   });
 
