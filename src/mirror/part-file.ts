@@ -215,8 +215,8 @@ class WorkerPart implements PartFile {
         const err = Object.assign(new Error(a.error), { code: a.code });
         this.failure ??= err;
         waiter?.reject(err);
+        this.wakeBuffer();
       } else waiter?.resolve(a);
-      this.wakeBuffer();
     });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', () => this.fail(new Error('part file writer stopped')));
@@ -287,6 +287,7 @@ class WorkerPart implements PartFile {
         this.free.push(Buffer.from(a.buf!));
         this.written = a.written!;
         this.onWritten(this.written);
+        this.wakeBuffer();
       },
       () => undefined,
     );
