@@ -6,7 +6,10 @@
  *     and the second (a local LFS download).
  * Not a test: it prints figures beside their reference, and stops everything it started.
  *
- *   npx tsx bench/mirror.ts [--size-mib 1024]
+ *   npx tsx bench/mirror.ts [--size-mib 1024] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR`: the two mirror processes write V8 CPU profiles (.cpuprofile, for Chrome's DevTools
+ * or `node bench/cpuprofile-top.mjs FILE`) into DIR when they stop.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -17,7 +20,11 @@ import { parseArgs } from 'node:util';
 import { git } from '../test/helpers/git.js';
 import { startHub, type Hub } from '../test/helpers/server.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' } } });
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
+const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : null;
+/** The environment of a mirror process: with the profiler on when asked. */
+const profEnv = (): NodeJS.ProcessEnv =>
+  profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${path.join(import.meta.dirname, 'cpu-prof-preload.mjs')}`.trim(), PACKHUB_CPU_PROF_DIR: profDir } : {};
 const size = Number(values['size-mib']) * 1024 * 1024;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-bench-mirror-'));
 const hubs: Hub[] = [];
@@ -55,7 +62,9 @@ async function waitJob(hub: Hub, token: string, id: string): Promise<any> {
       if (job.state !== 'completed') throw new Error(`job ${id} ${job.state}: ${job.error}`);
       return job;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // Gently: every poll is an HTTP request, a query and a log line in the process measured (the
+    // job's time comes from its own start and end stamps, not from this loop).
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -84,7 +93,7 @@ async function main(): Promise<void> {
   const curlS = curlSeconds(direct);
 
   // A registered mirror's download job.
-  const mirror = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_JOB_POLL_MS: '100' } });
+  const mirror = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_JOB_POLL_MS: '100', ...profEnv() } });
   hubs.push(mirror);
   const admin = await mirror.user('root', { admin: true });
   const reg = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors', { repo: 'bench/big' });
@@ -97,7 +106,7 @@ async function main(): Promise<void> {
   const jobRss = jobPeak();
 
   // Pull-through: first and second download through a mirror that has never seen the repository.
-  const proxy = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_UPSTREAM_PROXY: 'on' } });
+  const proxy = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_UPSTREAM_PROXY: 'on', ...profEnv() } });
   hubs.push(proxy);
   await fetch(`${proxy.url}/api/models/bench/big`); // registers the repository and fetches its history
   const proxyBase = rssMiB(proxy.pid);

@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { RepoType } from '../db/db.js';
 import { lfsKey, type ContentStore } from '../lfs/content-store.js';
 import type { LfsRecords } from '../lfs/records.js';
+import { openPart } from './part-file.js';
 import { encodePath, repoPath, UpstreamError, type Upstream } from './upstream.js';
 
 /** Where an LFS object can be downloaded from: a file of a commit of an upstream repository. */
@@ -24,9 +23,6 @@ export interface FillOptions {
   maxStalls?: number;
 }
 
-/** Bytes of a download written to the part file at a time. */
-const WRITE_CHUNK = 1 << 20;
-
 /** Bytes read from the part file at a time, for clients that follow a fill. */
 const READ_CHUNK = 1 << 20;
 
@@ -34,7 +30,8 @@ const READ_CHUNK = 1 << 20;
  * One download of an LFS object from the upstream into storage, shared by everyone who wants the
  * object meanwhile (a job, several clients). The bytes go to a part file in the cache at the
  * upstream's speed; clients read that file as it grows, the last byte held back until the whole
- * object's size and SHA-256 are checked, so a client never receives a complete copy of wrong bytes.
+ * object's size and SHA-256 are checked, so a client never receives a complete copy of wrong bytes
+ * (it gets that byte as soon as the hash matches, while the file is still being synced and stored).
  * After a cut the download resumes with `Range` from the bytes already in the part file, also after
  * a restart of the process (the file is hashed again first). Wrong bytes are thrown away and fetched
  * once more from scratch; a second failure fails the fill. Only verified bytes are stored.
@@ -43,6 +40,8 @@ export class Fill {
   /** Bytes in the part file, in order from the start. */
   written = 0;
   state: 'running' | 'stored' | 'failed' = 'running';
+  /** All the bytes are in the part file and their SHA-256 is the oid: readers may have the last byte. */
+  verified = false;
   error: Error | null = null;
   /** The last error the download recovered from (a cut, an unreachable upstream), for callers that wait. */
   lastError: Error | null = null;
@@ -148,16 +147,25 @@ export class Fill {
         const state = () => fill.state as Fill['state'];
         while (pos <= end) {
           if (state() === 'failed') throw fill.error ?? new Error('download failed');
-          const limit = state() === 'stored' ? end + 1 : Math.min(end + 1, fill.written, fill.size - 1);
+          if (state() === 'stored' && !fh) {
+            yield* await fill.content.open(fill.oid, { start: pos, end });
+            return;
+          }
+          const limit = state() === 'stored' || fill.verified ? end + 1 : Math.min(end + 1, fill.written, fill.size - 1);
           if (pos >= limit) {
-            if (state() === 'stored' && !fh) {
-              yield* await fill.content.open(fill.oid, { start: pos, end });
-              return;
-            }
             await fill.changed();
             continue;
           }
-          fh ??= await fsp.open(fill.partPath, 'r');
+          if (!fh) {
+            try {
+              fh = await fsp.open(fill.partPath, 'r');
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+              // Moved into storage between the check and the open: read it there once it is stored.
+              if (state() === 'running') await fill.changed();
+              continue;
+            }
+          }
           const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, limit - pos));
           const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
           if (bytesRead === 0) {
@@ -223,31 +231,16 @@ export class LfsFills {
     const url = upstream.url(`${repoPath(source.type, source.upstreamId)}/resolve/${source.commit}/${encodePath(source.path)}`);
     const where = `${source.upstreamId}@${source.commit.slice(0, 12)}:${source.path}`;
     await fsp.mkdir(this.deps.partsDir, { recursive: true });
-    const fh = await fsp.open(fill.partPath, 'a+');
+    // Written (and hashed) off the event loop for large objects; readers see bytes once written.
+    const part = await openPart(fill.partPath, size, (bytes) => fill.advance(bytes));
     try {
-      let done = (await fh.stat()).size;
-      let hash = crypto.createHash('sha256');
-      if (done > size) {
-        await fh.truncate(0);
-        done = 0;
-      } else if (done > 0) {
-        // A part file from before (a cut, a restart): its bytes count, once hashed again.
-        for await (const chunk of createReadStream(fill.partPath, { start: 0, end: done - 1 })) hash.update(chunk as Buffer);
-        log.info({ oid, bytes: done }, 'resuming a download from the part file');
-      }
+      let done = part.written;
+      if (done > 0) log.info({ oid, bytes: done }, 'resuming a download from the part file');
       fill.advance(done);
-      // Bytes are written in pieces of WRITE_CHUNK (one system call each), then shown to readers.
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const flush = async (at: number): Promise<number> => {
-        if (pendingBytes === 0) return at;
-        const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        let off = 0;
-        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, at + off)).bytesWritten;
-        fill.advance(at + buf.length);
-        return at + buf.length;
+      const restart = async () => {
+        await part.restart();
+        fill.advance(0);
+        done = 0;
       };
       let startedOver = false;
       for (;;) {
@@ -256,7 +249,7 @@ export class LfsFills {
           if (signal.aborted) throw signal.reason;
           const before = done;
           try {
-            const res = await upstream.request(url, {
+            const res = await upstream.download(url, {
               headers: done > 0 ? { range: `bytes=${done}-` } : {},
               signal,
               onRetry: (err) => {
@@ -265,44 +258,43 @@ export class LfsFills {
               },
             });
             if (res.status === 401 || res.status === 403 || res.status === 404) {
-              await res.body?.cancel().catch(() => undefined);
+              await res.discard();
               throw new UpstreamError(`upstream ${upstream.label} answered ${res.status} for ${where}`, res.status, false);
             }
             if (res.status === 416) {
               // The part file is longer than the object the upstream now serves: start over.
-              await res.body?.cancel().catch(() => undefined);
-              ({ done, hash } = await restart(fh, fill));
+              await res.discard();
+              await restart();
               continue;
             }
             if (res.status === 206) {
               const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
               if (!m || Number(m[1]) !== done || (m[3] !== '*' && Number(m[3]) !== size)) {
-                await res.body?.cancel().catch(() => undefined);
+                await res.discard();
                 log.warn({ oid, contentRange: res.headers.get('content-range'), at: done }, 'upstream answered a resume with another range: starting over');
-                ({ done, hash } = await restart(fh, fill));
+                await restart();
                 continue;
               }
             } else if (res.status === 200) {
               if (done > 0) {
                 log.info({ oid, at: done }, 'upstream ignored the resume (200): starting over');
-                ({ done, hash } = await restart(fh, fill));
+                await restart();
               }
             } else {
-              await res.body?.cancel().catch(() => undefined);
+              await res.discard();
               throw new UpstreamError(`upstream ${upstream.label} answered ${res.status} for ${where}`, res.status, false);
             }
+            let pushed = done;
             try {
-              for await (const chunk of withInactivity(res.body!, this.opts.inactivityMs, signal)) {
-                if (done + pendingBytes + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
-                hash.update(chunk);
-                pending.push(chunk);
-                pendingBytes += chunk.length;
+              for await (const chunk of withInactivity(res.body, this.opts.inactivityMs, signal)) {
+                if (pushed + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
+                pushed += chunk.length;
                 fill.received += chunk.length;
-                if (pendingBytes >= WRITE_CHUNK) done = await flush(done);
+                await part.push(chunk);
               }
             } finally {
               // What arrived before a cut is kept: the resume starts after it.
-              done = await flush(done);
+              done = await part.flush();
             }
             if (done < size) throw new UpstreamError(`upstream body of ${where} ended at ${done} of ${size} bytes`, null, true);
           } catch (err) {
@@ -317,20 +309,23 @@ export class LfsFills {
             await new Promise((r) => setTimeout(r, upstream.backoff(stalls)));
           }
         }
-        const digest = hash.digest('hex');
+        const digest = await part.digest();
         if (digest === oid) break;
-        ({ done, hash } = await restart(fh, fill));
+        await restart();
         if (startedOver) throw new WrongBytes(`upstream sent wrong bytes for ${where}: SHA-256 ${digest}, expected ${oid} (refused twice)`);
         log.warn({ oid, digest, where }, 'upstream sent wrong bytes: refused, downloading again');
         startedOver = true;
       }
-      await fh.sync();
+      // The bytes are the object's: clients following the fill get the last byte now.
+      fill.verified = true;
+      fill.advance(size);
+      await part.sync();
     } catch (err) {
-      await fh.close();
+      await part.close();
       if (err instanceof WrongBytes) await fsp.rm(fill.partPath, { force: true });
       throw err;
     }
-    await fh.close();
+    await part.close();
     await this.deps.content.blobs.putFile(lfsKey(oid), fill.partPath, { move: true });
     await this.deps.records.recordObject(oid, size);
     await fsp.rm(fill.partPath, { force: true });
@@ -345,51 +340,39 @@ export class WrongBytes extends UpstreamError {
   }
 }
 
-async function restart(fh: fsp.FileHandle, fill: Fill): Promise<{ done: number; hash: crypto.Hash }> {
-  await fh.truncate(0);
-  fill.advance(0);
-  return { done: 0, hash: crypto.createHash('sha256') };
-}
-
 /**
- * A web body as Buffers; cut with an error when no byte comes for `ms`, or when `signal` aborts.
+ * A body as Buffers; cut with an error when no byte comes for `ms`, or when `signal` aborts.
  * (No Promise.race against a long-lived promise per chunk: each race would stay attached to it and
  * keep its chunk alive, the whole body in memory by the end.)
  */
-async function* withInactivity(body: ReadableStream<Uint8Array>, ms: number, signal: AbortSignal): AsyncGenerator<Buffer> {
-  const reader = body.getReader();
+async function* withInactivity(body: Readable, ms: number, signal: AbortSignal): AsyncGenerator<Buffer> {
   let lastByte = Date.now();
   let stalled = false;
   const watchdog = setInterval(
     () => {
       if (Date.now() - lastByte < ms) return;
       stalled = true;
-      reader.cancel().catch(() => undefined);
+      body.destroy();
     },
     Math.max(Math.floor(ms / 4), 10),
   );
-  const onAbort = () => reader.cancel().catch(() => undefined);
+  const onAbort = () => body.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   const why = () => (signal.aborted ? signal.reason : stalled ? new UpstreamError(`upstream sent nothing for ${ms} ms`, null, true) : null);
   try {
-    for (;;) {
-      let r: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        r = await reader.read();
-      } catch (err) {
-        throw why() ?? err;
+    try {
+      for await (const chunk of body) {
+        lastByte = Date.now();
+        yield chunk as Buffer;
       }
-      if (r.done) {
-        const cut = why();
-        if (cut) throw cut;
-        return;
-      }
-      lastByte = Date.now();
-      yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    } catch (err) {
+      throw why() ?? err;
     }
+    const cut = why();
+    if (cut) throw cut;
   } finally {
     clearInterval(watchdog);
     signal.removeEventListener('abort', onAbort);
-    await reader.cancel().catch(() => undefined);
+    body.destroy();
   }
 }

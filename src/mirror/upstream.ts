@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { RepoType } from '../db/db.js';
+import { httpExchange, TimeoutError, type HttpAnswer } from './transport.js';
 
 /** Why an upstream request did not give an answer to use; `status` is the upstream's, if it answered. */
 export class UpstreamError extends Error {
@@ -107,16 +108,29 @@ export class Upstream {
   /**
    * One request with the retries the upstream's answers call for (408, 429, 5xx and network errors),
    * waiting as told or backing off. Any other answer is returned as it is, for the caller to read.
+   * Through `fetch`: for the small JSON answers.
    */
-  async request(url: string, init: { method?: string; headers?: Record<string, string>; signal?: AbortSignal; onRetry?: (err: UpstreamError) => void; attempts?: number } = {}): Promise<Response> {
+  request(url: string, init: RequestInit = {}): Promise<Response> {
+    return this.withRetries(url, init, fetchExchange);
+  }
+
+  /**
+   * The same for a large body (an LFS object): through `node:http` with keep-alive, the body a Node
+   * stream read at the consumer's pace. Same retries, redirects, credentials and headers timeout.
+   */
+  download(url: string, init: RequestInit = {}): Promise<HttpAnswer> {
+    return this.withRetries(url, init, (u, o) => httpExchange(u, o));
+  }
+
+  private async withRetries<A extends Answer>(url: string, init: RequestInit, send: Send<A>): Promise<A> {
     let lastError: UpstreamError | null = null;
     const attempts = init.attempts ?? this.opts.maxAttempts;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const blocked = this.blockedUntil - Date.now();
       if (blocked > 0) await sleep(blocked, init.signal);
-      let res: Response;
+      let res: A;
       try {
-        res = await this.requestOnce(url, init);
+        res = await this.requestOnce(url, init, send);
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason;
         lastError = err instanceof UpstreamError ? err : new UpstreamError(`upstream ${this.label} unreachable: ${(err as Error).message}`, null, true, { cause: err });
@@ -127,7 +141,7 @@ export class Upstream {
       }
       if (!RETRYABLE.has(res.status)) return res;
       const asked = waitAskedMs(res.headers);
-      await res.body?.cancel().catch(() => undefined);
+      await res.discard();
       lastError = new UpstreamError(`upstream ${this.label} answered ${res.status} ${res.statusText}`.trim(), res.status, true);
       if (asked !== null && asked > MAX_WAIT_MS) throw new UpstreamError(`${lastError.message} and asked to wait ${Math.round(asked / 1000)} s`, res.status, true);
       const wait = asked ?? this.backoff(attempt);
@@ -154,27 +168,25 @@ export class Upstream {
    * One exchange, following redirects by hand: relative ones (and any on the upstream's origin) keep
    * the credential, others are followed without it (a CDN's signed URL carries its own grant).
    */
-  private async requestOnce(url: string, init: { method?: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
+  private async requestOnce<A extends Answer>(url: string, init: RequestInit, send: Send<A>): Promise<A> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = new URL(current).origin === this.origin;
       const headers: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'packhub-mirror/0.1', ...init.headers };
       if (sameOrigin && this.token) headers.authorization = `Bearer ${this.token}`;
-      const timeout = AbortSignal.timeout(this.opts.headersTimeoutMs);
-      const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-      let res: Response;
+      let res: A;
       try {
-        res = await fetch(current, { method: init.method ?? 'GET', headers, redirect: 'manual', signal });
+        res = await send(current, { method: init.method ?? 'GET', headers, signal: init.signal, headersTimeoutMs: this.opts.headersTimeoutMs });
       } catch (err) {
         if (init.signal?.aborted) throw err;
         this.opts.observe('network');
-        const why = timeout.aborted ? `no answer within ${this.opts.headersTimeoutMs} ms` : describeNetworkError(err);
+        const why = err instanceof TimeoutError ? err.message : describeNetworkError(err);
         throw new UpstreamError(`upstream ${this.label} unreachable: ${why}`, null, true, { cause: err });
       }
       this.opts.observe(String(res.status));
       if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
       const location = res.headers.get('location');
-      await res.body?.cancel().catch(() => undefined);
+      await res.discard();
       if (!location) throw new UpstreamError(`upstream ${this.label} answered ${res.status} without a Location`, res.status, false);
       current = new URL(location, current).toString();
     }
@@ -235,6 +247,40 @@ export class Upstream {
       gated: body.gated === 'auto' || body.gated === 'manual' ? body.gated : false,
     };
   }
+}
+
+interface RequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  onRetry?: (err: UpstreamError) => void;
+  attempts?: number;
+}
+
+/** What the retry and redirect logic needs of an answer, whichever transport brought it. */
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  discard(): Promise<void>;
+}
+
+type Send<A extends Answer> = (url: string, opts: { method: string; headers: Record<string, string>; signal?: AbortSignal; headersTimeoutMs: number }) => Promise<A>;
+
+/**
+ * An exchange through `fetch` (small answers). As before `node:http` carried the large ones: the
+ * timeout also bounds the reading of the body.
+ */
+async function fetchExchange(url: string, opts: { method: string; headers: Record<string, string>; signal?: AbortSignal; headersTimeoutMs: number }): Promise<Response & Answer> {
+  const timeout = AbortSignal.timeout(opts.headersTimeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: opts.method, headers: opts.headers, redirect: 'manual', signal });
+  } catch (err) {
+    throw timeout.aborted && !opts.signal?.aborted ? new TimeoutError(opts.headersTimeoutMs) : err;
+  }
+  return Object.assign(res, { discard: async () => void (await res.body?.cancel().catch(() => undefined)) });
 }
 
 export interface UpstreamRepoInfo {
