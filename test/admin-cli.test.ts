@@ -79,7 +79,7 @@ for (const backend of backends()) {
       await hub!.cli(['user', 'create', 'Erin']);
     });
 
-    it('repo list, move (history kept, old name gone) and delete (404 after, packs gone from storage)', async () => {
+    it('repo list, move (history kept, the old name redirects) and delete (404 after, packs gone from storage)', async () => {
       await hub!.repo('alice/first');
       await hub!.repo('alice/secret', { private: true });
       const work = path.join(tmpDir('admin-cli'), 'w');
@@ -97,13 +97,17 @@ for (const backend of backends()) {
       const clone = path.join(tmpDir('admin-cli-clone'), 'c');
       await git(['clone', '--quiet', `${hub!.url}/alice/renamed.git`, clone]);
       assert.equal(fs.readFileSync(path.join(clone, 'a.txt'), 'utf8'), 'hello\n');
-      assert.equal((await fetch(`${hub!.url}/api/models/alice/first`, { headers: { authorization: `Bearer ${alice.token}` } })).status, 404);
+      // The old name redirects to the new one, as on the Hub.
+      const old = await fetch(`${hub!.url}/api/models/alice/first`, { headers: { authorization: `Bearer ${alice.token}` }, redirect: 'manual' });
+      assert.equal(old.status, 307);
+      assert.equal(old.headers.get('location'), '/api/models/alice/renamed');
 
       const refused = await run(process.execPath, [...CLI_ARGS, 'repo', 'delete', 'alice/renamed'], { env: hub!.env, cwd: ROOT });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /cannot be undone: add --yes/);
       assert.match(await hub!.cli(['repo', 'delete', 'alice/renamed', '--yes']), /deleted alice\/renamed/);
       assert.equal((await fetch(`${hub!.url}/api/models/alice/renamed`, { headers: { authorization: `Bearer ${alice.token}` } })).status, 404);
+      assert.equal((await fetch(`${hub!.url}/api/models/alice/first`, { headers: { authorization: `Bearer ${alice.token}` }, redirect: 'manual' })).status, 404, 'a deleted repository leaves no redirect');
       assert.doesNotMatch(await hub!.cli(['repo', 'list']), /renamed/);
       // Nothing of it is left in storage for the sweep to find.
       const gc = await hub!.cli(['gc', '--dry-run', '--grace-ms', '0']);
