@@ -171,8 +171,10 @@ for (const [kind, make] of configs) {
       const other = await db.repos.create({ type: 'dataset', namespace: 'acme', name: 'other' });
       await assert.rejects(db.repos.update(other.id, { name: 'data' }), (e: unknown) => e instanceof AppError && e.code === 'RepoExists');
       await db.commitPush(other.id, { repoId: other.id, name: '9'.repeat(40), objectCount: 1, sizeBytes: 1, source: 'receive' }, [{ name: 'refs/heads/main', oldOid: null, newOid: A }], { atomic: true });
+      assert.equal(await db.likes.like(7, other.id), true);
       await db.repos.delete(other.id);
       assert.equal(await db.repos.findById(other.id), null);
+      assert.equal((await db.likes.counts([other.id])).get(other.id), 0, 'its likes went with it');
       assert.deepEqual(await db.refs.list(other.id), []);
       assert.deepEqual(await db.packs.listLive(other.id), []);
     });

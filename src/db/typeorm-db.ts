@@ -19,6 +19,9 @@ import { createCollectionsDb, deleteCollectionsOf } from './collections-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
   CollectionItemEntity,
+  DiscussionEntity,
+  DiscussionEventEntity,
+  RepoLikeEntity,
   LfsLockEntity,
   LfsObjectEntity,
   MembershipEntity,
@@ -484,6 +487,10 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoDownloadEntity, { repoId: id });
           await m.delete(CollectionItemEntity, { type: In(['model', 'dataset', 'space']), ref: id });
           await m.delete(RepoRedirectEntity, { repoId: id });
+          // Its likes and discussions go with it: a deleted (private) repository leaves nothing to count or list.
+          await m.delete(RepoLikeEntity, { repoId: id });
+          await m.delete(DiscussionEventEntity, { repoId: id });
+          await m.delete(DiscussionEntity, { repoId: id });
           await m.delete(RepoEntity, { id });
         });
       },
