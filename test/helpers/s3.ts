@@ -59,6 +59,11 @@ async function launch(): Promise<void> {
     });
   });
   shared = { child, port, dir, refs: 0 };
+  // s3rver dying under a suite shows as refused connections in packhub's log; say why it died.
+  const mine = shared;
+  child.once('exit', (code, signal) => {
+    if (mine.refs > 0 && shared === mine) process.stderr.write(`s3rver exited (${signal ?? code}) while in use; its stderr:\n${err.slice(-4000)}\n`);
+  });
 }
 
 export async function startS3(): Promise<S3> {
