@@ -12,7 +12,7 @@ import type { GitStore } from '../git/store/git-store.js';
 import { formatPointer, isValidOid } from '../lfs/pointer.js';
 import type { CommitService } from '../repos/commit-service.js';
 import { ARCHIVE_PREFIX, archiveStamp } from './git-sync.js';
-import { encodePath, repoPath, TYPE_PLURAL, UpstreamError, type Upstream } from './upstream.js';
+import { encodePath, readBoundedBytes, repoPath, TYPE_PLURAL, UpstreamError, type Upstream } from './upstream.js';
 
 /**
  * History of a mirror whose upstream offers no git endpoint, from its REST API: each upstream tip
@@ -321,7 +321,7 @@ async function getJsonPage(upstream: Upstream, url: string, signal: AbortSignal 
     await res.body?.cancel().catch(() => undefined);
     throw new UpstreamError(`upstream ${label} answered ${res.status} for ${new URL(url).pathname}`, res.status, false);
   }
-  const text = (await readBytes(res, MAX_JSON_BYTES, label)).toString('utf8');
+  const text = (await readBoundedBytes(res, MAX_JSON_BYTES, label)).toString('utf8');
   try {
     return { body: JSON.parse(text) as unknown, next: nextLink(res.headers.get('link'), upstream) };
   } catch {
@@ -411,19 +411,6 @@ async function getBytes(upstream: Upstream, url: string, max: number, signal: Ab
     await res.body?.cancel().catch(() => undefined);
     throw new UpstreamError(`upstream answered ${res.status} for ${what}`, res.status, false);
   }
-  return readBytes(res, max, what);
+  return readBoundedBytes(res, max, what);
 }
 
-async function readBytes(res: Response, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body ?? []) {
-    total += (chunk as Uint8Array).length;
-    if (total > max) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError(`upstream sent more than ${max} bytes for ${what}`, res.status, false);
-    }
-    chunks.push(Buffer.from(chunk as Uint8Array));
-  }
-  return Buffer.concat(chunks);
-}

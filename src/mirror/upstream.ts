@@ -290,19 +290,24 @@ export interface UpstreamRepoInfo {
   gated: false | 'auto' | 'manual';
 }
 
-/** A body read whole, refused past `max` bytes. */
-export async function readBounded(res: Response, max: number): Promise<string> {
+/** A body read whole as bytes, refused past `max` bytes (`what` names it in the error). */
+export async function readBoundedBytes(res: Response, max: number, what = 'an answer'): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body ?? []) {
     total += (chunk as Uint8Array).length;
     if (total > max) {
       await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError(`upstream answer larger than ${max} bytes`, res.status, false);
+      throw new UpstreamError(`upstream sent more than ${max} bytes for ${what}`, res.status, false);
     }
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** A body read whole as text, refused past `max` bytes. */
+export async function readBounded(res: Response, max: number): Promise<string> {
+  return (await readBoundedBytes(res, max)).toString('utf8');
 }
 
 function describeNetworkError(err: unknown): string {
