@@ -23,6 +23,7 @@ export function bodyIdleTimeout(idleMs: number): RequestHandler {
     const stop = () => {
       clearInterval(timer);
       socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
+      res.off('close', done);
     };
     const check = () => {
       const readingBody = hasBody && !req.complete;
@@ -55,6 +56,14 @@ export function bodyIdleTimeout(idleMs: number): RequestHandler {
     const timer = setInterval(check, Math.min(1000, Math.max(25, Math.floor(idleMs / 4))));
     timer.unref();
     socket.once('close', stop);
+    // The response is over (sent, or its connection lost) and no body is still coming: nothing is waited
+    // for any more. Stopping here, not at the next tick of the timer, keeps a keep-alive socket that
+    // carries many quick requests from collecting one close listener per request. (An answer sent
+    // before its body arrived keeps the timer: a stalled body still gets its connection cut.)
+    const done = () => {
+      if (!(hasBody && !req.complete)) stop();
+    };
+    res.once('close', done);
     next();
   };
 }
