@@ -124,14 +124,46 @@ for (const backend of backends()) {
         assert.equal(r.code, 0, r.stderr);
         await git(['fsck', '--full', '--strict'], { cwd: dest });
         assert.equal((await git(['rev-parse', 'v1^{commit}'], { cwd: dest })).trim(), (await git(['rev-parse', 'main'], { cwd: w })).trim());
-        if (name === 'c') assert.match(r.stderr, /Sending the stored pack/, 'the second clone streams the compacted pack');
+        // Proven at compaction (every ref is a branch or a tag and nothing unreachable is kept): the
+        // first clone already streams the stored pack, with nothing walked.
+        assert.match(r.stderr, /Sending the stored pack/, `clone ${name} streams the compacted pack`);
+        assert.doesNotMatch(r.stderr, /Enumerating objects/, `clone ${name} walks nothing`);
       }
+      // A clone of one branch wants less than the pack holds: built from the pack, not streamed.
+      const one = path.join(tmpDir('compact-clean-clone'), 'one');
+      await git(['tag', 'light', 'main~2'], { cwd: w });
+      await git(['push', '--quiet', remote, 'light'], { cwd: w });
+      const single = await gitResult(['clone', '--progress', '--no-tags', '--single-branch', '--branch', 'light', `${hub!.url}/alice/clean.git`, one]);
+      assert.equal(single.code, 0, single.stderr);
+      assert.doesNotMatch(single.stderr, /Sending the stored pack/);
+      assert.equal((await git(['rev-list', '--count', 'HEAD'], { cwd: one })).trim(), '1');
       // Pushing on top of a compacted repository works as before.
       await commitFile(w, 'after.txt', 'after compaction\n');
       await git(['push', '--quiet', remote, 'main'], { cwd: w });
       const d = path.join(tmpDir('compact-clean-clone'), 'd');
       await git(['clone', '--quiet', `${hub!.url}/alice/clean.git`, d]);
       assert.equal(fs.readFileSync(path.join(d, 'after.txt'), 'utf8'), 'after compaction\n');
+    });
+
+    it('the first push into an empty repository is proven to be what a clone needs: the first clone streams it', async () => {
+      await hub!.repo('alice/fresh');
+      const remote = `${hub!.authUrl(alice)}/alice/fresh.git`;
+      const w = path.join(tmpDir('compact-fresh'), 'w');
+      await git(['init', '--quiet', '-b', 'main', w]);
+      for (let i = 0; i < 3; i++) await commitFile(w, `h${i}.txt`, `fresh ${i}\n`.repeat(100));
+      await git(['branch', 'side', 'main~1'], { cwd: w });
+      await git(['tag', '-a', 'v0', '-m', 'first', 'main~2'], { cwd: w });
+      const proofs = () => fs.readFileSync(hub!.logFile, 'utf8').split('"msg":"a full clone is this pack as it is"').length - 1;
+      const before = proofs();
+      await git(['push', '--quiet', remote, 'main', 'side', 'v0'], { cwd: w });
+      await until('the pushed pack to be proven', () => proofs() > before);
+      const dest = path.join(tmpDir('compact-fresh-clone'), 'a');
+      const r = await gitResult(['clone', '--progress', `${hub!.url}/alice/fresh.git`, dest]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Sending the stored pack/);
+      assert.doesNotMatch(r.stderr, /Enumerating objects/, 'nothing walked');
+      await git(['fsck', '--full', '--strict'], { cwd: dest });
+      assert.equal((await git(['rev-parse', 'origin/side', 'v0^{commit}'], { cwd: dest })).trim(), (await git(['rev-parse', 'side', 'main~2'], { cwd: w })).trim());
     });
   });
 }

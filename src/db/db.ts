@@ -157,6 +157,8 @@ export interface Db {
      */
     replace(repoId: string, pack: Omit<PackRecord, 'createdAt' | 'supersededAt'>, supersedes: string[]): Promise<boolean>;
     listSuperseded(repoId: string): Promise<PackRecord[]>;
+    /** Records the full clone a pack answers exactly (src/git/store/clone-key.ts). */
+    setCloneKey(repoId: string, name: string, key: string): Promise<void>;
     /** Deletes the rows of these packs if they are still superseded; returns the names deleted. */
     forgetSuperseded(repoId: string, names: string[]): Promise<string[]>;
   };

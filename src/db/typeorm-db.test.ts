@@ -290,9 +290,12 @@ for (const [kind, make] of configs) {
       const live = await db.packs.listLive(repoId);
       assert.deepEqual(
         live.map((p) => ({ ...p, createdAt: undefined })),
-        [{ ...pack, createdAt: undefined, supersededAt: null }],
+        [{ ...pack, createdAt: undefined, supersededAt: null, cloneKey: null }],
       );
       assert.ok(live[0]!.createdAt instanceof Date);
+      // The full clone a pack answers as it is, once proven, is read back with it.
+      await db.packs.setCloneKey(repoId, pack.name, 'a'.repeat(64));
+      assert.equal((await db.packs.listLive(repoId))[0]!.cloneKey, 'a'.repeat(64));
     });
 
     it('non-atomic: the pack row commits first and each ref succeeds or fails alone', async () => {

@@ -173,7 +173,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live', supersededAt: null }).orUpdate(['state', 'superseded_at'], ['repo_id', 'name']).execute();
   };
 
-  const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt, supersededAt: p.supersededAt });
+  const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt, supersededAt: p.supersededAt, cloneKey: p.cloneKey ?? null });
 
   const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
     const owners = locks.length ? await ds.getRepository(UserEntity).findBy({ id: In([...new Set(locks.map((l) => l.ownerId))]) }) : [];
@@ -538,6 +538,9 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           if (err instanceof PacksChanged) return false;
           throw err;
         }
+      },
+      async setCloneKey(repoId, name, key) {
+        await write(() => ds.getRepository(PackEntity).update({ repoId, name }, { cloneKey: key }));
       },
       async listSuperseded(repoId) {
         return (await read(() => ds.getRepository(PackEntity).find({ where: { repoId, state: 'superseded' } }))).map(packRecord);

@@ -62,6 +62,8 @@ export interface PackRecord {
   createdAt: Date;
   /** When a compaction superseded it (epoch ms), null while live. */
   supersededAt: number | null;
+  /** A full clone known to need exactly this pack (src/git/store/clone-key.ts), or null. */
+  cloneKey?: string | null;
 }
 
 export interface RefRecord {

@@ -5,6 +5,7 @@ import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.j
 import { visibleRefs } from './protocol/refs-advertisement.js';
 import { SidebandWriter, type Sink } from './protocol/sideband.js';
 import { enumerateObjects, parseFilter, type EnumerateRequest } from './store/enumerate.js';
+import { cloneKey } from './store/clone-key.js';
 import { writePack } from './store/pack-builder.js';
 import type { RepoObjects } from './store/repo-objects.js';
 import type { ResponseCache } from './store/response-cache.js';
@@ -163,10 +164,22 @@ async function streamPackFile(packPath: string, out: SidebandWriter): Promise<vo
 
 async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter, responses?: ResponseCache): Promise<FetchKind> {
   // Full clone of a repository held in one pack: once a clone with these wants was found to need
-  // exactly that pack, later ones stream it verbatim without walking anything.
+  // exactly that pack (src/git/store/clone-key.ts), it is streamed verbatim without walking anything.
   const single = objects.packs.length === 1 ? objects.packs[0]! : null;
-  const plain = !!single && args.commonHaves.length === 0 && !args.filter && args.depth === undefined && args.deepenSince === undefined && !args.deepenNot?.length && args.clientShallow.length === 0 && args.ofsDelta;
-  const key = plain ? `${[...new Set(args.wants)].sort().join(',')}|${args.includeTag ? (args.includeTags ?? []).join(',') : '-'}` : '';
+  // include-tag adds nothing when every tag it could add is wanted anyway; else the answer may be more
+  // than what the wants reach, and no key applies.
+  const wanted = new Set(args.wants);
+  const plain =
+    !!single &&
+    args.commonHaves.length === 0 &&
+    !args.filter &&
+    args.depth === undefined &&
+    args.deepenSince === undefined &&
+    !args.deepenNot?.length &&
+    args.clientShallow.length === 0 &&
+    args.ofsDelta &&
+    (!args.includeTag || (args.includeTags ?? []).every((t) => wanted.has(t)));
+  const key = plain ? cloneKey(wanted) : '';
   if (plain && single!.fullCloneKey === key) {
     if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
     await streamPackFile(single!.file.path, out);
@@ -187,7 +200,7 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   const plan = enumerateObjects(objects, args);
   if (plain && plan.objects.length === single!.index.count) {
     single!.fullCloneKey = key;
-    if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
+    if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\nSending the stored pack: ${single!.index.count} objects\n`);
     await streamPackFile(single!.file.path, out);
     await out.flush();
     return 'clone';

@@ -24,6 +24,13 @@ export class PackEntity {
   @Column({ name: 'superseded_at', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) } })
   supersededAt!: number | null;
 
+  /**
+   * sha256 of the sorted wants of a full clone whose answer is exactly this pack (every object in it,
+   * nothing else), proven by an enumeration: such a clone is sent the stored file as it is.
+   */
+  @Column({ name: 'clone_key', type: 'varchar', length: 64, nullable: true })
+  cloneKey!: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }

@@ -20,6 +20,8 @@ import { PgCommitMap1795879619356 } from './pg/1795879619356-CommitMap.js';
 import { SqliteCommitMap1795879613077 } from './sqlite/1795879613077-CommitMap.js';
 import { PgJobResult1795883091537 } from './pg/1795883091537-JobResult.js';
 import { SqliteJobResult1795883080240 } from './sqlite/1795883080240-JobResult.js';
+import { PgPackCloneKey1795893869172 } from './pg/1795893869172-PackCloneKey.js';
+import { SqlitePackCloneKey1795893869165 } from './sqlite/1795893869165-PackCloneKey.js';
 import { SqliteProfilesLfsDeletions1795879557285 } from './sqlite/1795879557285-profiles-lfs-deletions.js';
 import { PgProfilesLfsDeletions1795879561280 } from './pg/1795879561280-profiles-lfs-deletions.js';
 import { PgCollections1795879716491 } from './pg/1795879716491-collections.js';
@@ -35,5 +37,5 @@ import { SqliteDownloads1795879567441 } from './sqlite/1795879567441-downloads.j
 import { PgDownloads1795879570808 } from './pg/1795879570808-downloads.js';
 
 /** Migrations are generated per driver (`npm run db:migration -- Name`) and kept apart. */
-export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671, SqliteReclaimStorage1795867046323, SqliteWebhooks1795871416447, SqliteGated1795871318986, SqliteCommitMap1795879613077, SqliteJobResult1795883080240, SqliteDownloads1795879567441, SqliteProfilesLfsDeletions1795879557285, SqliteCollections1795879704903, SqliteRepoNameKeys1795879619531];
-export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356, PgReclaimStorage1795867049077, PgWebhooks1795871420806, PgGated1795871322707, PgCommitMap1795879619356, PgJobResult1795883091537, PgDownloads1795879570808, PgProfilesLfsDeletions1795879561280, PgCollections1795879716491, PgRepoNameKeys1795879625097];
+export const SQLITE_MIGRATIONS = [SqliteInit1795349635621, SqliteOrganizations1795352631666, SqliteQuotas1795353518485, SqliteAccountsSessions1795855068982, SqliteJobs1795866969704, SqliteMirrors1795867411282, SqliteDiscussions1795867219640, SqliteLikes1795868969671, SqliteReclaimStorage1795867046323, SqliteWebhooks1795871416447, SqliteGated1795871318986, SqliteCommitMap1795879613077, SqliteJobResult1795883080240, SqliteDownloads1795879567441, SqliteProfilesLfsDeletions1795879557285, SqliteCollections1795879704903, SqliteRepoNameKeys1795879619531, SqlitePackCloneKey1795893869165];
+export const PG_MIGRATIONS = [PgInit1795349636722, PgOrganizations1795352632927, PgQuotas1795353519843, PgAccountsSessions1795855070690, PgJobs1795866972930, PgMirrors1795867419427, PgDiscussions1795867229138, PgLikes1795868980356, PgReclaimStorage1795867049077, PgWebhooks1795871420806, PgGated1795871322707, PgCommitMap1795879619356, PgJobResult1795883091537, PgDownloads1795879570808, PgProfilesLfsDeletions1795879561280, PgCollections1795879716491, PgRepoNameKeys1795879625097, PgPackCloneKey1795893869172];

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.js';
-import type { Db, PackRecord } from '../../db/db.js';
+import type { Db, PackRecord, RefRecord } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { indexPack } from '../pack/index-pack.js';
 import { Readable } from 'node:stream';
+import { provenCloneKey } from './clone-key.js';
 import { enumerateObjects } from './enumerate.js';
 import type { GitStore } from './git-store.js';
 import { writePack } from './pack-builder.js';
@@ -103,6 +104,7 @@ export class Compactor {
       void this.run(async () => {
         const live = await this.db.packs.listLive(repoId);
         if (live.length >= this.opts.minPacks) await this.compact(repoId, false);
+        else if (live.length === 1 && !live[0]!.cloneKey) await this.proveCloneKey(repoId, live[0]!.name, false);
       });
     }, this.opts.delayMs);
     timer.unref();
@@ -247,11 +249,31 @@ export class Compactor {
         return null;
       }
       this.retire(repoId, superseded);
+      // Unreachable objects kept for their grace period are in no clone: such a pack answers none exactly.
+      if (kept.length === 0) await this.proveCloneKey(repoId, name, true, refs);
       const result = { name, objects: order.length, bytes, replaced: superseded.length, replacedBytes: replacedBytes - (already ? bytes : 0), unreachable: kept.length, dropped };
       this.log.info({ repoId, ...result, ms: Math.round(performance.now() - started) }, 'compacted');
       return result;
     } finally {
       if (!stored) await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Finds which full clone the repository's one live pack answers exactly and keeps that with the
+   * pack, so the next clone streams the stored file without walking the history (src/git/store/clone-key.ts).
+   * `closedOverRefs`: the pack was just written with exactly what `refs` reach. Best effort.
+   */
+  private async proveCloneKey(repoId: string, name: string, closedOverRefs: boolean, refs?: RefRecord[]): Promise<void> {
+    try {
+      const pack = await this.store.packs.get(repoId, name);
+      const key = provenCloneKey(new RepoObjects([pack]), refs ?? (await this.db.refs.list(repoId)), closedOverRefs);
+      if (!key) return;
+      pack.fullCloneKey = key;
+      await this.db.packs.setCloneKey(repoId, name, key);
+      this.log.info({ repoId, pack: name }, 'a full clone is this pack as it is');
+    } catch (err) {
+      this.log.warn({ err, repoId, pack: name }, 'could not record the full clone of a pack');
     }
   }
 

@@ -61,6 +61,8 @@ export class GitStore {
     const live = await this.db.packs.listLive(repoId);
     live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     const packs = await Promise.all(live.map((p) => this.packs.get(repoId, p.name)));
+    // The full clone a pack answers as it is, proven on any replica (src/git/store/clone-key.ts).
+    for (const [i, p] of live.entries()) if (p.cloneKey && !packs[i]!.fullCloneKey) packs[i]!.fullCloneKey = p.cloneKey;
     return new RepoObjects(packs, epoch);
   }
 
