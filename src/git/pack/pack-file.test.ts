@@ -71,6 +71,15 @@ describe('PackFile against git cat-file and verify-pack', () => {
         assert.equal(e.baseOffset, undefined);
       }
     }
+    // In pack order the reads go through a read-ahead window; backwards, one read per entry: the
+    // same bytes either way, and slices handed out earlier stay intact.
+    const offsets = lines.map((l) => l.offset).sort((a, b) => a - b);
+    const forward = offsets.map((o) => pf.rawEntry(o));
+    const backward = offsets.toReversed().map((o) => pf.rawEntry(o)).reverse();
+    for (const [i, f] of forward.entries()) {
+      assert.ok(f.compressed.equals(backward[i]!.compressed), `entry at ${offsets[i]}`);
+      assert.equal(f.end, backward[i]!.end);
+    }
   });
 
   it('resolves REF_DELTA chains through the index', async () => {

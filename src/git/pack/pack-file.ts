@@ -40,6 +40,8 @@ export interface PackObject {
 
 /** Longest delta chain followed before giving up (git writes at most 4095). */
 const MAX_CHAIN = 10_000;
+/** Bytes read at once when entries are copied in pack order (rawEntry). */
+const READ_AHEAD = 1 << 20;
 
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
@@ -143,12 +145,40 @@ export class PackFile {
   rawEntry(offset: number): RawEntry {
     const end = this.nextEntryOffset(offset);
     // One read for the header and the stream together.
-    const bytes = end - offset <= 1 << 20 ? readAt(this.fd, offset, end - offset) : null;
+    const bytes = end - offset <= 1 << 20 ? this.readEntryBytes(offset, end) : null;
     const info = this.entryAt(offset, bytes ?? undefined);
     if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${path.basename(this.path)} overlaps the next one`);
     const compressed = bytes ? bytes.subarray(info.dataOffset - offset) : readAt(this.fd, info.dataOffset, end - info.dataOffset);
     return { ...info, compressed, end };
   }
+
+  /**
+   * Bytes [offset, end) for rawEntry. Packs are mostly copied in their own order (a clone of a
+   * compacted pack, a fetch of a push): once a request starts where the previous one ended, the
+   * reads go through a window of READ_AHEAD bytes, one read for hundreds of small entries instead
+   * of one each. Each window is a new buffer, so slices handed out earlier stay valid.
+   */
+  private readEntryBytes(offset: number, end: number): Buffer {
+    const w = this.window;
+    if (w && offset >= w.start && end <= w.start + w.bytes.length) {
+      if (offset === this.lastEnd) this.run++;
+      this.lastEnd = end;
+      return w.bytes.subarray(offset - w.start, end - w.start);
+    }
+    // Entries taken in order make a run; the window grows with it (32 KiB doubling up to READ_AHEAD),
+    // so scattered reads, or a pair that happens to be adjacent, never read far ahead.
+    this.run = offset === this.lastEnd ? this.run + 1 : 0;
+    this.lastEnd = end;
+    if (this.run < 4) return readAt(this.fd, offset, end - offset);
+    const ahead = Math.min(READ_AHEAD, (32 * 1024) << Math.min(5, this.run >> 2));
+    const bytes = readAt(this.fd, offset, Math.max(end, Math.min(offset + ahead, this.limit)) - offset);
+    this.window = { start: offset, bytes };
+    return bytes.subarray(0, end - offset);
+  }
+
+  private window: { start: number; bytes: Buffer } | null = null;
+  private lastEnd = -1;
+  private run = 0;
 
   private inflate(info: EntryInfo, offset: number): Buffer {
     return inflateAt(this.fd, info.dataOffset, info.size, this.limit, offset).data;

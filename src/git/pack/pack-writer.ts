@@ -7,6 +7,8 @@ export type DeltaBase = { ofsDistance: number } | { oid: Buffer };
 
 /** Entries at least this large go to the sink as they are instead of being copied behind their header. */
 const PASS_THROUGH = 64 * 1024;
+/** Size of the blocks small entries are gathered into (larger than PASS_THROUGH plus a header). */
+const STAGE_BYTES = 256 * 1024;
 
 /**
  * Streams a pack to a sink: header, entries (whole objects, deflated here, or stored compressed
@@ -23,10 +25,32 @@ export class PackWriter {
 
   constructor(private readonly sink: (chunk: Buffer) => void | Promise<void>) {}
 
+  /** Small entries are copied into this buffer and go to the sink (and the hash) a block at a time. */
+  private staged = Buffer.allocUnsafe(STAGE_BYTES);
+  private stagedBytes = 0;
+
   private async emit(chunk: Buffer): Promise<void> {
+    await this.flushStaged();
     this.hash.update(chunk);
     this.position += chunk.length;
     await this.sink(chunk);
+  }
+
+  /** Appends to the staging buffer (callers check that it fits). */
+  private stage(chunk: Buffer): void {
+    chunk.copy(this.staged, this.stagedBytes);
+    this.stagedBytes += chunk.length;
+    this.position += chunk.length;
+  }
+
+  /** Hands the staged bytes to the sink in a buffer of their own (the sink may keep it). */
+  private async flushStaged(): Promise<void> {
+    if (this.stagedBytes === 0) return;
+    const block = this.staged.subarray(0, this.stagedBytes);
+    this.staged = Buffer.allocUnsafe(STAGE_BYTES);
+    this.stagedBytes = 0;
+    this.hash.update(block);
+    await this.sink(block);
   }
 
   async begin(count: number): Promise<void> {
@@ -70,10 +94,14 @@ export class PackWriter {
     if (compressed.length >= PASS_THROUGH) {
       await this.emit(Buffer.concat(parts));
       await this.emit(compressed);
-    } else {
-      parts.push(compressed);
-      await this.emit(Buffer.concat(parts));
+      return;
     }
+    // Small entries (most of them) are gathered into blocks: one sink call and one hash update per
+    // block instead of per object.
+    const length = parts.reduce((n, b) => n + b.length, compressed.length);
+    if (this.stagedBytes + length > STAGE_BYTES) await this.flushStaged();
+    for (const b of parts) this.stage(b);
+    this.stage(compressed);
   }
 
   /** Appends the trailer after checking the entry count; resolves to the pack checksum. */
@@ -81,6 +109,7 @@ export class PackWriter {
     if (this.finished) throw new Error('pack writer: finish() called twice');
     if (this.written !== this.expected) throw new Error(`pack writer: ${this.written} entries written, ${Math.max(this.expected, 0)} announced`);
     this.finished = true;
+    await this.flushStaged();
     const sum = this.hash.digest();
     this.position += 20;
     await this.sink(sum);
