@@ -9,7 +9,24 @@ import { PackIndex } from '../pack/idx.js';
 export const packKey = (repoId: string, name: string, ext: 'pack' | 'idx') => `repos/${repoId}/packs/pack-${name}.${ext}`;
 
 const PARSED_CACHE_ENTRIES = 50_000;
-const parsedCache = new Map<string, unknown>();
+/**
+ * Parsed objects are held within this many bytes (estimated: parsed trees of large folders take
+ * far more than their count says; 50,000 trees of 100 entries would be most of a gigabyte).
+ */
+const PARSED_CACHE_BYTES = 48 << 20;
+const parsedCache = new Map<string, { value: unknown; bytes: number }>();
+let parsedBytes = 0;
+
+/** Rough heap bytes of a parsed commit or tree (strings at 2 bytes a character, objects at ~64 bytes). */
+function parsedSize(value: unknown): number {
+  if (Array.isArray(value)) {
+    let n = 64;
+    for (const e of value as { name?: string; oid?: string; mode?: string }[]) n += 96 + 2 * ((e.name?.length ?? 0) + (e.oid?.length ?? 0) + (e.mode?.length ?? 0));
+    return n;
+  }
+  const c = value as { message?: string } | null;
+  return 512 + 2 * (typeof c?.message === 'string' ? c.message.length : 0);
+}
 let nextLoadedPack = 0;
 
 /** An opened, immutable pack with its index and a lazily built offset → index-position map. */
@@ -26,20 +43,26 @@ export class LoadedPack {
    */
   parsed(offset: number): unknown {
     const key = this.parsedPrefix + offset;
-    const v = parsedCache.get(key);
-    if (v !== undefined) {
-      parsedCache.delete(key);
-      parsedCache.set(key, v);
-    }
-    return v;
+    const hit = parsedCache.get(key);
+    if (hit === undefined) return undefined;
+    parsedCache.delete(key);
+    parsedCache.set(key, hit);
+    return hit.value;
   }
 
   remember<T>(offset: number, value: T): T {
-    if (parsedCache.size >= PARSED_CACHE_ENTRIES) {
-      const drop = parsedCache.keys();
-      for (let i = 0; i < PARSED_CACHE_ENTRIES / 10; i++) parsedCache.delete(drop.next().value as string);
+    const key = this.parsedPrefix + offset;
+    const bytes = parsedSize(value);
+    const old = parsedCache.get(key);
+    if (old) parsedBytes -= old.bytes;
+    parsedCache.set(key, { value, bytes });
+    parsedBytes += bytes;
+    // Least recently used first, until the cache is within both bounds.
+    for (const [k, v] of parsedCache) {
+      if (parsedBytes <= PARSED_CACHE_BYTES && parsedCache.size <= PARSED_CACHE_ENTRIES) break;
+      parsedCache.delete(k);
+      parsedBytes -= v.bytes;
     }
-    parsedCache.set(this.parsedPrefix + offset, value);
     return value;
   }
 
@@ -225,4 +248,9 @@ export class PackCache {
     for (const p of this.open.values()) void p.then((lp) => lp.file.close()).catch(() => undefined);
     this.open.clear();
   }
+}
+
+/** Entries and estimated bytes of the parsed-object cache shared by every open pack (for tests and metrics). */
+export function parsedCacheStats(): { entries: number; bytes: number } {
+  return { entries: parsedCache.size, bytes: parsedBytes };
 }
