@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { notFound } from '../core/errors.js';
 import type { TreeEntry } from '../git/objects/tree.js';
-import type { RepoObjects } from '../git/store/repo-objects.js';
+import { MissingObjectError, type RepoObjects } from '../git/store/repo-objects.js';
 import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
 
 export interface HfEntry {
@@ -31,11 +31,22 @@ export function entryAt(objects: RepoObjects, commitOid: string, path: string): 
   return cur;
 }
 
+/** How every LFS pointer (and only a blob starting so can be one: see parsePointer) begins. */
+const POINTER_START = Buffer.from('version ');
+
+/**
+ * A tree entry as the Hub lists it: directories by id, files with their size, and LFS pointers
+ * with the object they point to. A blob is read whole only when its size and first bytes allow a
+ * pointer: most small files are told apart by inflating a few bytes (see PackFile.objectHead).
+ */
 export function describeEntry(objects: RepoObjects, path: string, e: PathEntry): HfEntry {
   if (e.mode === '40000') return { type: 'directory', oid: e.oid, size: 0, path };
-  const size = e.mode === '160000' ? 0 : objects.size(e.oid);
+  if (e.mode === '160000') return { type: 'file', oid: e.oid, size: 0, path };
+  const loc = objects.locate(e.oid);
+  if (!loc) throw new MissingObjectError(e.oid);
+  const { size, head } = loc.pack.file.objectHead(loc.offset, POINTER_START.length, MAX_POINTER_SIZE);
   const entry: HfEntry = { type: 'file', oid: e.oid, size, path };
-  if (size > 0 && size < MAX_POINTER_SIZE) {
+  if (size > 0 && head?.equals(POINTER_START)) {
     const p = parsePointer(objects.read(e.oid).data);
     if (p) {
       entry.size = p.size;
