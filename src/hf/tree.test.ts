@@ -6,10 +6,11 @@ import { PackIndex } from '../git/pack/idx.js';
 import { PackFile } from '../git/pack/pack-file.js';
 import { git, removeTempDirs, tempDir } from '../git/pack/test-fixtures.js';
 import { LoadedPack } from '../git/store/pack-cache.js';
-import { RepoObjects } from '../git/store/repo-objects.js';
+import { MissingObjectError, RepoObjects } from '../git/store/repo-objects.js';
 import type { TreeEntry } from '../git/objects/tree.js';
 import { parsePointer } from '../lfs/pointer.js';
-import { describeEntries, walkTree, walkTreeAfter } from './tree.js';
+import { forgetBlobFacts } from './blob-facts.js';
+import { describeEntries, describeEntry, walkTree, walkTreeAfter } from './tree.js';
 
 /** The repository's real objects, counting the trees read. */
 class CountingObjects extends RepoObjects {
@@ -149,6 +150,7 @@ describe('describeEntry: LFS pointers told apart from other files by their first
 
   it('describes every entry as reading each small blob whole would, reading whole only those that start as a pointer does', async () => {
     const entries = walkTree(objects, head, '', true);
+    forgetBlobFacts();
     objects.reads = 0;
     const got = await describeEntries(objects, entries);
     const reads = objects.reads;
@@ -161,5 +163,15 @@ describe('describeEntry: LFS pointers told apart from other files by their first
     assert.deepEqual(got.filter((d) => d.lfs).map((d) => d.path).sort(), ['dp.bin', 'hawser.bin', 'p1.bin', 'p2.bin']);
     // notes.txt, near.txt, bad-pointer.bin and the four pointers start with "version ": only they are read whole.
     assert.equal(reads, 7);
+  });
+
+  it('a listing asked again reads no blob; a repository without the blob cannot use what another learnt of it', async () => {
+    const entries = walkTree(objects, head, '', true);
+    const first = await describeEntries(objects, entries);
+    objects.reads = 0;
+    assert.deepEqual(await describeEntries(objects, entries), first);
+    assert.equal(objects.reads, 0);
+    const file = entries.find((e) => e.path === 'p1.bin')!;
+    assert.throws(() => describeEntry(new RepoObjects([]), file.path, file), MissingObjectError);
   });
 });

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { notFound } from '../core/errors.js';
 import type { TreeEntry } from '../git/objects/tree.js';
-import { MissingObjectError, type RepoObjects } from '../git/store/repo-objects.js';
-import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
+import type { RepoObjects } from '../git/store/repo-objects.js';
+import { blobFacts } from './blob-facts.js';
 
 export interface HfEntry {
   type: 'file' | 'directory';
@@ -31,29 +31,17 @@ export function entryAt(objects: RepoObjects, commitOid: string, path: string): 
   return cur;
 }
 
-/** How every LFS pointer (and only a blob starting so can be one: see parsePointer) begins. */
-const POINTER_START = Buffer.from('version ');
-
 /**
  * A tree entry as the Hub lists it: directories by id, files with their size, and LFS pointers
- * with the object they point to. A blob is read whole only when its size and first bytes allow a
- * pointer: most small files are told apart by inflating a few bytes (see PackFile.objectHead).
+ * with the object they point to (see blobFacts: most blobs are told apart by a few bytes, and
+ * remembered).
  */
 export function describeEntry(objects: RepoObjects, path: string, e: PathEntry): HfEntry {
   if (e.mode === '40000') return { type: 'directory', oid: e.oid, size: 0, path };
   if (e.mode === '160000') return { type: 'file', oid: e.oid, size: 0, path };
-  const loc = objects.locate(e.oid);
-  if (!loc) throw new MissingObjectError(e.oid);
-  const { size, head } = loc.pack.file.objectHead(loc.offset, POINTER_START.length, MAX_POINTER_SIZE);
-  const entry: HfEntry = { type: 'file', oid: e.oid, size, path };
-  if (size > 0 && head?.equals(POINTER_START)) {
-    const p = parsePointer(objects.read(e.oid).data);
-    if (p) {
-      entry.size = p.size;
-      entry.lfs = { oid: p.oid, size: p.size, pointerSize: size };
-    }
-  }
-  return entry;
+  const { size, pointer } = blobFacts(objects, e.oid);
+  if (!pointer) return { type: 'file', oid: e.oid, size, path };
+  return { type: 'file', oid: e.oid, size: pointer.size, path, lfs: { oid: pointer.oid, size: pointer.size, pointerSize: size } };
 }
 
 /** Entries described in order, letting other requests run every few hundred (each small blob is read for an LFS pointer). */
