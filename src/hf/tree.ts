@@ -24,7 +24,7 @@ export function entryAt(objects: RepoObjects, commitOid: string, path: string): 
   if (!path) return cur;
   for (const part of path.split('/')) {
     if (cur.mode !== '40000') return null;
-    const e = objects.tree(cur.oid).find((x) => x.name === part);
+    const e = findEntry(objects.tree(cur.oid), part);
     if (!e) return null;
     cur = { mode: e.mode, oid: e.oid };
   }
@@ -44,7 +44,7 @@ export function describeEntry(objects: RepoObjects, path: string, e: PathEntry):
   return { type: 'file', oid: e.oid, size: pointer.size, path, lfs: { oid: pointer.oid, size: pointer.size, pointerSize: size } };
 }
 
-/** Entries described in order, letting other requests run every few hundred (each small blob is read for an LFS pointer). */
+/** Entries described in order, letting other requests run every few hundred (a blob not seen lately is read for an LFS pointer). */
 export async function describeEntries(objects: RepoObjects, entries: readonly (PathEntry & { path: string })[]): Promise<HfEntry[]> {
   const out: HfEntry[] = [];
   for (const e of entries) {
