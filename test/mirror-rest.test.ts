@@ -161,6 +161,27 @@ for (const backend of backends()) {
       assert.equal((await api(mirror, admin, 'GET', `/api/models/${id}/revision/main`)).json.sha, nextSha);
       assert.equal((await api(mirror, admin, 'GET', `/api/models/${id}/revision/${mainSha}`)).json.sha, mainSha, 'the older upstream id still resolves');
       assert.deepEqual(await files(mirror, 'main', admin.token), await files(upstream, nextSha, upAdmin.token));
+      // Refs, the commit listing and the last commits of tree entries show the upstream's ids too.
+      const refsNow = (await api(mirror, admin, 'GET', `/api/models/${id}/refs`)).json;
+      assert.deepEqual(
+        refsNow.branches.map((b: any) => [b.name, b.targetCommit]).sort(),
+        [
+          ['dev', devSha],
+          ['main', nextSha],
+        ],
+      );
+      const history = await api(mirror, admin, 'GET', `/api/models/${id}/commits/main`);
+      assert.deepEqual(
+        history.json.map((c: any) => c.id),
+        [nextSha, mainSha],
+      );
+      const expanded = (await api(mirror, admin, 'GET', `/api/models/${id}/tree/main?expand=true`)).json;
+      const lastOf = (entries: any[], p: string) => entries.find((e) => e.path === p)?.lastCommit?.id;
+      assert.equal(lastOf(expanded, 'config.json'), nextSha);
+      assert.equal(lastOf(expanded, 'weights.bin'), mainSha);
+      const info2 = (await api(mirror, admin, 'POST', `/api/models/${id}/paths-info/main`, { paths: ['config.json', 'sub/dir/notes.txt'], expand: true })).json;
+      assert.equal(lastOf(info2, 'config.json'), nextSha);
+      assert.equal(lastOf(info2, 'sub/dir/notes.txt'), mainSha);
       await git(['fetch', '--quiet', 'origin'], { cwd: dir, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
       assert.equal((await git(['rev-list', '--count', 'origin/main'], { cwd: dir })).trim(), '2');
       assert.equal((await git(['rev-parse', 'origin/main~1'], { cwd: dir })).trim(), (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim());

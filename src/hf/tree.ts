@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { notFound } from '../core/errors.js';
 import type { TreeEntry } from '../git/objects/tree.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
-import { MAX_POINTER_SIZE, parsePointer } from '../lfs/pointer.js';
+import { blobFacts } from './blob-facts.js';
 
 export interface HfEntry {
   type: 'file' | 'directory';
@@ -24,28 +24,27 @@ export function entryAt(objects: RepoObjects, commitOid: string, path: string): 
   if (!path) return cur;
   for (const part of path.split('/')) {
     if (cur.mode !== '40000') return null;
-    const e = objects.tree(cur.oid).find((x) => x.name === part);
+    const e = findEntry(objects.tree(cur.oid), part);
     if (!e) return null;
     cur = { mode: e.mode, oid: e.oid };
   }
   return cur;
 }
 
+/**
+ * A tree entry as the Hub lists it: directories by id, files with their size, and LFS pointers
+ * with the object they point to (see blobFacts: most blobs are told apart by a few bytes, and
+ * remembered).
+ */
 export function describeEntry(objects: RepoObjects, path: string, e: PathEntry): HfEntry {
   if (e.mode === '40000') return { type: 'directory', oid: e.oid, size: 0, path };
-  const size = e.mode === '160000' ? 0 : objects.size(e.oid);
-  const entry: HfEntry = { type: 'file', oid: e.oid, size, path };
-  if (size > 0 && size < MAX_POINTER_SIZE) {
-    const p = parsePointer(objects.read(e.oid).data);
-    if (p) {
-      entry.size = p.size;
-      entry.lfs = { oid: p.oid, size: p.size, pointerSize: size };
-    }
-  }
-  return entry;
+  if (e.mode === '160000') return { type: 'file', oid: e.oid, size: 0, path };
+  const { size, pointer } = blobFacts(objects, e.oid);
+  if (!pointer) return { type: 'file', oid: e.oid, size, path };
+  return { type: 'file', oid: e.oid, size: pointer.size, path, lfs: { oid: pointer.oid, size: pointer.size, pointerSize: size } };
 }
 
-/** Entries described in order, letting other requests run every few hundred (each small blob is read for an LFS pointer). */
+/** Entries described in order, letting other requests run every few hundred (a blob not seen lately is read for an LFS pointer). */
 export async function describeEntries(objects: RepoObjects, entries: readonly (PathEntry & { path: string })[]): Promise<HfEntry[]> {
   const out: HfEntry[] = [];
   for (const e of entries) {

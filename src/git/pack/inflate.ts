@@ -143,6 +143,19 @@ export function inflateExact(input: Buffer, size: number, where: number, headroo
 }
 
 /**
+ * The first `want` bytes the zlib stream at the start of `input` inflates to (fewer when it is
+ * shorter), or null when `input` ends first. Only that much is inflated, with the shared context:
+ * sniffing a small object's first bytes costs a fraction of inflating it whole.
+ */
+export function inflatePrefix(input: Buffer, want: number, where: number): Buffer | null {
+  if (!supported) return null;
+  inflater ??= new Inflater();
+  const out = Buffer.allocUnsafe(want);
+  const r = inflater.run(input, out, 0, want, where);
+  return r === 'truncated' ? null : out.subarray(0, r.produced);
+}
+
+/**
  * Inflates a stream too large to hold whole, piece by piece (see Inflater.stream); `onData` gets
  * each piece of output with the input bytes used to make it. Returns the input bytes the stream used.
  */

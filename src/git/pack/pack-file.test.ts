@@ -40,6 +40,25 @@ describe('PackFile against git cat-file and verify-pack', () => {
     for (const o of objects.slice(0, 100)) assert.ok(pf.readObject(idx.find(o.oid)).data.equals(o.data));
   });
 
+  it('objectHead gives the type, size and first bytes of every object (deltas too), and no bytes of objects of maxSize or more', () => {
+    const deltas = new Set(verifyPack(repo.idxPath).filter((l) => l.baseOid).map((l) => l.oid));
+    let sniffedDeltas = 0;
+    // In id order (all over the pack) and in pack order (read ahead: see readNear).
+    const inPackOrder = [...objects].sort((a, b) => idx.find(a.oid) - idx.find(b.oid));
+    for (const o of [...objects, ...inPackOrder]) {
+      const off = idx.find(o.oid);
+      for (const [want, maxSize] of [[8, 1024], [0, 1024], [64, 1 << 20], [8, 1]] as const) {
+        const got = pf.objectHead(off, want, maxSize);
+        assert.equal(got.type, o.type, o.oid);
+        assert.equal(got.size, o.data.length, o.oid);
+        if (o.data.length >= maxSize) assert.equal(got.head, null, o.oid);
+        else assert.ok(got.head?.equals(o.data.subarray(0, want)), `first ${want} bytes of ${o.oid}`);
+      }
+      if (deltas.has(o.oid) && o.data.length < 1 << 20) sniffedDeltas++;
+    }
+    assert.ok(sniffedDeltas > 0, 'the fixture has small deltas');
+  });
+
   it('reads the 30 MiB file and its 30 MiB delta', () => {
     const big = objects.filter((o) => o.data.length === 30 << 20);
     assert.equal(big.length, 2);

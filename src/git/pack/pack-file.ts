@@ -7,7 +7,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { inflateAt, inflateHead, readAt } from './inflate.js';
+import { firstWindow, inflateAt, inflateHead, inflatePrefix, readAt } from './inflate.js';
 import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
@@ -43,6 +43,9 @@ const MAX_CHAIN = 10_000;
 /** Bytes read at once when entries are copied in pack order (rawEntry). */
 const READ_AHEAD = 1 << 20;
 
+/** Bytes objectHead reads ahead when calls go forward through a pack (see readNear). */
+const HEAD_READ_AHEAD = 64 << 10;
+
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
 let nextPackId = 0;
@@ -56,6 +59,8 @@ export class PackFile {
   private readonly cacheId = nextPackId++;
   private sortedOffsets?: Float64Array;
   private readonly head = Buffer.alloc(32);
+  /** objectHead's last read (see readNear): where it starts, its bytes, and the last offset asked for. */
+  private headWindow: { start: number; bytes: Buffer; last: number } | null = null;
   /** Entries end before the trailer. */
   private readonly limit: number;
 
@@ -262,6 +267,48 @@ export class PackFile {
     const info = this.entryAt(offset);
     if (info.typeCode === OFS_DELTA || info.typeCode === REF_DELTA) return null;
     return { size: info.size, stream: () => this.entryStream(offset, info) };
+  }
+
+  /**
+   * The object's type, size and first `want` bytes, for sniffing content (is this blob an LFS
+   * pointer?) without inflating every small object whole. `head` is null when the object has
+   * `maxSize` bytes or more (nothing inflated). A whole object costs one positional read of its
+   * header and stream together and an inflate of `want` bytes; a delta is resolved whole
+   * (readObject), as deltas are few among small blobs.
+   */
+  objectHead(offset: number, want: number, maxSize: number): { type: ObjectType; size: number; head: Buffer | null } {
+    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${path.basename(this.path)}`);
+    // Header (at most 32 bytes) and the whole stream of any object under maxSize in one read.
+    const bytes = this.readNear(offset, Math.min(32 + firstWindow(maxSize), this.limit - offset));
+    const info = this.entryAt(offset, bytes);
+    if (info.typeCode === OFS_DELTA || info.typeCode === REF_DELTA) {
+      const size = this.objectSize(offset);
+      if (size >= maxSize) return { type: this.objectType(offset), size, head: null };
+      const o = this.readObject(offset);
+      return { type: o.type, size, head: o.data.subarray(0, want) };
+    }
+    const type = TYPE_NAME[info.typeCode]!;
+    if (info.size >= maxSize) return { type, size: info.size, head: null };
+    const n = Math.min(want, info.size);
+    const head = n === 0 ? Buffer.alloc(0) : (inflatePrefix(bytes.subarray(info.headerLength), n, offset) ?? inflateHead(this.fd, info.dataOffset, n, this.limit, offset));
+    return { type, size: info.size, head };
+  }
+
+  /**
+   * `length` bytes at `offset` for objectHead: from the window read last when they lie in it, else
+   * read; when the previous call was shortly before this one (the small files of a folder lie
+   * together in a pack), a window of HEAD_READ_AHEAD bytes is read for the calls that follow.
+   */
+  private readNear(offset: number, length: number): Buffer {
+    const w = this.headWindow;
+    if (w && offset >= w.start && offset + length <= w.start + w.bytes.length) {
+      w.last = offset;
+      return w.bytes.subarray(offset - w.start, offset - w.start + length);
+    }
+    const near = w !== null && offset > w.last && offset - w.last < HEAD_READ_AHEAD;
+    const bytes = readAt(this.fd, offset, near ? Math.min(Math.max(length, HEAD_READ_AHEAD), this.limit - offset) : length);
+    this.headWindow = { start: offset, bytes, last: offset };
+    return bytes.subarray(0, length);
   }
 
   /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */

@@ -10,7 +10,7 @@ import type { RepoObjects } from '../../git/store/repo-objects.js';
 import { isValidRefName } from '../../git/refname.js';
 import { principalOf } from '../../http/repo-route.js';
 import { parsePointer } from '../../lfs/pointer.js';
-import { resolveRevision, revisionNotFound } from '../../repos/revisions.js';
+import { resolveRevision, revisionNotFound, shownCommit } from '../../repos/revisions.js';
 import { iso } from '../repo-json.js';
 import { diffTrees } from '../tree.js';
 import { listParam, splitRevPath, truthy, type HfContext } from './context.js';
@@ -50,6 +50,7 @@ export function refsRoutes(ctx: HfContext, api: RepoApi): void {
 async function commits(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
   const { rev } = splitRevPath(rest);
   const { oid, objects } = await ctx.resolveAt(repo, rev);
+  const ids = (await ctx.deps.mirror?.commitIds?.(repo)) ?? null;
   // git log order: newest first by committer date, each commit once.
   const seen = new Set<string>([oid]);
   const queue = [{ oid, c: objects.commit(oid) }];
@@ -79,7 +80,7 @@ async function commits(ctx: HfContext, req: Request, res: Response, repo: RepoRe
       const [title = '', ...body] = c.message.replace(/\n$/, '').split('\n');
       const message = body.join('\n').replace(/^\n+/, '');
       return {
-        id,
+        id: shownCommit(ids, id),
         title,
         message,
         authors: [{ user: c.author.name, avatar: null }],
@@ -91,9 +92,10 @@ async function commits(ctx: HfContext, req: Request, res: Response, repo: RepoRe
 }
 
 async function refsList(ctx: HfContext, req: Request, res: Response, repo: RepoRecord): Promise<void> {
-  const refs = await ctx.deps.store.refs(repo.id);
+  const [refs, ids] = await Promise.all([ctx.deps.store.refs(repo.id), ctx.deps.mirror?.commitIds?.(repo) ?? null]);
+  // A REST-synced mirror's refs name its synthetic commits: shown by their upstream ids, as `sha` is.
   const pick = (prefix: string) =>
-    refs.filter((r) => r.name.startsWith(prefix)).map((r) => ({ name: r.name.slice(prefix.length), ref: r.name, targetCommit: r.peeled ?? r.oid }));
+    refs.filter((r) => r.name.startsWith(prefix)).map((r) => ({ name: r.name.slice(prefix.length), ref: r.name, targetCommit: shownCommit(ids, r.peeled ?? r.oid) }));
   res.json({
     branches: pick('refs/heads/'),
     converts: pick('refs/convert/'),

@@ -1,5 +1,7 @@
 import { invalid } from '../../core/errors.js';
+import type { RepoRecord } from '../../db/db.js';
 import type { RepoObjects } from '../../git/store/repo-objects.js';
+import { shownCommit } from '../../repos/revisions.js';
 import { describeEntries, entryAt, lastCommitsOf, walkTree, walkTreeAfter, type HfEntry, type PathEntry } from '../tree.js';
 import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
@@ -7,10 +9,16 @@ import type { RepoApi } from './repo-routes.js';
 /** Entries per page of an expanded tree listing (the Hub's page size for expand=true). */
 const EXPANDED_PAGE = 50;
 
-/** Entries with the commit that last changed each: one history walk for all of them (see lastCommitsOf). */
-async function withLastCommit(objects: RepoObjects, commitOid: string, entries: HfEntry[]): Promise<HfEntry[]> {
-  const last = await lastCommitsOf(objects, commitOid, entries.map((e) => e.path));
-  return entries.map((e) => ({ ...e, lastCommit: last.get(e.path) }));
+/**
+ * Entries with the commit that last changed each: one history walk for all of them (see
+ * lastCommitsOf). A REST-synced mirror's synthetic commits are shown by their upstream ids.
+ */
+async function withLastCommit(ctx: HfContext, repo: RepoRecord, objects: RepoObjects, commitOid: string, entries: HfEntry[]): Promise<HfEntry[]> {
+  const [last, ids] = await Promise.all([lastCommitsOf(objects, commitOid, entries.map((e) => e.path)), ctx.deps.mirror?.commitIds?.(repo) ?? null]);
+  return entries.map((e) => {
+    const c = last.get(e.path);
+    return { ...e, lastCommit: c && { ...c, id: shownCommit(ids, c.id) } };
+  });
 }
 
 /** `GET /api/{t}/{R}/tree/{rev}[/{path}]` (list_repo_tree, `Link` pagination) and `POST …/paths-info/{rev}`. */
@@ -34,7 +42,7 @@ export function treeRoutes(ctx: HfContext, api: RepoApi): void {
       walkTree(objects, oid, normalized, recursive, offset + limit + 1).slice(offset);
     const page = listed.slice(0, limit);
     let entries = await describeEntries(objects, page);
-    if (expand) entries = await withLastCommit(objects, oid, entries);
+    if (expand) entries = await withLastCommit(ctx, repo, objects, oid, entries);
     if (listed.length > limit) ctx.linkNext(req, res, 'cursor', `${offset + limit}.${Buffer.from(page.at(-1)!.path).toString('base64url')}`);
     res.json(entries);
   });
@@ -56,7 +64,7 @@ export function treeRoutes(ctx: HfContext, api: RepoApi): void {
         if (e) found.push({ path: clean, ...e });
       }
       const out = await describeEntries(objects, found);
-      res.json(truthy(body.expand) ? await withLastCommit(objects, oid, out) : out);
+      res.json(truthy(body.expand) ? await withLastCommit(ctx, repo, objects, oid, out) : out);
     },
     { body: true },
   );
