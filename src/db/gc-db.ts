@@ -25,7 +25,7 @@ export const freshStateVersion = () => crypto.randomInt(1, 2 ** 31 - 1);
 /**
  * Gives the repository a fresh state version (RepoRecord.stateVersion) in this transaction, which
  * also takes its row lock in update mode: called first in every transaction that changes its refs,
- * live packs or gc epoch, so these transactions lock in one order (the repository row, then the rest).
+ * live packs, gc epoch or gate mode, so these transactions lock in one order (the repository row, then the rest).
  */
 export async function bumpState(m: EntityManager, repoId: string): Promise<void> {
   await m.createQueryBuilder().update(RepoEntity).set({ stateVersion: freshStateVersion(), updatedAt: () => 'updated_at' }).where('id = :repoId', { repoId }).execute();

@@ -392,7 +392,7 @@ for (const [kind, make] of configs) {
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
     });
 
-    it('state version: every change of refs, live packs or the gc epoch gives the repository a new one, in the same transaction', async () => {
+    it('state version: every change of refs, live packs, the gc epoch or the gate mode gives the repository a new one, in the same transaction', async () => {
       const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'state' })).id;
       const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });
       const version = async () => (await db.repos.findById(repo))!.stateVersion;
@@ -416,6 +416,10 @@ for (const [kind, make] of configs) {
       await moved('compaction');
       assert.equal(await db.gc.replacePruning(repo, pack('4', 'compact'), ['3'.repeat(40)], await db.refs.list(repo)), true);
       await moved('pruning compaction');
+      await db.gated.setMode(repo, 'manual');
+      await moved('gated');
+      await db.gated.setMode(repo, false);
+      await moved('gate removed');
       // What fails or rolls back leaves it as it was.
       await db.commitPush(repo, null, [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: false });
       await db.commitPush(repo, pack('5'), [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: true });

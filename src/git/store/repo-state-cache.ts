@@ -11,24 +11,25 @@ export interface RepoState {
 const MAX_REPOS = 2000;
 
 /**
- * The refs, live packs and gc epoch of recently read repositories, each under the state version
+ * What was read of recently read repositories (their refs, live packs and gc epoch by default; the
+ * gate mode for src/community/gated.ts), each under the state version
  * (RepoRecord.stateVersion) its repository row had when the read began. The version changes in the
  * same transaction as every change of those (src/db/typeorm-db.ts, bumpState), whichever process
  * makes it, so an entry is used only for a row read now that shows the same version: a push or a
  * compaction on another replica is seen by the next request that reads the row, never later.
  * Versions are random: one seen in a transaction that rolled back never names a later state.
  */
-export class RepoStateCache {
-  private readonly entries = new Map<string, { version: number; state: Promise<RepoState> }>();
+export class RepoStateCache<T = RepoState> {
+  private readonly entries = new Map<string, { version: number; state: Promise<T> }>();
 
-  constructor(private readonly load: (repoId: string) => Promise<RepoState>) {}
+  constructor(private readonly load: (repoId: string) => Promise<T>) {}
 
   /**
    * The state of a repository whose row (read just now) shows `version`: kept, or read from the db
    * (one read for concurrent callers) and kept under that version. The version must have been read
    * before this call, so a kept state is never older than the version it is kept under.
    */
-  get(repoId: string, version: number): Promise<RepoState> {
+  get(repoId: string, version: number): Promise<T> {
     const hit = this.entries.get(repoId);
     if (hit && hit.version === version) {
       this.entries.delete(repoId);
