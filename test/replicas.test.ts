@@ -202,6 +202,33 @@ describe('two replicas on one PostgreSQL and one bucket behind nginx', () => {
     assert.doesNotMatch((await me(a!)).body, /carol/);
   });
 
+  it('resolve on one follows pushes and compactions made through the other at once (its kept refs and packs are per state version)', async () => {
+    await a!.repo('alice/followed');
+    const work = path.join(tmpDir('replicas-follow'), 'w');
+    await git(['init', '--quiet', '-b', 'main', work]);
+    const compactions = () => fs.readFileSync(a!.logFile, 'utf8').split('"msg":"compacted"').length - 1;
+    const before = compactions();
+    const resolve = async (hub: Hub, file: string) => {
+      const r = await fetch(`${hub.url}/alice/followed/resolve/main/${file}`, { headers: { Authorization: `Bearer ${alice.token}` } });
+      return { status: r.status, commit: r.headers.get('x-repo-commit'), body: await r.text() };
+    };
+    for (let i = 0; i < 5; i++) {
+      const head = await commitFile(work, 'x.txt', `version ${i}\n`, `v${i}`);
+      await git(['push', '--quiet', gitUrl(a!.url, 'followed'), 'main'], { cwd: work });
+      // B read the repository before this push (and kept what it read): the next request sees the push.
+      for (let k = 0; k < 2; k++) assert.deepEqual(await resolve(b!, 'x.txt'), { status: 200, commit: head, body: `version ${i}\n` }, `push ${i} seen on B`);
+    }
+    // A compacts after the burst (3 packs or more); B's next reads use the compacted pack, and its old packs go 3 s later.
+    const deadline = Date.now() + 15_000;
+    while (compactions() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(compactions() > before, 'A compacted the repository');
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal((await resolve(b!, 'x.txt')).body, 'version 4\n');
+    const head = await commitFile(work, 'y.txt', 'new file\n', 'y');
+    await git(['push', '--quiet', gitUrl(a!.url, 'followed'), 'main'], { cwd: work });
+    assert.deepEqual(await resolve(b!, 'y.txt'), { status: 200, commit: head, body: 'new file\n' });
+  });
+
   it('a replica SIGKILLed mid-push and mid-download: the other serves on, nothing is half-applied, a restart recovers', async () => {
     await a!.repo('alice/killed');
     const work = path.join(tmpDir('replicas-kill'), 'w');

@@ -7,6 +7,7 @@ import { createLogger } from '../core/logger.js';
 import type { UserRecord } from '../db/db.js';
 import { openDb, type OpenedDb } from '../db/typeorm-db.js';
 import { authenticateToken, parseBasicAuth, parseBearer } from './principal.js';
+import { PRINCIPAL_TTL_MS, PrincipalCache } from './principal-cache.js';
 import { generateToken, hashToken } from './tokens.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -87,8 +88,46 @@ describe('authenticateToken', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal((await lastUsed())?.getTime(), first.getTime(), 'not written again within a minute');
     await db.dataSource.query('UPDATE tokens SET last_used_at = ? WHERE id = ?', [Date.now() - 61_000, id]);
+    await db.users.setAdmin(alice.id, false); // a change through the facade ends the kept principals (the row is read again)
     await authenticateToken(db, 'alice', secret);
     await new Promise((r) => setTimeout(r, 50));
     assert.ok((await lastUsed())!.getTime() > Date.now() - 5000, 'written again after a minute');
+  });
+
+  it('keeps a principal a few seconds, but a token deleted, a user disabled or made admin, a membership changed here count at once', async () => {
+    const { secret, id } = await issue();
+    assert.ok(await authenticateToken(db, null, secret));
+    // Changed behind the facade (as another process would): the kept principal serves on, within the TTL.
+    await db.dataSource.query('UPDATE users SET is_admin = 1 WHERE id = ?', [alice.id]);
+    assert.equal((await authenticateToken(db, null, secret))?.user.isAdmin, false, 'kept');
+    await db.users.setAdmin(alice.id, true);
+    assert.equal((await authenticateToken(db, null, secret))?.user.isAdmin, true, 'made admin here: read again');
+    await db.users.setAdmin(alice.id, false);
+    const org = await db.orgs.create('alicelab');
+    assert.equal((await authenticateToken(db, null, secret))?.orgs.get('alicelab'), undefined);
+    await db.orgs.setMember(org.id, alice.id, 'write');
+    assert.equal((await authenticateToken(db, null, secret))?.orgs.get('alicelab'), 'write', 'a new membership counts at once');
+    await db.orgs.removeMember(org.id, alice.id);
+    assert.equal((await authenticateToken(db, null, secret))?.orgs.get('alicelab'), undefined, 'a removed one too');
+    await db.users.setDisabled(alice.id, true);
+    assert.equal(await authenticateToken(db, null, secret), null, 'a disabled user at once');
+    await db.users.setDisabled(alice.id, false);
+    assert.ok(await authenticateToken(db, null, secret));
+    await db.tokens.delete(id);
+    assert.equal(await authenticateToken(db, null, secret), null, 'a deleted token at once');
+  });
+
+  it('forgets a kept principal after PRINCIPAL_TTL_MS (changes by other processes show by then)', async () => {
+    const cache = new PrincipalCache(() => now);
+    let now = 1000;
+    const token = { id: 1, userId: alice.id, name: 't', scope: 'read' as const, tokenHash: 'h', expiresAt: null, lastUsedAt: null, createdAt: new Date() };
+    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 7);
+    assert.ok(cache.get('h', 7));
+    assert.equal(cache.get('h', 8), null, 'another generation');
+    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 7);
+    now += PRINCIPAL_TTL_MS - 1;
+    assert.ok(cache.get('h', 7));
+    now += 1;
+    assert.equal(cache.get('h', 7), null, 'past the TTL');
   });
 });

@@ -1,4 +1,5 @@
-import type { Db, OrgRole, TokenScope, UserRecord } from '../db/db.js';
+import type { Db, OrgRole, TokenRecord, TokenScope, UserRecord } from '../db/db.js';
+import { PrincipalCache } from './principal-cache.js';
 import { hashToken } from './tokens.js';
 
 export interface Principal {
@@ -14,18 +15,41 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * The caller a token names, or null. With Basic auth the user name must be the token's owner;
- * expired tokens fail.
+ * expired tokens fail. A token that authenticated is kept for a few seconds (src/auth/principal-cache.ts:
+ * dropped at once when this process changes tokens, users or memberships).
  */
 export async function authenticateToken(db: Db, username: string | null, secret: string): Promise<Principal | null> {
   if (!secret || secret.length > 256) return null;
-  const token = await db.tokens.findByHash(hashToken(secret));
-  if (!token) return null;
+  const hash = hashToken(secret);
+  const cache = cacheOf(db);
+  // Read before the lookup: a change that lands during it leaves the entry stale, never the other way round.
+  const generation = db.authGeneration();
+  let hit: { token: TokenRecord; principal: Principal } | null = cache.get(hash, generation);
+  if (!hit) {
+    const token = await db.tokens.findByHash(hash);
+    if (!token) return null;
+    const user = await db.users.findById(token.userId);
+    if (!user || user.disabled) return null;
+    hit = { token, principal: await principalFor(db, user, token.scope, token.id) };
+    cache.set(hash, token, hit.principal, generation);
+  }
+  const { token, principal } = hit;
   if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
-  const user = await db.users.findById(token.userId);
-  if (!user || user.disabled || (username !== null && username !== user.name)) return null;
-  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) void db.tokens.touch(token.id).catch(() => undefined);
-  return principalFor(db, user, token.scope, token.id);
+  if (username !== null && username !== principal.user.name) return null;
+  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
+    token.lastUsedAt = new Date();
+    void db.tokens.touch(token.id).catch(() => undefined);
+  }
+  return principal;
 }
+
+/** One principal cache per db (src/auth/principal-cache.ts). */
+const caches = new WeakMap<Db, PrincipalCache>();
+const cacheOf = (db: Db): PrincipalCache => {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = new PrincipalCache()));
+  return c;
+};
 
 /** A principal for a user acting with a scope (a token's, or a signed-in browser's). */
 export async function principalFor(db: Db, user: UserRecord, scope: TokenScope, tokenId: number): Promise<Principal> {

@@ -2,6 +2,7 @@ import { AppError } from '../core/errors.js';
 import type { AccessRequestListItem, AccessStatus, Db, GateMode, RepoRecord } from '../db/db.js';
 import { roleIn } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
+import { RepoStateCache } from '../git/store/repo-state-cache.js';
 
 /**
  * Gated repositories as on the Hub: their metadata stays visible to whoever may read them, their
@@ -31,6 +32,12 @@ export function gatedError(repo: RepoRecord, principal: Principal | null, status
 export class GatedService {
   constructor(private readonly db: Db) {}
 
+  /** Gate modes by repository state version (setMode gives the repository a new one): asked once per change, seen at once on every replica. */
+  private readonly modes_ = new RepoStateCache<GateMode>((repoId) => this.db.gated.mode(repoId));
+  private modeOf(repo: RepoRecord): Promise<GateMode> {
+    return repo.stateVersion === undefined ? this.db.gated.mode(repo.id) : this.modes_.get(repo.id, repo.stateVersion);
+  }
+
   mode(repo: RepoRecord): Promise<GateMode> {
     return this.db.gated.mode(repo.id);
   }
@@ -58,7 +65,7 @@ export class GatedService {
 
   /** null when the caller may read the content; else the state of their request (null status: none). */
   private async denial(principal: Principal | null, repo: RepoRecord): Promise<{ status: AccessStatus | null } | null> {
-    const mode = await this.db.gated.mode(repo.id);
+    const mode = await this.modeOf(repo);
     if (mode === false || roleIn(principal, repo.namespace) !== null) return null;
     const request = principal ? await this.db.gated.request(repo.id, principal.user.id) : null;
     if (request?.status === 'accepted') return null;

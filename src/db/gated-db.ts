@@ -1,5 +1,6 @@
 import { In, type DataSource } from 'typeorm';
 import { RepoAccessRequestEntity, RepoGateEntity, UserEntity } from './entities/index.js';
+import { bumpState } from './gc-db.js';
 
 /** How a repository is gated: not at all, every request accepted at once, or requests reviewed by its admins. */
 export type GateMode = false | 'auto' | 'manual';
@@ -51,7 +52,8 @@ export function createGatedDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =
   const requests = () => ds.getRepository(RepoAccessRequestEntity);
   return {
     async mode(repoId) {
-      return asMode((await gates().findOneBy({ repoId }))?.mode);
+      // After any open write on SQLite (one connection): never a mode that may yet roll back.
+      return asMode((await write(() => gates().findOneBy({ repoId })))?.mode);
     },
     async modes(repoIds) {
       const out = new Map<string, GateMode>(repoIds.map((id) => [id, false]));
@@ -61,10 +63,14 @@ export function createGatedDb(ds: DataSource, write: <T>(fn: () => Promise<T>) =
       return out;
     },
     async setMode(repoId, mode) {
-      await write(async () => {
-        if (mode === false) await gates().delete({ repoId });
-        else await gates().upsert({ repoId, mode }, ['repoId']);
-      });
+      // With a new state version of the repository, in one transaction (GatedService keeps modes by it).
+      await write(() =>
+        ds.transaction(async (m) => {
+          await bumpState(m, repoId);
+          if (mode === false) await m.delete(RepoGateEntity, { repoId });
+          else await m.upsert(RepoGateEntity, { repoId, mode }, ['repoId']);
+        }),
+      );
     },
     async request(repoId, userId) {
       const r = await requests().findOneBy({ repoId, userId });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { GcDb, PackRecord, RefRecord } from './db.js';
 import { LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity } from './entities/index.js';
@@ -16,6 +17,18 @@ export async function lockRepo(m: EntityManager, repoId: string, mode: 'share' |
   if (!sqlite) qb.setLock(mode === 'share' ? 'pessimistic_read' : 'pessimistic_write');
   const row = await qb.getRawOne<{ epoch: unknown }>();
   return row ? Number(row.epoch) : null;
+}
+
+/** A fresh state version: random, so one seen in a transaction that then rolled back never names a later state. */
+export const freshStateVersion = () => crypto.randomInt(1, 2 ** 31 - 1);
+
+/**
+ * Gives the repository a fresh state version (RepoRecord.stateVersion) in this transaction, which
+ * also takes its row lock in update mode: called first in every transaction that changes its refs,
+ * live packs, gc epoch or gate mode, so these transactions lock in one order (the repository row, then the rest).
+ */
+export async function bumpState(m: EntityManager, repoId: string): Promise<void> {
+  await m.createQueryBuilder().update(RepoEntity).set({ stateVersion: freshStateVersion(), updatedAt: () => 'updated_at' }).where('id = :repoId', { repoId }).execute();
 }
 
 /** The garbage-collection part of the Db facade (see GcDb in db.ts). */
@@ -37,8 +50,9 @@ export function createGcDb(deps: {
       if (supersedes.length === 0) return false;
       try {
         await tx(async (m) => {
-          // Waits for pushes that are committing right now (they hold the row in share mode); any
-          // push after this sees the new epoch and checks its objects again.
+          // Waits for pushes that are committing right now (they hold the row); any push after this
+          // sees the new epoch and checks its objects again.
+          await bumpState(m, repoId);
           if ((await lockRepo(m, repoId, 'update', sqlite)) === null) throw new RepoChanged();
           const live = await m.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, select: { name: true } });
           const inputs = new Set(supersedes);

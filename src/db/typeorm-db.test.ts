@@ -395,6 +395,40 @@ for (const [kind, make] of configs) {
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
     });
 
+    it('state version: every change of refs, live packs, the gc epoch or the gate mode gives the repository a new one, in the same transaction', async () => {
+      const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'state' })).id;
+      const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });
+      const version = async () => (await db.repos.findById(repo))!.stateVersion;
+      const seen = [await version()];
+      const moved = async (what: string) => {
+        const v = await version();
+        assert.ok(!seen.includes(v), `${what}: a new state version`);
+        seen.push(v);
+      };
+      await db.commitPush(repo, pack('1'), [{ name: 'refs/heads/main', oldOid: null, newOid: A }], { atomic: true });
+      await moved('atomic push');
+      await db.commitPush(repo, null, [{ name: 'refs/heads/main', oldOid: A, newOid: B }], { atomic: false });
+      await moved('ref update');
+      await db.commitPush(repo, null, [{ name: 'refs/tags/t', oldOid: null, newOid: B }], { atomic: false, epoch: 0 });
+      await moved('ref create at an epoch');
+      await db.commitPush(repo, pack('2'), [], { atomic: false });
+      await moved('a pack alone');
+      await db.commitPush(repo, null, [{ name: 'refs/tags/t', oldOid: B, newOid: null }], { atomic: false });
+      await moved('ref delete');
+      assert.equal(await db.packs.replace(repo, pack('3', 'compact'), ['1', '2'].map((c) => c.repeat(40))), true);
+      await moved('compaction');
+      assert.equal(await db.gc.replacePruning(repo, pack('4', 'compact'), ['3'.repeat(40)], await db.refs.list(repo)), true);
+      await moved('pruning compaction');
+      await db.gated.setMode(repo, 'manual');
+      await moved('gated');
+      await db.gated.setMode(repo, false);
+      await moved('gate removed');
+      // What fails or rolls back leaves it as it was.
+      await db.commitPush(repo, null, [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: false });
+      await db.commitPush(repo, pack('5'), [{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: true });
+      assert.equal(await version(), seen.at(-1), 'failed compare-and-swaps change nothing');
+    });
+
     it('gc epoch: a compaction that drops objects commits only over unchanged packs and refs, and makes writes checked before it stale', async () => {
       const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'epoch' })).id;
       const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });

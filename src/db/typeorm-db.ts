@@ -46,7 +46,7 @@ import {
 } from './entities/index.js';
 import { Mutex } from './mutex.js';
 import { createMirrorsDb } from './mirror-db.js';
-import { createGcDb, lockRepo } from './gc-db.js';
+import { bumpState, createGcDb, lockRepo } from './gc-db.js';
 import { createLfsFilesDb } from './lfs-files-db.js';
 import { STALE_OBJECTS } from './types.js';
 
@@ -103,6 +103,9 @@ export async function openDb(database: Config['database'], log: Logger): Promise
    * their turn. (better-sqlite3 runs statements synchronously, so this costs no parallelism.)
    */
   const read = write;
+  /** See Db.authGeneration: moved after each write that can change what a token authenticates as. */
+  let authGeneration = 0;
+  const authChanged = <T>(p: Promise<T>): Promise<T> => p.finally(() => void authGeneration++);
 
   /** One CAS step inside a transaction; throws RefRejected. */
   const applyRef = async (m: EntityManager, repoId: string, u: RefUpdate) => {
@@ -157,15 +160,15 @@ export async function openDb(database: Config['database'], log: Logger): Promise
   };
 
   /**
-   * Takes the repository row lock a transaction that applies these updates needs (update mode when
-   * it creates refs, share mode when it only needs the gc epoch to hold), once: taking share and
-   * then update could deadlock two pushes. Throws StaleEpoch when the epoch moved.
+   * First in a transaction that applies these updates: gives the repository a fresh state version,
+   * which locks its row in update mode (creators of refs must exclude each other; the gc epoch must
+   * hold), before any ref row is touched. Throws StaleEpoch when the epoch moved.
    */
-  const lockForRefs = async (m: EntityManager, repoId: string, updates: RefUpdate[], epoch?: number) => {
-    const creates = updates.some((u) => u.oldOid === null && u.newOid !== null);
-    if (!creates && epoch === undefined) return;
-    const current = await lockRepo(m, repoId, creates ? 'update' : 'share', sqlite);
-    if (epoch !== undefined && current !== null && current !== epoch) throw new StaleEpoch();
+  const lockForRefs = async (m: EntityManager, repoId: string, _updates: RefUpdate[], epoch?: number) => {
+    await bumpState(m, repoId);
+    if (epoch === undefined) return;
+    const current = await lockRepo(m, repoId, 'update', sqlite);
+    if (current !== null && current !== epoch) throw new StaleEpoch();
   };
 
   /** Idempotent on (repo_id, name); a pack pushed again is live again. */
@@ -192,6 +195,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
 
   const db: OpenedDb = {
     kind: database.kind,
+    authGeneration: () => authGeneration,
     dataSource: ds,
     community: createCommunityDb(ds, tx, sqlite),
     likes: createLikesDb(ds, write),
@@ -232,14 +236,14 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         });
       },
       async setDisabled(id, disabled) {
-        await tx(async (m) => {
+        await authChanged(tx(async (m) => {
           await m.update(UserEntity, { id }, { disabled });
           if (disabled) await m.delete(SessionEntity, { userId: id });
-        });
+        }));
       },
       async setProfile(id, profile) {
         const patch = { ...(profile.fullname !== undefined ? { fullname: profile.fullname } : {}), ...(profile.avatarUrl !== undefined ? { avatarUrl: profile.avatarUrl } : {}) };
-        if (Object.keys(patch).length) await write(() => ds.getRepository(UserEntity).update({ id }, patch));
+        if (Object.keys(patch).length) await authChanged(write(() => ds.getRepository(UserEntity).update({ id }, patch)));
         return toUser(await ds.getRepository(UserEntity).findOneByOrFail({ id }));
       },
       async profiles(names) {
@@ -252,13 +256,13 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         return out;
       },
       async setAdmin(id, isAdmin) {
-        await ds.getRepository(UserEntity).update({ id }, { isAdmin });
+        await authChanged(ds.getRepository(UserEntity).update({ id }, { isAdmin }));
       },
       async list() {
         return (await ds.getRepository(UserEntity).find({ order: { name: 'ASC' } })).map(toUser);
       },
       async delete(id) {
-        await tx(async (m) => {
+        await authChanged(tx(async (m) => {
           const user = await m.findOneBy(UserEntity, { id });
           if (!user) throw new AppError('not_found', 'UserNotFound', `no user with id ${id}`);
           const repos = await m.find(RepoEntity, { where: { namespace: user.name }, take: 5 });
@@ -281,7 +285,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await deleteCollectionsOf(m, user.name);
           await m.delete(NamespaceNameEntity, { nameKey: nameKey(user.name) });
           await m.delete(UserEntity, { id });
-        });
+        }));
       },
     },
     names: {
@@ -333,7 +337,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         await write(() => ds.getRepository(TokenEntity).update({ id }, { lastUsedAt: new Date() }));
       },
       async delete(id) {
-        await write(() => ds.getRepository(TokenEntity).delete({ id }));
+        await authChanged(write(() => ds.getRepository(TokenEntity).delete({ id })));
       },
     },
     quotas: {
@@ -393,13 +397,13 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         return { ...(await ds.getRepository(OrgEntity).findOneByOrFail({ id })) };
       },
       async setMember(orgId, userId, role) {
-        await tx(async (m) => {
+        await authChanged(tx(async (m) => {
           await m.delete(MembershipEntity, { orgId, userId });
           await m.insert(MembershipEntity, { orgId, userId, role });
-        });
+        }));
       },
       async removeMember(orgId, userId) {
-        await write(() => ds.getRepository(MembershipEntity).delete({ orgId, userId }));
+        await authChanged(write(() => ds.getRepository(MembershipEntity).delete({ orgId, userId })));
       },
       async members(orgId) {
         const org = await ds.getRepository(OrgEntity).findOneByOrFail({ id: orgId });
@@ -524,6 +528,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       async replace(repoId, pack, supersedes) {
         try {
           await tx(async (m) => {
+            await bumpState(m, repoId);
             const r = await m
               .createQueryBuilder()
               .update(PackEntity)
@@ -582,8 +587,9 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       if (pack) {
         try {
           await tx(async (m) => {
+            await bumpState(m, repoId);
             if (opts.epoch !== undefined) {
-              const current = await lockRepo(m, repoId, 'share', sqlite);
+              const current = await lockRepo(m, repoId, 'update', sqlite);
               if (current !== null && current !== opts.epoch) throw new StaleEpoch();
             }
             await insertPack(m, pack);

@@ -50,6 +50,12 @@ export interface RepoRecord {
   defaultBranch: string;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Changes (to a fresh random value) in the same transaction as every change of the repository's
+   * refs, live packs, gc epoch or gate mode: what a process read of those stays valid while this
+   * stays the same (src/git/store/repo-state-cache.ts). Absent on records not read from the db.
+   */
+  stateVersion?: number;
 }
 
 export interface PackRecord {

@@ -40,6 +40,10 @@ export class RepoEntity {
   @Column({ name: 'gc_epoch', type: 'integer', default: 0 })
   gcEpoch!: number;
 
+  /** A fresh random value in every transaction that changes refs, live packs, the gc epoch or the gate mode (see RepoRecord.stateVersion). */
+  @Column({ name: 'state_version', type: 'integer', default: 0 })
+  stateVersion!: number;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../core/logger.js';
-import { STALE_OBJECTS, type Db, type RefRecord, type RefUpdate, type RefUpdateResult } from '../../db/db.js';
+import { STALE_OBJECTS, type Db, type RefRecord, type RefUpdate, type RefUpdateResult, type RepoRecord } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { externalNames } from './object-names.js';
 import { PackCache, packKey } from './pack-cache.js';
 import { RepoObjects } from './repo-objects.js';
+import { RepoStateCache, packOrder, type RepoState } from './repo-state-cache.js';
 import { ResolvedBlobs } from './resolved-blobs.js';
 import { ResponseCache } from './response-cache.js';
 
@@ -38,6 +39,8 @@ export class GitStore {
   readonly responses: ResponseCache;
   /** Large blobs stored as deltas, resolved to local files for downloads (a quarter of the cache budget). */
   readonly resolved: ResolvedBlobs;
+  /** Refs, live packs and gc epoch of recently read repositories, under their state version (see snapshot). */
+  readonly states = new RepoStateCache((repoId) => this.readState(repoId));
   /** Told after a commit that registered a new pack (compaction listens). */
   onNewPack: ((repoId: string) => void) | null = null;
   /** Told after a commit with the ref updates that were applied (events and webhooks listen). */
@@ -77,6 +80,31 @@ export class GitStore {
     return loc.pack.file.streamObject(loc.offset) ?? (await this.resolved.stream(oid, loc.pack.file, loc.offset));
   }
 
+  /**
+   * A repository's refs and objects as of its row `repo` (read from the db during this request) or
+   * later: kept per state version, so a repository read again and again costs no query here while
+   * nothing changes it, and a change by any process (which gives it a new state version) is seen at
+   * once. Callers must not mutate the refs. A record without a state version is read through.
+   */
+  async snapshot(repo: RepoRecord): Promise<{ refs: RefRecord[]; objects: RepoObjects }> {
+    if (repo.stateVersion === undefined) {
+      const [refs, objects] = await Promise.all([this.refs(repo.id), this.objects(repo.id)]);
+      return { refs, objects };
+    }
+    const state = await this.states.get(repo.id, repo.stateVersion);
+    // Opened packs are kept by the pack cache (which may close unused ones): asked for each time.
+    const packs = await Promise.all(state.packs.map((name) => this.packs.get(repo.id, name)));
+    return { refs: state.refs, objects: new RepoObjects(packs, state.epoch) };
+  }
+
+  /** Refs first, then the epoch, then the live packs: the packs hold every object the refs name (refs move only after their pack is live). */
+  private async readState(repoId: string): Promise<RepoState> {
+    const refs = await this.refs(repoId);
+    const epoch = await this.db.gc.epoch(repoId);
+    const packs = packOrder(await this.db.packs.listLive(repoId));
+    return { refs, packs, epoch };
+  }
+
   refs(repoId: string): Promise<RefRecord[]> {
     return this.db.refs.list(repoId);
   }
@@ -104,6 +132,7 @@ export class GitStore {
    * shared by content across repositories and stay.)
    */
   async deleteRepository(repoId: string): Promise<void> {
+    this.states.forget(repoId);
     await this.packs.forgetRepository(repoId);
     for await (const { key } of this.blobs.list(`repos/${repoId}/`)) await this.blobs.delete(key);
   }

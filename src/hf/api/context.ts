@@ -178,7 +178,10 @@ export function createHfContext(deps: HfDeps) {
     /** The commit a revision names; `shown`: its id as the API gives it (the upstream's, for a mirror's synthetic commit). */
     async resolveAt(repo: RepoRecord, rev: string) {
       await deps.mirror?.refreshIfStale(repo, rev);
-      const [refs, objects, ids] = await Promise.all([deps.store.refs(repo.id), deps.store.objects(repo.id), deps.mirror?.commitIds?.(repo) ?? null]);
+      // A mirror's refresh may have moved its refs after `repo` was read: a mirror is read through.
+      const mirrored = deps.mirror ? (await deps.mirror.readOnlyReason(repo)) !== null : false;
+      const current = mirrored ? { ...repo, stateVersion: undefined } : repo;
+      const [{ refs, objects }, ids] = await Promise.all([deps.store.snapshot(current), deps.mirror?.commitIds?.(repo) ?? null]);
       const { oid } = resolveRevision(refs, objects, rev, repo.defaultBranch, ids);
       return { oid, refs, objects, shown: shownCommit(ids, oid) };
     },
