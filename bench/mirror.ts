@@ -56,11 +56,32 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds the given processes use while `fn` runs. */
-async function cpuOf<T>(pids: number[], fn: () => T | Promise<T>): Promise<{ value: T; cpu: number[] }> {
+/** CPU seconds the given processes use while `fn` runs; and, for the last one, by thread (name: seconds). */
+async function cpuOf<T>(pids: number[], fn: () => T | Promise<T>): Promise<{ value: T; cpu: number[]; threads: string }> {
   const before = pids.map(cpuSeconds);
+  const last = pids.at(-1)!;
+  const threadsBefore = threadSeconds(last);
   const value = await fn();
-  return { value, cpu: pids.map((p, i) => cpuSeconds(p) - before[i]!) };
+  const after = threadSeconds(last);
+  const used = [...after].map(([tid, t]) => [t.name, t.s - (threadsBefore.get(tid)?.s ?? 0)] as const).filter(([, s]) => s >= 0.05);
+  used.sort((x, y) => y[1] - x[1]);
+  return { value, cpu: pids.map((p, i) => cpuSeconds(p) - before[i]!), threads: used.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ') };
+}
+
+/** CPU seconds of each thread of a process by its id, with its name (`main` for the main thread; workers and the libuv pool have theirs). */
+function threadSeconds(pid: number): Map<string, { name: string; s: number }> {
+  const out = new Map<string, { name: string; s: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name: tid === String(pid) ? 'main' : name, s: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** Samples a process's resident memory every 50 ms until stopped; the highest value seen, in MiB. */
@@ -172,6 +193,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(`  ${r[0].padEnd(34)} ${r[1].padStart(9)} ${r[2].padStart(11)}  ${r[3]}`);
     const f = (n: number) => n.toFixed(2);
     console.log(`  CPU s: upstream serving curl ${f(c1.cpu[0]!)}; job: upstream ${f(jobCpu.cpu[0]!)}, mirror ${f(jobCpu.cpu[1]!)}; pull-through first: upstream ${f(firstCpu.cpu[0]!)}, mirror ${f(firstCpu.cpu[1]!)}; second: mirror ${f(secondCpu.cpu[0]!)}`);
+    console.log(`  mirror threads (CPU s): job: ${jobCpu.threads}; pull-through first: ${firstCpu.threads}`);
   }
 }
 
