@@ -11,7 +11,7 @@ import { resolveRevision, type CommitIdMap } from '../repos/revisions.js';
 import { ensureNamespace } from '../repos/namespaces.js';
 import { pathFilter, repoRules } from './globs.js';
 import type { Fill, LfsFills } from './lfs-fill.js';
-import { UpstreamHttpError } from './git-client.js';
+import { syncByHistoryMethod } from './history-method.js';
 import type { RestSyncResult } from './rest-sync.js';
 import { repoPath, UpstreamError, type Upstream } from './upstream.js';
 
@@ -265,47 +265,27 @@ export class MirrorService {
     }
   }
 
-  /**
-   * The history as the mirror's `history` says: `rest` by the REST API (synthetic commits); `git` by
-   * git only (an upstream without a git endpoint fails the sync, saying so); `auto` by git, unless the
-   * upstream has no git endpoint (it answers 401/403/404 there), git is off for `auto` mirrors
-   * (PACKHUB_UPSTREAM_GIT=off), or the mirror's history is synthetic already: then by REST.
-   */
+  /** The history as the mirror's `history` setting says (src/mirror/history-method.ts). */
   private async syncHistory(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; log?: (line: string) => void; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
     const rest = this.deps.restSync;
-    const byRest = async (why: string) => {
-      if (!rest) throw new Error(`${why}, and no REST sync is configured`);
-      opts.log?.(`${why}: syncing by the REST API (one synthetic commit per upstream tip)`);
-      try {
-        return { ...(await rest({ repo, upstreamId: mirror.upstreamId, includePrs: mirror.includePrs, signal: opts.signal, log: this.deps.log.child({ repoId: repo.id }), onProgress: (p) => opts.onProgress?.(p.bytes) })), method: 'rest' as const };
-      } finally {
-        this.idMaps.delete(repo.id);
-      }
-    };
-    const byGit = async () => ({ ...(await this.gitFetch(repo, mirror, url, opts)), method: 'git' as const });
-    const synthetic = (await this.deps.db.commitMap.list(repo.id)).length > 0;
-    const noGit = (err: unknown): err is UpstreamHttpError => err instanceof UpstreamHttpError && [401, 403, 404].includes(err.httpStatus);
-    if (mirror.history === 'rest') return byRest('the history method of this mirror is rest');
-    if (mirror.history === 'git') {
-      if (synthetic) throw new Error('the history method of this mirror is git, but its history is synthetic (built from the REST API)');
-      try {
-        return await byGit();
-      } catch (err) {
-        if (noGit(err))
-          throw new Error(
-            `the upstream ${this.upstreamOrFail().label} has no git endpoint for ${mirror.upstreamId} (${err.httpStatus}), and the history method of this mirror is git (the upstream's own commits only); a mirror registered with history rest or auto builds synthetic commits from the REST API instead`,
-          );
-        throw err;
-      }
-    }
-    if (this.deps.config?.git === false) return byRest('git is off for the upstream (PACKHUB_UPSTREAM_GIT=off)');
-    if (synthetic) return byRest('the history of this mirror is synthetic');
-    try {
-      return await byGit();
-    } catch (err) {
-      if (noGit(err) && rest) return byRest(`the upstream has no git endpoint for ${mirror.upstreamId} (${err.httpStatus})`);
-      throw err;
-    }
+    return syncByHistoryMethod<GitSyncSummary>({
+      history: mirror.history,
+      gitOff: this.deps.config?.git === false,
+      synthetic: (await this.deps.db.commitMap.list(repo.id)).length > 0,
+      upstreamLabel: this.upstreamOrFail().label,
+      upstreamId: mirror.upstreamId,
+      byGit: async () => ({ ...(await this.gitFetch(repo, mirror, url, opts)), method: 'git' }),
+      byRest: rest
+        ? async (why) => {
+            opts.log?.(`${why}: syncing by the REST API (one synthetic commit per upstream tip)`);
+            try {
+              return { ...(await rest({ repo, upstreamId: mirror.upstreamId, includePrs: mirror.includePrs, signal: opts.signal, log: this.deps.log.child({ repoId: repo.id }), onProgress: (p) => opts.onProgress?.(p.bytes) })), method: 'rest' };
+            } finally {
+              this.idMaps.delete(repo.id);
+            }
+          }
+        : null,
+    });
   }
 
   private gitFetch(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
