@@ -6,7 +6,12 @@
  *     and the second (a local LFS download).
  * Not a test: it prints figures beside their reference, and stops everything it started.
  *
- *   npx tsx bench/mirror.ts [--size-mib 1024] [--cpu-prof DIR]
+ *   npx tsx bench/mirror.ts [--size-mib 1024] [--runs 1] [--cpu-prof DIR]
+ *
+ * The machine may be shared: each run takes curl's reference right before and right after each
+ * mirror figure (A/B alternating) and compares the mirror with their mean; the load average is
+ * printed beside each run, and the phases of each mirror download (received, verified, synced,
+ * stored: ms from its start) from the mirror's log.
  *
  * `--cpu-prof DIR`: the two mirror processes write V8 CPU profiles (.cpuprofile, for Chrome's DevTools
  * or `node bench/cpuprofile-top.mjs FILE`) into DIR when they stop.
@@ -20,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { git } from '../test/helpers/git.js';
 import { startHub, type Hub } from '../test/helpers/server.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' } } });
 const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : null;
 /** The environment of a mirror process: with the profiler on when asked. */
 const profEnv = (): NodeJS.ProcessEnv =>
@@ -36,8 +41,48 @@ function curlSeconds(url: string): number {
   return Number(secs);
 }
 
+/** Seconds one thread takes now to SHA-256 as many bytes as the file (every mirror download verifies them). */
+function sha256Seconds(): number {
+  const script = `const c=require('crypto');const b=c.randomBytes(1<<20);const t=process.hrtime.bigint();const h=c.createHash('sha256');for(let n=0;n<${size};n+=b.length)h.update(b);h.digest();console.log(Number(process.hrtime.bigint()-t)/1e9)`;
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+}
+
 /** Resident memory of a process now (VmRSS), in MiB. */
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+/** CPU time a process has used so far (user + system, all threads), in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds the given processes use while `fn` runs; and, for the last one, by thread (name: seconds). */
+async function cpuOf<T>(pids: number[], fn: () => T | Promise<T>): Promise<{ value: T; cpu: number[]; threads: string }> {
+  const before = pids.map(cpuSeconds);
+  const last = pids.at(-1)!;
+  const threadsBefore = threadSeconds(last);
+  const value = await fn();
+  const after = threadSeconds(last);
+  const used = [...after].map(([tid, t]) => [t.name, t.s - (threadsBefore.get(tid)?.s ?? 0)] as const).filter(([, s]) => s >= 0.05);
+  used.sort((x, y) => y[1] - x[1]);
+  return { value, cpu: pids.map((p, i) => cpuSeconds(p) - before[i]!), threads: used.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ') };
+}
+
+/** CPU seconds of each thread of a process by its id, with its name (`main` for the main thread; workers and the libuv pool have theirs). */
+function threadSeconds(pid: number): Map<string, { name: string; s: number }> {
+  const out = new Map<string, { name: string; s: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name: tid === String(pid) ? 'main' : name, s: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
 
 /** Samples a process's resident memory every 50 ms until stopped; the highest value seen, in MiB. */
 function sampleRss(pid: number): () => number {
@@ -90,43 +135,87 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
   const direct = `${upstream.url}/bench/big/resolve/main/big.bin`;
   curlSeconds(direct); // warm the upstream's page cache
-  const curlS = curlSeconds(direct);
-
-  // A registered mirror's download job.
-  const mirror = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_JOB_POLL_MS: '100', ...profEnv() } });
-  hubs.push(mirror);
-  const admin = await mirror.user('root', { admin: true });
-  const reg = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors', { repo: 'bench/big' });
-  await waitJob(mirror, admin.token, reg.jobs[0]);
-  const jobBase = rssMiB(mirror.pid);
-  const jobPeak = sampleRss(mirror.pid);
-  const dl = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors/models/bench/big/download', {});
-  const job = await waitJob(mirror, admin.token, dl.job);
-  const jobS = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
-  const jobRss = jobPeak();
-
-  // Pull-through: first and second download through a mirror that has never seen the repository.
-  const proxy = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_UPSTREAM_PROXY: 'on', ...profEnv() } });
-  hubs.push(proxy);
-  await fetch(`${proxy.url}/api/models/bench/big`); // registers the repository and fetches its history
-  const proxyBase = rssMiB(proxy.pid);
-  const proxyPeak = sampleRss(proxy.pid);
-  const first = curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`);
-  // The fill stores the object once verified; the second download is from storage.
-  await new Promise((r) => setTimeout(r, 500));
-  const second = curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`);
-  const proxyRss = proxyPeak();
-
   const mib = size / 1024 / 1024;
   const rate = (s: number) => `${(mib / s).toFixed(0)} MiB/s`;
-  const rows: [string, string, string, string][] = [
-    ['curl from the upstream (reference)', `${curlS.toFixed(2)} s`, rate(curlS), ''],
-    ['mirror download job', `${jobS.toFixed(2)} s`, rate(jobS), `throughput ${(curlS / jobS).toFixed(2)}x curl (target >= 0.8); peak RSS ${jobRss.toFixed(0)} MiB (target <= 300; ${jobBase.toFixed(0)} MiB before)`],
-    ['pull-through, first download', `${first.toFixed(2)} s`, rate(first), `${(first / curlS).toFixed(2)}x the direct time (target <= 1.15); peak RSS ${proxyRss.toFixed(0)} MiB (${proxyBase.toFixed(0)} MiB before)`],
-    ['pull-through, second download', `${second.toFixed(2)} s`, rate(second), `${(second / curlS).toFixed(2)}x the direct time (a local LFS download)`],
-  ];
+  const load = () => os.loadavg()[0]!.toFixed(1);
   console.log(`mirror benchmark: one ${mib} MiB LFS file, upstream and mirrors on this machine (${os.cpus().length} cores)`);
-  for (const r of rows) console.log(`${r[0].padEnd(34)} ${r[1].padStart(9)} ${r[2].padStart(11)}  ${r[3]}`);
+  for (let run = 1; run <= Number(values.runs); run++) {
+    const loadBefore = load();
+    const c1 = await cpuOf([upstream.pid], () => curlSeconds(direct));
+    const curl1 = c1.value;
+    const hashS = sha256Seconds();
+
+    // A registered mirror's download job.
+    const mirror = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_JOB_POLL_MS: '100', ...profEnv() } });
+    hubs.push(mirror);
+    const admin = await mirror.user('root', { admin: true });
+    const reg = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors', { repo: 'bench/big' });
+    await waitJob(mirror, admin.token, reg.jobs[0]);
+    const jobBase = rssMiB(mirror.pid);
+    const jobPeak = sampleRss(mirror.pid);
+    const dl = await adminApi(mirror, admin.token, 'POST', '/api/admin/mirrors/models/bench/big/download', {});
+    const jobCpu = await cpuOf([upstream.pid, mirror.pid], () => waitJob(mirror, admin.token, dl.job));
+    const job = jobCpu.value;
+    const jobS = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+    const jobRss = jobPeak();
+    const jobPhases = phases(mirror);
+    await stopHub(mirror);
+    const curl2 = curlSeconds(direct);
+
+    // Pull-through: first and second download through a mirror that has never seen the repository.
+    const proxy = await startHub({ backend: 'fs', env: { PACKHUB_UPSTREAM_URL: upstream.url, PACKHUB_UPSTREAM_TOKEN: up.token, PACKHUB_UPSTREAM_PROXY: 'on', ...profEnv() } });
+    hubs.push(proxy);
+    await fetch(`${proxy.url}/api/models/bench/big`); // registers the repository and fetches its history
+    const proxyBase = rssMiB(proxy.pid);
+    const proxyPeak = sampleRss(proxy.pid);
+    const firstCpu = await cpuOf([upstream.pid, proxy.pid], () => curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`));
+    const first = firstCpu.value;
+    // The fill stores the object once verified; the second download is from storage.
+    await new Promise((r) => setTimeout(r, 500));
+    const secondCpu = await cpuOf([proxy.pid], () => curlSeconds(`${proxy.url}/bench/big/resolve/main/big.bin`));
+    const second = secondCpu.value;
+    const proxyRss = proxyPeak();
+    await new Promise((r) => setTimeout(r, 1000)); // the log line of the fill, written after its client's last byte
+    const proxyPhases = phases(proxy);
+    await stopHub(proxy);
+    const curl3 = curlSeconds(direct);
+
+    const refJob = (curl1 + curl2) / 2;
+    const refProxy = (curl2 + curl3) / 2;
+    const rows: [string, string, string, string][] = [
+      ['curl from the upstream (reference)', `${curl1.toFixed(2)} s`, rate(curl1), `then ${curl2.toFixed(2)} s, ${curl3.toFixed(2)} s (between the mirror figures)`],
+      ['mirror download job', `${jobS.toFixed(2)} s`, rate(jobS), `throughput ${(refJob / jobS).toFixed(2)}x curl (target >= 0.8); peak RSS ${jobRss.toFixed(0)} MiB (target <= 300; ${jobBase.toFixed(0)} MiB before); ms ${jobPhases}`],
+      ['pull-through, first download', `${first.toFixed(2)} s`, rate(first), `${(first / refProxy).toFixed(2)}x the direct time (target <= 1.15); peak RSS ${proxyRss.toFixed(0)} MiB (${proxyBase.toFixed(0)} MiB before); ms ${proxyPhases}`],
+      ['pull-through, second download', `${second.toFixed(2)} s`, rate(second), `${(second / refProxy).toFixed(2)}x the direct time (a local LFS download)`],
+    ];
+    console.log(`run ${run}: load average ${loadBefore} -> ${load()}`);
+    console.log(`  SHA-256 of ${mib} MiB in one thread, now: ${hashS.toFixed(2)} s (${rate(hashS)}): a verified download takes at least that; job / curl <= ${(refJob / hashS).toFixed(2)}x`);
+    for (const r of rows) console.log(`  ${r[0].padEnd(34)} ${r[1].padStart(9)} ${r[2].padStart(11)}  ${r[3]}`);
+    const f = (n: number) => n.toFixed(2);
+    console.log(`  CPU s: upstream serving curl ${f(c1.cpu[0]!)}; job: upstream ${f(jobCpu.cpu[0]!)}, mirror ${f(jobCpu.cpu[1]!)}; pull-through first: upstream ${f(firstCpu.cpu[0]!)}, mirror ${f(firstCpu.cpu[1]!)}; second: mirror ${f(secondCpu.cpu[0]!)}`);
+    console.log(`  mirror threads (CPU s): job: ${jobCpu.threads}; pull-through first: ${firstCpu.threads}`);
+  }
+}
+
+/** The phases of the last LFS download in a hub's log (ms from its start), as JSON. */
+function phases(hub: Hub): string {
+  const line = hub
+    .logTail(400)
+    .split('\n')
+    .filter((l) => l.includes('LFS object downloaded and verified'))
+    .pop();
+  try {
+    const l = JSON.parse(line ?? '');
+    return `${JSON.stringify(l.ms ?? null)} in ${l.chunks} chunks`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Stops a mirror (its profile is written then) and frees its disk before the next figure. */
+async function stopHub(hub: Hub): Promise<void> {
+  await hub.stop();
+  hubs.splice(hubs.indexOf(hub), 1);
 }
 
 main()

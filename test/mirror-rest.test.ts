@@ -41,8 +41,9 @@ for (const backend of backends()) {
       upstream = await startHub({ backend: 'fs' });
       upAdmin = await upstream.user('upadmin', { admin: true });
       proxy = await startFaultProxy(upstream.url);
-      // No git smart HTTP upstream: info/refs, upload-pack (and the LFS batch endpoint) answer 404.
-      proxy.faults.push({ match: /\.git\//, kind: 'status', status: 404, times: Infinity });
+      // No git smart HTTP upstream: info/refs, upload-pack (and the LFS batch endpoint) answer 404;
+      // except for acme/withgit, whose git endpoint passes (a mirror of it may still choose REST).
+      proxy.faults.push({ match: /^(?!\/acme\/withgit\.git\/).*\.git\//, kind: 'status', status: 404, times: Infinity });
       mirror = await startHub({
         backend,
         env: { PACKHUB_UPSTREAM_URL: proxy.url, PACKHUB_UPSTREAM_TOKEN: upAdmin.token, PACKHUB_UPSTREAM_TTL: '1h', PACKHUB_JOB_POLL_MS: '200' },
@@ -119,12 +120,13 @@ for (const backend of backends()) {
         const info = await api(mirror, admin, 'GET', `/api/models/${id}/revision/${rev}`);
         assert.equal(info.status, 200, JSON.stringify(info.json));
         assert.equal(info.json.sha, sha, rev);
-        assert.deepEqual(info.json.mirror, { method: 'rest' });
+        assert.deepEqual(info.json.mirror, { method: 'rest', history: 'auto' });
       }
       const info = await hf.modelInfo({ name: id, hubUrl: mirror.url, accessToken: admin.token as `hf_${string}`, additionalFields: ['sha'] });
       assert.equal(info.sha, mainSha);
       const listed = (await api(mirror, admin, 'GET', '/api/admin/mirrors')).json.find((m: any) => m.id === id);
-      assert.equal(listed.history, 'rest');
+      assert.equal(listed.history, 'auto');
+      assert.equal(listed.historyMethod, 'rest');
 
       // X-Repo-Commit is the upstream's id, by branch and by id, for a regular and an LFS file.
       for (const rev of ['main', mainSha]) {
@@ -194,6 +196,62 @@ for (const backend of backends()) {
       assert.equal((await git(['rev-list', '--count', 'origin/main'], { cwd: dir })).trim(), '2');
       // Not one git request got through the proxy.
       assert.ok(proxy.seen.filter((s) => /\.git\//.test(s.path)).every((s) => s.status === 404));
+    });
+    it('history per mirror: git fails on an upstream without git and says why; rest syncs by REST where git is offered; fixed at registration; listed', async () => {
+      const small = async (repo: string) => {
+        await hf.createRepo({ repo, ...upCreds() });
+        await hf.uploadFile({ repo, file: { path: 'README.md', content: new Blob([Buffer.from(`# ${repo}\n`)]) }, ...upCreds() });
+        return ((await (await fetch(`${upstream.url}/api/models/${repo}`, { headers: { authorization: `Bearer ${upAdmin.token}` } })).json()) as { sha: string }).sha;
+      };
+      const restCalls = (repo: string) => proxy.seen.filter((s) => s.path.startsWith(`/api/models/${repo}/`)).length;
+
+      // history git, and the upstream has no git endpoint for it: the sync fails, saying so; no REST fallback.
+      await small('acme/nogit');
+      const bad = await api(mirror, admin, 'POST', '/api/admin/mirrors', { repo: 'acme/nogit', history: 'svn' });
+      assert.equal(bad.status, 400, JSON.stringify(bad.json));
+      const reg = await api(mirror, admin, 'POST', '/api/admin/mirrors', { repo: 'acme/nogit', history: 'git' });
+      assert.equal(reg.status, 201, JSON.stringify(reg.json));
+      assert.equal(reg.json.mirror.history, 'git');
+      const failed = await jobDone(mirror, admin, reg.json.jobs[0]);
+      assert.equal(failed.job.state, 'failed', failed.log.join('\n'));
+      assert.match(failed.job.error, /no git endpoint for acme\/nogit \(404\).*history method of this mirror is git/);
+      assert.equal(restCalls('acme/nogit'), 0, 'nothing asked of the REST API');
+      const listedBad = (await api(mirror, admin, 'GET', '/api/admin/mirrors')).json.find((m: any) => m.id === 'acme/nogit');
+      assert.equal(listedBad.state, 'failed');
+      assert.equal(listedBad.history, 'git');
+      assert.match(listedBad.lastError, /no git endpoint/);
+      assert.deepEqual((await api(mirror, admin, 'GET', '/api/models/acme/nogit/refs')).json.branches, []);
+
+      // history rest (the CLI's --history), where the upstream offers git: by REST all the same.
+      const withgitSha = await small('acme/withgit');
+      const refs = await fetch(`${proxy.url}/acme/withgit.git/info/refs?service=git-upload-pack`, { headers: { authorization: `Basic ${Buffer.from(`${upAdmin.name}:${upAdmin.token}`).toString('base64')}` } });
+      assert.equal(refs.status, 200, 'the upstream offers git for acme/withgit');
+      await refs.arrayBuffer();
+      await assert.rejects(mirror.cli(['mirror', 'add', 'acme/withgit', '--history', 'svn']), /--history is git, rest or auto/);
+      const gitBefore = proxy.seen.filter((s) => s.path.startsWith('/acme/withgit.git/')).length;
+      const out = await mirror.cli(['mirror', 'add', 'acme/withgit', '--history', 'rest', '--wait']);
+      assert.match(out, /mirror\.sync completed/);
+      assert.equal(proxy.seen.filter((s) => s.path.startsWith('/acme/withgit.git/')).length, gitBefore, 'no git request for a rest mirror');
+      assert.ok(restCalls('acme/withgit') > 0);
+      const info = await api(mirror, admin, 'GET', '/api/models/acme/withgit');
+      assert.equal(info.json.sha, withgitSha);
+      assert.deepEqual(info.json.mirror, { method: 'rest', history: 'rest' });
+      const again = await api(mirror, admin, 'POST', '/api/admin/mirrors', { repo: 'acme/withgit', history: 'git' });
+      assert.equal(again.status, 409, JSON.stringify(again.json));
+      assert.match(JSON.stringify(again.json), /cannot change/);
+
+      const list = await mirror.cli(['mirror', 'list']);
+      assert.match(list, /model\tacme\/withgit\tsynced\tregistered\trest\t/);
+      assert.match(list, /model\tacme\/nogit\tfailed\tregistered\tgit\t/);
+      assert.match(list, /model\tacme\/restonly\tsynced\tregistered\tauto \(rest\)\t/);
+      const listJson = JSON.parse(await mirror.cli(['mirror', 'list', '--json'])) as any[];
+      assert.deepEqual(
+        listJson.filter((m) => m.id !== 'acme/restonly').map((m) => [m.id, m.history, m.historyMethod]),
+        [
+          ['acme/nogit', 'git', 'git'],
+          ['acme/withgit', 'rest', 'rest'],
+        ],
+      );
     });
   });
 }

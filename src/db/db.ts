@@ -26,7 +26,7 @@ export type { CollectionFilter, CollectionItemRecord, CollectionItemType, Collec
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
 export * from './types.js';
-export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure } from './mirror-db.js';
+export type { MirrorRecord, MirrorsDb, MirrorSource, MirrorState, MirrorFailure, MirrorHistory } from './mirror-db.js';
 import type { MirrorsDb } from './mirror-db.js';
 import type { CommitMapDb } from './commit-map-db.js';
 export type { JobFilter, JobInput, JobLogLine, JobProgress, JobRecord, JobState, JobsDb } from './jobs-db.js';

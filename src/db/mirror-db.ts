@@ -3,6 +3,10 @@ import { MirrorEntity } from './entities/index.js';
 
 export type MirrorSource = 'registered' | 'proxy' | 'cache-import';
 export type MirrorState = 'new' | 'syncing' | 'synced' | 'failed';
+/** How a mirror's history is fetched: git smart HTTP only (the upstream's commits), the REST API only
+ * (synthetic commits, src/mirror/rest-sync.ts), or auto (git, REST when the upstream has no git). */
+export type MirrorHistory = 'git' | 'rest' | 'auto';
+export const MIRROR_HISTORIES: readonly MirrorHistory[] = ['git', 'rest', 'auto'];
 
 export interface MirrorFailure {
   path: string;
@@ -19,6 +23,7 @@ export interface MirrorRecord {
   include: string[];
   exclude: string[];
   includePrs: boolean;
+  history: MirrorHistory;
   state: MirrorState;
   lastError: string | null;
   refsFetchedAt: Date | null;
@@ -56,6 +61,7 @@ const toRecord = (m: MirrorEntity): MirrorRecord => ({
   ...m,
   source: m.source as MirrorSource,
   state: m.state as MirrorState,
+  history: (MIRROR_HISTORIES as readonly string[]).includes(m.history) ? (m.history as MirrorHistory) : 'auto',
   include: parse<string[]>(m.include, []),
   exclude: parse<string[]>(m.exclude, []),
   failures: parse<Record<string, MirrorFailure>>(m.failures, {}),

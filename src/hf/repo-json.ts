@@ -57,8 +57,8 @@ export interface InfoOptions {
   gated?: false | 'auto' | 'manual';
   /** The commit id to show for `sha` (a REST-synced mirror shows the upstream's id of its synthetic commit). */
   shownSha?: string | null;
-  /** A mirror: how its history came (`rest`: synthetic commits, one per upstream tip). */
-  mirror?: { method: 'git' | 'rest' } | null;
+  /** A mirror: how its history came (`rest`: synthetic commits, one per upstream tip) and how it is fetched (git, rest or auto). */
+  mirror?: { method: 'git' | 'rest'; history: 'git' | 'rest' | 'auto' } | null;
   /** Downloads of the last 30 days and of all time (src/repos/downloads.ts). */
   downloads?: { downloads: number; downloadsAllTime: number };
 }

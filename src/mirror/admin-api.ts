@@ -16,6 +16,8 @@ const registerBody = z.object({
   include: globs.default([]),
   exclude: globs.default([]),
   includePrs: z.boolean().default(false),
+  /** git, rest or auto (the default); fixed at registration. */
+  history: z.enum(['git', 'rest', 'auto']).optional(),
   download: z.boolean().default(false),
 });
 const downloadBody = z.object({ revision: z.string().min(1).max(255).nullish(), include: globs.optional(), exclude: globs.optional() });
@@ -42,7 +44,8 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     return p;
   };
 
-  // history: 'git' (the upstream's commits) or 'rest' (synthetic commits built from its REST API).
+  // history: how the history is fetched (git, rest or auto, as registered); historyMethod: how it came,
+  // 'git' (the upstream's commits) or 'rest' (synthetic commits built from its REST API).
   const mirrorJson = async (repo: RepoRecord, m: MirrorRecord) => ({
     id: `${repo.namespace}/${repo.name}`,
     type: repo.type,
@@ -60,7 +63,8 @@ export function createMirrorAdminApi(deps: { db: Db; mirrors: MirrorService }): 
     failedFiles: Object.keys(m.failures).length,
     defaultBranch: repo.defaultBranch,
     private: repo.private,
-    history: (await deps.mirrors.historyMethod(repo)) ?? 'git',
+    history: m.history,
+    historyMethod: (await deps.mirrors.historyMethod(repo)) ?? 'git',
   });
 
   async function load(req: Request): Promise<{ repo: RepoRecord; mirror: MirrorRecord }> {

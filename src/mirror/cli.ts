@@ -3,7 +3,8 @@ import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { OpenedDb } from '../db/typeorm-db.js';
-import type { RepoRecord, RepoType } from '../db/db.js';
+import type { MirrorHistory, RepoRecord, RepoType } from '../db/db.js';
+import { MIRROR_HISTORIES } from '../db/mirror-db.js';
 import { GitStore } from '../git/store/git-store.js';
 import { createJobEngine } from '../jobs/index.js';
 import { waitForJob } from '../jobs/cli.js';
@@ -11,9 +12,12 @@ import { ContentStore } from '../lfs/content-store.js';
 import { createBlobStore } from '../storage/index.js';
 import { createMirror } from './index.js';
 
-export const MIRROR_USAGE = `  packhub mirror add REPO [--type T] [--revision R] [--include GLOB]... [--exclude GLOB]... [--prs] [--download] [--wait]
+export const MIRROR_USAGE = `  packhub mirror add REPO [--type T] [--revision R] [--include GLOB]... [--exclude GLOB]... [--prs]
+                     [--history git|rest|auto] [--download] [--wait]
                                                        register REPO of the upstream hub (PACKHUB_UPSTREAM_URL) and
-                                                       sync its history; --download also fetches its files
+                                                       sync its history (--history: by git only, by the REST API as
+                                                       synthetic commits, or auto: git, else REST; fixed once added);
+                                                       --download also fetches its files
   packhub mirror sync REPO [--type T] [--download] [--wait]   fetch what changed upstream
   packhub mirror download REPO [--type T] [--revision R] [--include GLOB]... [--exclude GLOB]... [--wait]
                                                        fetch the large files of a revision (all, or those matching)
@@ -41,6 +45,7 @@ export async function mirrorCommand(sub: string | undefined, args: string[], dep
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
       prs: { type: 'boolean' },
+      history: { type: 'string' },
       download: { type: 'boolean' },
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -48,6 +53,8 @@ export async function mirrorCommand(sub: string | undefined, args: string[], dep
   });
   const type = values.type as RepoType;
   if (!['model', 'dataset', 'space'].includes(type)) throw deps.usageError('--type is model, dataset or space');
+  const history = values.history as MirrorHistory | undefined;
+  if (history !== undefined && !MIRROR_HISTORIES.includes(history)) throw deps.usageError('--history is git, rest or auto');
   const repoArg = () => {
     if (positionals.length !== 1) throw deps.usageError(`usage: packhub mirror ${sub} REPO [--type T] ...`);
     return positionals[0]!;
@@ -86,6 +93,7 @@ export async function mirrorCommand(sub: string | undefined, args: string[], dep
         include: values.include ?? [],
         exclude: values.exclude ?? [],
         includePrs: !!values.prs,
+        history,
         download: !!values.download,
       });
       process.stdout.write(`registered ${type} ${repo.namespace}/${repo.name}; sync job ${queued[0]!.id}\n`);
@@ -108,10 +116,13 @@ export async function mirrorCommand(sub: string | undefined, args: string[], dep
       const rows = [];
       for (const m of await db.mirrors.list()) {
         const repo = await db.repos.findById(m.repoId);
-        if (repo) rows.push({ type: repo.type, id: `${repo.namespace}/${repo.name}`, source: m.source, state: m.state, refsFetchedAt: m.refsFetchedAt, lastError: m.lastError, failedFiles: Object.keys(m.failures).length });
+        if (!repo) continue;
+        const method = await service.historyMethod(repo);
+        rows.push({ type: repo.type, id: `${repo.namespace}/${repo.name}`, source: m.source, state: m.state, history: m.history, historyMethod: method, refsFetchedAt: m.refsFetchedAt, lastError: m.lastError, failedFiles: Object.keys(m.failures).length });
       }
       if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      else for (const r of rows) process.stdout.write(`${r.type}\t${r.id}\t${r.state}\t${r.source}\t${r.refsFetchedAt?.toISOString() ?? 'never synced'}${r.lastError ? `\t${r.lastError}` : ''}\n`);
+      // history: as registered; an auto mirror also says how its history came, e.g. `auto (rest)`.
+      else for (const r of rows) process.stdout.write(`${r.type}\t${r.id}\t${r.state}\t${r.source}\t${r.history === 'auto' ? `auto (${r.historyMethod})` : r.history}\t${r.refsFetchedAt?.toISOString() ?? 'never synced'}${r.lastError ? `\t${r.lastError}` : ''}\n`);
       return 0;
     }
     if (sub === 'detach') {

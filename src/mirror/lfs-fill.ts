@@ -233,6 +233,11 @@ export class LfsFills {
     await fsp.mkdir(this.deps.partsDir, { recursive: true });
     // Written (and hashed) off the event loop for large objects; readers see bytes once written.
     const part = await openPart(fill.partPath, size, (bytes) => fill.advance(bytes));
+    // When each phase ended (ms since the start), for the log: where a download spends its time.
+    const t0 = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (name: string) => (phases[name] = Math.round(performance.now() - t0));
+    let chunks = 0;
     try {
       let done = part.written;
       if (done > 0) log.info({ oid, bytes: done }, 'resuming a download from the part file');
@@ -290,6 +295,7 @@ export class LfsFills {
                 if (pushed + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
                 pushed += chunk.length;
                 fill.received += chunk.length;
+                chunks++;
                 await part.push(chunk);
               }
             } finally {
@@ -309,7 +315,9 @@ export class LfsFills {
             await new Promise((r) => setTimeout(r, upstream.backoff(stalls)));
           }
         }
+        mark('received');
         const digest = await part.digest();
+        mark('verified');
         if (digest === oid) break;
         await restart();
         if (startedOver) throw new WrongBytes(`upstream sent wrong bytes for ${where}: SHA-256 ${digest}, expected ${oid} (refused twice)`);
@@ -320,6 +328,7 @@ export class LfsFills {
       fill.verified = true;
       fill.advance(size);
       await part.sync();
+      mark('synced');
     } catch (err) {
       await part.close();
       if (err instanceof WrongBytes) await fsp.rm(fill.partPath, { force: true });
@@ -329,7 +338,8 @@ export class LfsFills {
     await this.deps.content.blobs.putFile(lfsKey(oid), fill.partPath, { move: true });
     await this.deps.records.recordObject(oid, size);
     await fsp.rm(fill.partPath, { force: true });
-    log.info({ oid, size, received: fill.received }, 'LFS object downloaded and verified');
+    mark('stored');
+    log.info({ oid, size, received: fill.received, chunks, ms: phases }, 'LFS object downloaded and verified');
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Db, MirrorRecord, MirrorSource, RepoRecord, RepoType } from '../db/db.js';
+import type { Db, MirrorHistory, MirrorRecord, MirrorSource, RepoRecord, RepoType } from '../db/db.js';
 import type { GitStore } from '../git/store/git-store.js';
 import { walkTree } from '../hf/tree.js';
 import type { LfsRecords } from '../lfs/records.js';
@@ -11,7 +11,7 @@ import { resolveRevision, type CommitIdMap } from '../repos/revisions.js';
 import { ensureNamespace } from '../repos/namespaces.js';
 import { pathFilter, repoRules } from './globs.js';
 import type { Fill, LfsFills } from './lfs-fill.js';
-import { UpstreamHttpError } from './git-client.js';
+import { syncByHistoryMethod } from './history-method.js';
 import type { RestSyncResult } from './rest-sync.js';
 import { repoPath, UpstreamError, type Upstream } from './upstream.js';
 
@@ -69,6 +69,8 @@ export interface RegisterInput {
   include?: string[];
   exclude?: string[];
   includePrs?: boolean;
+  /** How its history is fetched (default auto); fixed at registration. */
+  history?: MirrorHistory;
   download?: boolean;
   source?: MirrorSource;
 }
@@ -186,6 +188,9 @@ export class MirrorService {
     if (repo) {
       const existing = await this.mirrorOf(repo.id);
       if (!existing) throw new AppError('conflict', 'RepoExists', `${label} already exists here and is not a mirror`);
+      // Registering again is idempotent; its history method cannot change (git and synthetic commits do not mix).
+      if (input.history && input.history !== existing.history)
+        throw new AppError('conflict', 'MirrorHistoryFixed', `${label} is a mirror already, with history ${existing.history}; the history method of a mirror cannot change`);
     } else {
       await ensureNamespace(this.deps.db, ns);
       repo = await this.repos.create({ type: input.type, namespace: ns, name });
@@ -199,6 +204,7 @@ export class MirrorService {
       include: input.include ?? [],
       exclude: input.exclude ?? [],
       includePrs: input.includePrs ?? false,
+      history: input.history ?? 'auto',
     });
     this.rows.set(repo.id, { at: Date.now(), row: mirror });
     const jobs = [await this.enqueueSync(repo, { download: input.download ?? false })];
@@ -259,29 +265,27 @@ export class MirrorService {
     }
   }
 
-  /**
-   * The history by git, unless the upstream has no git endpoint (it answers 401/403/404 there), git
-   * is off (PACKHUB_UPSTREAM_GIT=off), or the mirror's history is synthetic already: then by REST.
-   */
+  /** The history as the mirror's `history` setting says (src/mirror/history-method.ts). */
   private async syncHistory(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; log?: (line: string) => void; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
     const rest = this.deps.restSync;
-    const byRest = async (why: string) => {
-      if (!rest) throw new Error(`${why}, and no REST sync is configured`);
-      opts.log?.(`${why}: syncing by the REST API (one synthetic commit per upstream tip)`);
-      try {
-        return { ...(await rest({ repo, upstreamId: mirror.upstreamId, includePrs: mirror.includePrs, signal: opts.signal, log: this.deps.log.child({ repoId: repo.id }), onProgress: (p) => opts.onProgress?.(p.bytes) })), method: 'rest' as const };
-      } finally {
-        this.idMaps.delete(repo.id);
-      }
-    };
-    if (this.deps.config?.git === false) return byRest('git is off for the upstream (PACKHUB_UPSTREAM_GIT=off)');
-    if ((await this.deps.db.commitMap.list(repo.id)).length > 0) return byRest('the history of this mirror is synthetic');
-    try {
-      return { ...(await this.gitFetch(repo, mirror, url, opts)), method: 'git' };
-    } catch (err) {
-      if (err instanceof UpstreamHttpError && [401, 403, 404].includes(err.httpStatus) && rest) return byRest(`the upstream has no git endpoint for ${mirror.upstreamId} (${err.httpStatus})`);
-      throw err;
-    }
+    return syncByHistoryMethod<GitSyncSummary>({
+      history: mirror.history,
+      gitOff: this.deps.config?.git === false,
+      synthetic: (await this.deps.db.commitMap.list(repo.id)).length > 0,
+      upstreamLabel: this.upstreamOrFail().label,
+      upstreamId: mirror.upstreamId,
+      byGit: async () => ({ ...(await this.gitFetch(repo, mirror, url, opts)), method: 'git' }),
+      byRest: rest
+        ? async (why) => {
+            opts.log?.(`${why}: syncing by the REST API (one synthetic commit per upstream tip)`);
+            try {
+              return { ...(await rest({ repo, upstreamId: mirror.upstreamId, includePrs: mirror.includePrs, signal: opts.signal, log: this.deps.log.child({ repoId: repo.id }), onProgress: (p) => opts.onProgress?.(p.bytes) })), method: 'rest' };
+            } finally {
+              this.idMaps.delete(repo.id);
+            }
+          }
+        : null,
+    });
   }
 
   private gitFetch(repo: RepoRecord, mirror: MirrorRecord, url: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<GitSyncSummary> {
@@ -313,10 +317,11 @@ export class MirrorService {
 
   private readonly idMaps = new Map<string, { at: number; ids: CommitIdMap | null }>();
 
-  /** How a mirror's history came: 'git' (the upstream's own commits) or 'rest' (synthetic); null: not a mirror. */
+  /** How a mirror's history came (or, before its first sync, will come): 'git' (the upstream's own commits) or 'rest' (synthetic); null: not a mirror. */
   async historyMethod(repo: RepoRecord): Promise<'git' | 'rest' | null> {
-    if (!(await this.mirrorOf(repo.id))) return null;
-    return (await this.commitIds(repo)) ? 'rest' : 'git';
+    const mirror = await this.mirrorOf(repo.id);
+    if (!mirror) return null;
+    return mirror.history === 'rest' || (await this.commitIds(repo)) ? 'rest' : 'git';
   }
 
   private async runSync(ctx: JobContextPort): Promise<void> {

@@ -37,6 +37,10 @@ export class MirrorEntity {
   @Column({ name: 'include_prs', type: 'boolean', default: false })
   includePrs!: boolean;
 
+  /** How its history is fetched: git (smart HTTP only), rest (synthetic commits), auto (git, else REST). */
+  @Column({ type: 'varchar', length: 8, default: 'auto' })
+  history!: string;
+
   /** new, syncing, synced, failed. */
   @Column({ type: 'varchar', length: 16, default: 'new' })
   state!: string;

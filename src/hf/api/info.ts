@@ -42,9 +42,10 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
   const gated = await ctx.gated.mode(repo);
   const method = (await deps.mirror?.historyMethod?.(repo)) ?? null;
   const downloads = (await deps.downloads?.read([repo.id]))?.get(repo.id);
-  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes, gated, downloads, shownSha: sha && shownCommit(ids, sha), mirror: method && { method } });
-  // Imported from a Hugging Face cache snapshot: the upstream commit it was.
   const mirror = await deps.db.mirrors.get(repo.id);
+  // A mirror: how its history came (method) and how it is fetched (history: git, rest or auto).
+  const info = await repoInfoJson(repo, objects, sha, { blobs: truthy((req.query as Record<string, unknown>).blobs), expand, usedStorage, likes, gated, downloads, shownSha: sha && shownCommit(ids, sha), mirror: method && { method, history: mirror?.history ?? 'auto' } });
+  // Imported from a Hugging Face cache snapshot: the upstream commit it was.
   if (mirror?.source === 'cache-import') info.importedFrom = { cacheSnapshot: mirror.upstreamRevision };
   res.json(info);
 }
