@@ -1,6 +1,6 @@
 import { In, type DataSource, type SelectQueryBuilder } from 'typeorm';
 import type { RepoRecord, RepoType } from './types.js';
-import { RefEntity, RepoEntity, RepoListingEntity, RepoListingTagEntity } from './entities/index.js';
+import { RefEntity, RepoDownloadEntity, RepoEntity, RepoLikeEntity, RepoListingEntity, RepoListingTagEntity } from './entities/index.js';
 
 /** What a listing asks for: visibility, narrowing, order and page (src/repos/listing.ts builds it). */
 export interface ListingQuery {
@@ -88,14 +88,18 @@ export function createListingDb(ds: DataSource, write: <T>(fn: () => Promise<T>)
   /** The repository's updated_at in ms since the epoch (lastModified of a repository without commits). */
   const updatedMs = kind === 'postgres' ? 'FLOOR(EXTRACT(EPOCH FROM r.updated_at) * 1000)' : `CAST(ROUND((julianday(r.updated_at) - 2440587.5) * 86400000.0) AS INTEGER)`;
 
-  /** Repositories of the type the caller may read, narrowed by search, author and gating, with their head and summary joined. */
-  const base = (q: ListingQuery): SelectQueryBuilder<RepoEntity> => {
-    const qb = ds
-      .createQueryBuilder(RepoEntity, 'r')
+  /** Joins the head (default branch, else tag of that name) and the stored summary of each repository `r`. */
+  const withHeads = <T extends SelectQueryBuilder<RepoEntity>>(qb: T): T =>
+    qb
       .leftJoin(RefEntity, 'hb', `hb.repo_id = r.id AND hb.name = 'refs/heads/' || r.default_branch`)
       .leftJoin(RefEntity, 'ht', `ht.repo_id = r.id AND ht.name = 'refs/tags/' || r.default_branch`)
-      .leftJoin(RepoListingEntity, 'l', 'l.repo_id = r.id')
-      .where('r.type = :type', { type: q.type });
+      .leftJoin(RepoListingEntity, 'l', 'l.repo_id = r.id');
+
+  /** Repositories of the type the caller may read, narrowed by search, author and gating (heads joined when asked). */
+  const base = (q: ListingQuery, heads: boolean): SelectQueryBuilder<RepoEntity> => {
+    const qb = ds.createQueryBuilder(RepoEntity, 'r');
+    if (heads) withHeads(qb);
+    qb.where('r.type = :type', { type: q.type });
     if (q.readable) {
       if (q.readable.length) qb.andWhere('(NOT r.private OR r.namespace IN (:...readable))', { readable: q.readable });
       else qb.andWhere('NOT r.private');
@@ -106,24 +110,47 @@ export function createListingDb(ds: DataSource, write: <T>(fn: () => Promise<T>)
     return qb;
   };
 
+  /** Heads and stored summaries of these repositories. */
+  const headsOf = async (ids: string[]): Promise<Map<string, Record<string, unknown>>> => {
+    if (ids.length === 0) return new Map();
+    const raws = await read(() =>
+      withHeads(ds.createQueryBuilder(RepoEntity, 'r'))
+        .select('r.id', 'r_id')
+        .addSelect(HEAD, 'head')
+        .addSelect('l.head_sha', 'l_head')
+        .addSelect('l.last_modified', 'l_modified')
+        .addSelect('l.card', 'l_card')
+        .where('r.id IN (:...ids)', { ids })
+        .getRawMany<Record<string, unknown>>(),
+    );
+    return new Map(raws.map((x) => [String(x.r_id), x]));
+  };
+
   const summaryOf = (raw: Record<string, unknown>): ListingSummaryRecord | null =>
     raw.l_head == null ? null : { repoId: String(raw.r_id), headSha: String(raw.l_head), lastModified: Number(raw.l_modified), card: raw.l_card == null ? null : String(raw.l_card) };
 
   return {
     async page(q) {
-      const qb = base(q).select('r.id', 'r_id').addSelect(HEAD, 'head').addSelect('l.head_sha', 'l_head').addSelect('l.last_modified', 'l_modified').addSelect('l.card', 'l_card');
+      // Ordered and paged on what the order needs; heads and summaries are joined for the page only
+      // (or for every row when they are the order).
+      const byTime = q.sort === 'lastModified';
+      const qb = base(q, byTime).select('r.id', 'r_id');
       (q.filters ?? []).forEach((tag, i) => qb.andWhere(`EXISTS (SELECT 1 FROM repo_listing_tags t${i} WHERE t${i}.repo_id = r.id AND t${i}.tag = :tag${i})`, { [`tag${i}`]: tag }));
       const dir = q.direction === 1 ? 'ASC' : 'DESC';
+      if (q.sort === 'likes') qb.leftJoin((sq) => sq.select('k.repo_id', 'repo_id').addSelect('COUNT(*)', 'n').from(RepoLikeEntity, 'k').groupBy('k.repo_id'), 'kc', 'kc.repo_id = r.id');
+      if (q.sort === 'downloads') {
+        qb.leftJoin((sq) => sq.select('d.repo_id', 'repo_id').addSelect('SUM(d.n)', 'n').from(RepoDownloadEntity, 'd').where('d.day >= :since').groupBy('d.repo_id'), 'dc', 'dc.repo_id = r.id');
+        qb.setParameter('since', q.downloadsSince ?? 0);
+      }
       const sortKey: Record<ListingSort, string> = {
         createdAt: 'r.created_at',
         id: idExpr,
-        likes: '(SELECT COUNT(*) FROM repo_likes k WHERE k.repo_id = r.id)',
-        downloads: '(SELECT COALESCE(SUM(d.n), 0) FROM repo_downloads d WHERE d.repo_id = r.id AND d.day >= :since)',
+        likes: 'COALESCE(kc.n, 0)',
+        downloads: 'COALESCE(dc.n, 0)',
         lastModified: `CASE WHEN ${HEAD} IS NULL THEN ${updatedMs} ELSE l.last_modified END`,
       };
       if (q.sort) {
         qb.addSelect(sortKey[q.sort], 'sort_key').orderBy('sort_key', dir);
-        if (q.sort === 'downloads') qb.setParameter('since', q.downloadsSince ?? 0);
         // Ties: likes and downloads by id ascending, the others in namespace, name order (a stable sort of that order).
         if (q.sort === 'likes' || q.sort === 'downloads') qb.addSelect(idExpr, 'id_key').addOrderBy('id_key', 'ASC');
       }
@@ -131,20 +158,21 @@ export function createListingDb(ds: DataSource, write: <T>(fn: () => Promise<T>)
       const limit = q.limit ?? 1000;
       const raws = await read(() => qb.offset(q.offset ?? 0).limit(limit + 1).getRawMany<Record<string, unknown>>());
       const more = raws.length > limit;
-      const shown = raws.slice(0, limit);
-      const ids = shown.map((x) => String(x.r_id));
+      const ids = raws.slice(0, limit).map((x) => String(x.r_id));
+      const heads = await headsOf(ids);
       const entities = ids.length ? await ds.getRepository(RepoEntity).findBy({ id: In(ids) }) : [];
       const byId = new Map(entities.map(({ namespaceKey: _ns, nameKey: _name, ...r }) => [r.id, r as RepoRecord]));
       const rows: ListingRow[] = [];
-      for (const raw of shown) {
-        const repo = byId.get(String(raw.r_id));
-        // Deleted between the two reads: left out.
-        if (repo) rows.push({ repo, head: raw.head == null ? null : String(raw.head), summary: summaryOf(raw) });
+      for (const id of ids) {
+        const repo = byId.get(id);
+        const raw = heads.get(id);
+        // Deleted between the reads: left out.
+        if (repo && raw) rows.push({ repo, head: raw.head == null ? null : String(raw.head), summary: summaryOf(raw) });
       }
       return { rows, more };
     },
     async stale(q, max, after) {
-      const qb = base(q);
+      const qb = base(q, true);
       if (after !== undefined) qb.andWhere('r.id > :after', { after });
       const raws = await read(() =>
         qb
@@ -158,20 +186,7 @@ export function createListingDb(ds: DataSource, write: <T>(fn: () => Promise<T>)
       return raws.map((x) => ({ repoId: String(x.r_id), head: x.head == null ? null : String(x.head) }));
     },
     async current(repoId) {
-      const raw = await read(() =>
-        ds
-          .createQueryBuilder(RepoEntity, 'r')
-          .leftJoin(RefEntity, 'hb', `hb.repo_id = r.id AND hb.name = 'refs/heads/' || r.default_branch`)
-          .leftJoin(RefEntity, 'ht', `ht.repo_id = r.id AND ht.name = 'refs/tags/' || r.default_branch`)
-          .leftJoin(RepoListingEntity, 'l', 'l.repo_id = r.id')
-          .select('r.id', 'r_id')
-          .addSelect(HEAD, 'head')
-          .addSelect('l.head_sha', 'l_head')
-          .addSelect('l.last_modified', 'l_modified')
-          .addSelect('l.card', 'l_card')
-          .where('r.id = :repoId', { repoId })
-          .getRawOne<Record<string, unknown>>(),
-      );
+      const raw = (await headsOf([repoId])).get(repoId);
       if (!raw) return { head: null, summary: null };
       return { head: raw.head == null ? null : String(raw.head), summary: summaryOf(raw) };
     },
