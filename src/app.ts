@@ -126,6 +126,7 @@ export function createApp(deps: AppDeps): App {
     events.emit({ domain: 'repo', scope: 'repo.content', action: 'update', repoId, updatedRefs: updates.map((u) => ({ ref: u.name, oldSha: u.oldOid, newSha: u.newOid })) });
     void listing.refresh(repoId);
   };
+  void listing.warm();
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {

@@ -101,6 +101,19 @@ export function createListingService(deps: { db: Db; store: GitStore; log: Logge
       return { items, more };
     },
 
+    /**
+     * Summarizes every repository whose summary is missing or stale (after the upgrade that added
+     * them, or writes another process made while none listed): in the background at startup, so
+     * that the first listing filtered by tags or sorted by lastModified does not wait for it.
+     */
+    async warm(): Promise<void> {
+      try {
+        for (const type of ['model', 'dataset', 'space'] as const) await repairAll({ type, readable: null });
+      } catch (err) {
+        log.warn({ err }, 'could not summarize repositories for listings');
+      }
+    },
+
     /** After refs of a repository moved here: its summary follows its head (best effort; a listing repairs it anyway). */
     async refresh(repoId: string): Promise<void> {
       try {

@@ -83,8 +83,8 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     const { items, more } = await listing.list({
       type,
       readable: readableNamespaces(principal),
-      search: (q.search ?? '').toLowerCase() || undefined,
-      ...(q.author ? { authorKey: nameKey(q.author) } : {}),
+      search: one(q.search).toLowerCase() || undefined,
+      ...(one(q.author) ? { authorKey: nameKey(one(q.author)) } : {}),
       ...(q.gated !== undefined ? { gated: truthy(q.gated) } : {}),
       filters,
       sort: (SORTS as readonly string[]).includes(sort) ? (sort as ListingSort) : null,
@@ -112,6 +112,9 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     res.json(out);
   });
 }
+
+/** A query parameter's value given once ('' when absent or repeated). */
+const one = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 const SORTS = ['createdAt', 'id', 'likes', 'downloads', 'lastModified'] as const;
 
