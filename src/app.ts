@@ -41,6 +41,7 @@ import { EventBus } from './community/events.js';
 import { WEBHOOK_JOB, WebhookService } from './community/webhooks.js';
 import type { LfsRecords } from './lfs/records.js';
 import { DownloadCounter } from './repos/downloads.js';
+import { createListingService } from './hf/listing.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -119,8 +120,13 @@ export function createApp(deps: AppDeps): App {
   const webhookKind = webhooks.jobKind();
   jobs.register(WEBHOOK_JOB, webhookKind.handler, webhookKind.options);
   events.subscribe((e) => webhooks.onEvent(e));
-  store.onRefsUpdated = (repoId, updates) =>
+  // Listings show the new head at once (a listing would also rebuild the summary on its own).
+  const listing = createListingService({ db, store, log: log.child({ module: 'listing' }) });
+  store.onRefsUpdated = (repoId, updates) => {
     events.emit({ domain: 'repo', scope: 'repo.content', action: 'update', repoId, updatedRefs: updates.map((u) => ({ ref: u.name, oldSha: u.oldOid, newSha: u.newOid })) });
+    void listing.refresh(repoId);
+  };
+  void listing.warm();
   app.use(bodyIdleTimeout(config.bodyIdleTimeoutMs));
   app.use(metrics.middleware);
   app.get('/metrics', async (_req, res) => {

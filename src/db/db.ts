@@ -22,6 +22,8 @@ export type { DownloadsDb } from './downloads-db.js';
 import type { LfsFilesDb } from './lfs-files-db.js';
 export type { LfsFilesDb, RepoLfsFile } from './lfs-files-db.js';
 import type { CollectionsDb } from './collections-db.js';
+import type { ListingDb } from './listing-db.js';
+export type { ListingDb, ListingQuery, ListingRow, ListingSort, ListingSummaryRecord } from './listing-db.js';
 export type { CollectionFilter, CollectionItemRecord, CollectionItemType, CollectionRecord, CollectionsDb } from './collections-db.js';
 export type { AccessRequestListItem, AccessRequestRecord, AccessStatus, GateMode, GatedDb } from './gated-db.js';
 
@@ -202,6 +204,8 @@ export interface Db {
   gated: GatedDb;
   /** Download counts of repositories per day (src/db/downloads-db.ts). */
   downloads: DownloadsDb;
+  /** Repository listings in SQL, and the head summaries they sort and filter by (src/db/listing-db.ts). */
+  listing: ListingDb;
   /** A repository's LFS objects and their permanent deletion (src/db/lfs-files-db.ts). */
   lfsFiles: LfsFilesDb;
   /** Collections and their items (src/db/collections-db.ts). */

@@ -15,6 +15,7 @@ import { createCommitMapDb } from './commit-map-db.js';
 import { createWebhooksDb } from './webhooks-db.js';
 import { createGatedDb } from './gated-db.js';
 import { createDownloadsDb } from './downloads-db.js';
+import { createListingDb } from './listing-db.js';
 import { createCollectionsDb, deleteCollectionsOf } from './collections-db.js';
 import type { Db, PackRecord, RefUpdate, RefUpdateResult, RepoRecord, SessionRecord, TokenRecord, UserRecord } from './db.js';
 import {
@@ -35,6 +36,8 @@ import {
   RepoAccessRequestEntity,
   RepoDownloadEntity,
   RepoEntity,
+  RepoListingEntity,
+  RepoListingTagEntity,
   RepoRedirectEntity,
   RepoGateEntity,
   RepoLfsObjectEntity,
@@ -202,6 +205,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     webhooks: createWebhooksDb(ds, write),
     gated: createGatedDb(ds, write),
     downloads: createDownloadsDb(ds, write, database.kind),
+    listing: createListingDb(ds, write, read, database.kind),
     lfsFiles: createLfsFilesDb(ds, tx),
     collections: createCollectionsDb(ds, tx, sqlite),
     users: {
@@ -489,6 +493,8 @@ export async function openDb(database: Config['database'], log: Logger): Promise
           await m.delete(RepoGateEntity, { repoId: id });
           await m.delete(RepoAccessRequestEntity, { repoId: id });
           await m.delete(RepoDownloadEntity, { repoId: id });
+          await m.delete(RepoListingTagEntity, { repoId: id });
+          await m.delete(RepoListingEntity, { repoId: id });
           await m.delete(CollectionItemEntity, { type: In(['model', 'dataset', 'space']), ref: id });
           await m.delete(RepoRedirectEntity, { repoId: id });
           // Its likes and discussions go with it: a deleted (private) repository leaves nothing to count or list.

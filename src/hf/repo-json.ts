@@ -63,29 +63,51 @@ export interface InfoOptions {
   downloads?: { downloads: number; downloadsAllTime: number };
 }
 
+/** What repo info shows of a head commit: derived from the commit alone, so right for as long as it is the head. */
+export interface HeadSummary {
+  sha: string;
+  /** Committer time, ms since the epoch. */
+  lastModified: number;
+  /** README.md front matter (cardData). */
+  card: Record<string, unknown> | undefined;
+}
+
+/** Reads a head commit's summary from the repository's objects (its commit and README.md). */
+export function summarizeHead(objects: RepoObjects, sha: string): HeadSummary {
+  const commit = objects.commit(sha);
+  return { sha, lastModified: commit.committer.timestamp * 1000, card: cardData(objects, sha) };
+}
+
 /** Repo info as model_info / dataset_info / space_info read it. */
 export async function repoInfoJson(repo: RepoRecord, objects: RepoObjects, sha: string | null, opts: InfoOptions): Promise<Record<string, unknown>> {
-  const commit = sha ? objects.commit(sha) : null;
-  const card = sha ? cardData(objects, sha) : undefined;
-  const tags = Array.isArray(card?.tags) ? (card!.tags as unknown[]).filter((t) => typeof t === 'string') : [];
+  const head = sha ? summarizeHead(objects, sha) : null;
   const files = sha && opts.siblings !== false ? walkTree(objects, sha, '', true).filter((e) => e.mode !== '40000') : [];
   const siblings = opts.blobs
     ? (await describeEntries(objects, files)).map((d) => ({ rfilename: d.path, blobId: d.oid, size: d.size, ...(d.lfs ? { lfs: { sha256: d.lfs.oid, size: d.lfs.size, pointerSize: d.lfs.pointerSize } } : {}) }))
     : files.map((e) => ({ rfilename: e.path }));
+  return infoFromSummary(repo, head, siblings, opts);
+}
+
+/** The card's own `tags` (strings only), as repo info shows them. */
+export const cardTags = (card: Record<string, unknown> | undefined): string[] => (Array.isArray(card?.tags) ? (card!.tags as unknown[]).filter((t): t is string => typeof t === 'string') : []);
+
+/** Repo info from a head summary (null: no commit) and the files to list (listings: a summary stored in the db). */
+export function infoFromSummary(repo: RepoRecord, head: HeadSummary | null, siblings: unknown[], opts: Omit<InfoOptions, 'blobs'>): Record<string, unknown> {
+  const card = head?.card;
   const full: Record<string, unknown> = {
     _id: mongoId(repo),
     id: hfRepoId(repo),
     author: repo.namespace,
-    sha: opts.shownSha ?? sha,
+    sha: opts.shownSha ?? head?.sha ?? null,
     createdAt: iso(repo.createdAt),
-    lastModified: commit ? iso(new Date(commit.committer.timestamp * 1000)) : iso(repo.updatedAt),
+    lastModified: head ? iso(new Date(head.lastModified)) : iso(repo.updatedAt),
     private: repo.private,
     gated: opts.gated ?? false,
     disabled: false,
     downloads: opts.downloads?.downloads ?? 0,
     downloadsAllTime: opts.downloads?.downloadsAllTime ?? 0,
     likes: opts.likes ?? 0,
-    tags,
+    tags: cardTags(card),
     siblings,
     usedStorage: opts.usedStorage ?? 0,
     ...(card ? { cardData: card } : {}),

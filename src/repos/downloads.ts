@@ -106,6 +106,11 @@ export class DownloadCounter {
     return this.flushing;
   }
 
+  /** The first day (days since the epoch) that `downloads` counts: listings sorted by downloads compare from it. */
+  recentSince(): number {
+    return dayOf(this.now()) - RECENT_DAYS + 1;
+  }
+
   /** Downloads of the last 30 days and of all time, per repository (what is pending included). */
   async read(repoIds: string[]): Promise<Map<string, DownloadCounts>> {
     await this.flushing; // a batch being written is either stored or back in pending after this

@@ -16,9 +16,10 @@ import { SessionEntity } from './session.entity.js';
 import { TokenEntity } from './token.entity.js';
 import { UserEntity } from './user.entity.js';
 import { RepoDownloadEntity } from './download.entity.js';
+import { RepoListingEntity, RepoListingTagEntity } from './repo-listing.entity.js';
 import { WebhookDeliveryEntity, WebhookEntity, WebhookWatchEntity } from './webhook.entity.js';
 
 export { CommitMapEntity, RepoGateEntity, RepoAccessRequestEntity, JobEntity, MirrorEntity, JobLogEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, NamespaceNameEntity, SessionEntity, QuotaEntity, MembershipEntity, OrgEntity, LfsLockEntity, LfsObjectEntity, PackEntity, RefEntity, RepoEntity, RepoLfsObjectEntity, SettingEntity, TokenEntity, UserEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity, RepoRedirectEntity };
-export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity, RepoRedirectEntity];
-export { RepoDownloadEntity };
+export const ENTITIES = [UserEntity, TokenEntity, RepoEntity, PackEntity, RefEntity, LfsObjectEntity, RepoLfsObjectEntity, LfsLockEntity, SettingEntity, OrgEntity, MembershipEntity, QuotaEntity, SessionEntity, NamespaceNameEntity, JobEntity, JobLogEntity, MirrorEntity, DiscussionEntity, DiscussionEventEntity, RepoLikeEntity, WebhookEntity, WebhookWatchEntity, WebhookDeliveryEntity, RepoGateEntity, RepoAccessRequestEntity, CommitMapEntity, RepoDownloadEntity, RepoLfsDeletionEntity, CollectionEntity, CollectionItemEntity, RepoRedirectEntity, RepoListingEntity, RepoListingTagEntity];
+export { RepoDownloadEntity, RepoListingEntity, RepoListingTagEntity };
 import { CollectionEntity, CollectionItemEntity } from './collection.entity.js';

@@ -4,7 +4,11 @@ import type { RepoRecord } from '../../db/db.js';
 import { can } from '../../auth/permissions.js';
 import { principalOf } from '../../http/repo-route.js';
 import { resolveRevision, shownCommit } from '../../repos/revisions.js';
-import { hfRepoId, iso, repoInfoJson, checkExpand, filterTags } from '../repo-json.js';
+import { repoInfoJson, checkExpand, infoFromSummary } from '../repo-json.js';
+import { createListingService } from '../listing.js';
+import type { ListingSort } from '../../db/db.js';
+import type { Principal } from '../../auth/principal.js';
+import { nameKey } from '../../core/names.js';
 import { listParam, splitRevPath, truthy, type HfContext } from './context.js';
 import { TYPE_OF_PLURAL, type RepoApi } from './repo-routes.js';
 
@@ -52,18 +56,18 @@ export async function repoInfo(ctx: HfContext, req: Request, res: Response, repo
 
 /**
  * `GET /api/models|datasets|spaces`: search, author, filter (tags, `license:X`, ...), pipeline_tag, library,
- * license, sort (createdAt, id, lastModified, likes, downloads), direction, limit, cursor (`Link` pagination), full.
+ * license, gated, sort (createdAt, id, lastModified, likes, downloads), direction, limit, cursor (`Link`
+ * pagination), full. Visibility, narrowing, order and page are one query (src/hf/listing.ts); the page's
+ * storage, likes, gating and downloads one query each.
  */
 export function listingRoutes(ctx: HfContext, router: Router): void {
   const { deps } = ctx;
+  const listing = createListingService({ db: deps.db, store: deps.store, log: deps.log });
   router.get('/api/:plural', async (req, res) => {
     res.locals.surface = 'hf';
     const type = TYPE_OF_PLURAL[String(req.params.plural)];
     if (!type) throw notFound('NotFound', `no route for ${req.path}`);
     const q = req.query as Record<string, string | undefined>;
-    const principal = principalOf(res);
-    const search = (q.search ?? '').toLowerCase();
-    const authorFilter = q.author;
     const filters = listParam(req, 'filter').slice(0, 20);
     // pipeline_tag=, library= and license= narrow like the tags the Hub derives for them.
     for (const [param, tag] of [['pipeline_tag', (v: string) => v], ['library', (v: string) => v], ['license', (v: string) => `license:${v}`]] as const) {
@@ -71,61 +75,53 @@ export function listingRoutes(ctx: HfContext, router: Router): void {
     }
     if (filters.some((f) => f.length > 200)) throw invalid('BadRequest', 'a filter value is longer than 200 characters');
     checkExpand(type, listParam(req, 'expand'));
-    let repos = (await deps.db.repos.list({ type, ...(authorFilter ? { namespace: authorFilter } : {}) })).filter((r) => can(principal, r, 'read'));
-    if (search) repos = repos.filter((r) => hfRepoId(r).toLowerCase().includes(search));
-    const gatedFilter = q.gated;
-    const gates = await ctx.gated.modes(repos);
-    // list_models(gated=True): 'auto' and 'manual' only; gated=False: ungated only.
-    if (gatedFilter !== undefined) repos = repos.filter((r) => (gates.get(r.id) !== false) === truthy(gatedFilter));
-    const likes = await deps.db.likes.counts(repos.map((r) => r.id));
-    const downloads = (await deps.downloads?.read(repos.map((r) => r.id))) ?? new Map<string, { downloads: number; downloadsAllTime: number }>();
-    const dl = (id: string) => downloads.get(id)?.downloads ?? 0;
-    const infoOf = async (r: RepoRecord) => {
-      const refs = await deps.store.refs(r.id);
-      const objects = await deps.store.objects(r.id);
-      let sha: string | null = null;
-      try {
-        sha = resolveRevision(refs, objects, 'HEAD', r.defaultBranch).oid;
-      } catch {
-        sha = null;
-      }
-      const usedStorage = (await deps.db.repos.usedStorage([r.id])).get(r.id);
-      const info = await repoInfoJson(r, objects, sha, { blobs: false, expand: [], siblings: truthy(q.full), usedStorage, likes: likes.get(r.id), gated: gates.get(r.id) ?? false, downloads: downloads.get(r.id) });
-      if (!truthy(q.full)) delete info.siblings;
-      return info;
-    };
     const sort = q.sort ?? 'createdAt';
-    const dir = q.direction === '1' ? 1 : -1;
-    const byKey = <T,>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -dir : key(a) > key(b) ? dir : 0);
     const limit = Math.min(Math.max(Number(q.limit) || 1000, 1), 1000);
     const offset = Math.max(Number(q.cursor) || 0, 0);
-    let items: Record<string, unknown>[];
-    let total: number;
-    if (!filters.length && sort !== 'lastModified') {
-      // Sorted and paged by what the database knows: only the page's repositories are read.
-      if (sort === 'createdAt') repos.sort(byKey((r) => iso(r.createdAt)));
-      else if (sort === 'id') repos.sort(byKey((r) => hfRepoId(r)));
-      else if (sort === 'likes') repos.sort((a, b) => dir * ((likes.get(a.id) ?? 0) - (likes.get(b.id) ?? 0)) || (hfRepoId(a) < hfRepoId(b) ? -1 : 1));
-      else if (sort === 'downloads') repos.sort((a, b) => dir * (dl(a.id) - dl(b.id)) || (hfRepoId(a) < hfRepoId(b) ? -1 : 1));
-      total = repos.length;
-      items = [];
-      for (const r of repos.slice(offset, offset + limit)) items.push(await infoOf(r));
-    } else {
-      const all: Record<string, unknown>[] = [];
-      for (const r of repos) {
-        const info = await infoOf(r);
-        if (filters.length) {
-          const tags = filterTags(info);
-          if (!filters.every((f) => tags.has(f))) continue;
-        }
-        all.push(info);
-      }
-      if (['lastModified', 'createdAt', 'id'].includes(sort)) all.sort(byKey((x) => String(x[sort])));
-      else if (sort === 'likes' || sort === 'downloads') all.sort((a, b) => dir * (Number(a[sort]) - Number(b[sort])) || (String(a.id) < String(b.id) ? -1 : 1));
-      total = all.length;
-      items = all.slice(offset, offset + limit);
+    // Counted downloads not yet written are written first, so that the database sorts by them too.
+    if (sort === 'downloads') await deps.downloads?.flush();
+    const principal = principalOf(res);
+    const { items, more } = await listing.list({
+      type,
+      readable: readableNamespaces(principal),
+      search: one(q.search).toLowerCase() || undefined,
+      ...(one(q.author) ? { authorKey: nameKey(one(q.author)) } : {}),
+      ...(q.gated !== undefined ? { gated: truthy(q.gated) } : {}),
+      filters,
+      sort: (SORTS as readonly string[]).includes(sort) ? (sort as ListingSort) : null,
+      direction: q.direction === '1' ? 1 : -1,
+      downloadsSince: deps.downloads?.recentSince() ?? 0,
+      offset,
+      limit,
+    });
+    // The query decided visibility; the one policy has the last word all the same.
+    const repos = items.filter((x) => can(principal, x.repo, 'read'));
+    const ids = repos.map((x) => x.repo.id);
+    const usedStorage = await deps.db.repos.usedStorage(ids);
+    const likes = await deps.db.likes.counts(ids);
+    const gates = await deps.db.gated.modes(ids);
+    const downloads = (await deps.downloads?.read(ids)) ?? new Map<string, { downloads: number; downloadsAllTime: number }>();
+    const full = truthy(q.full);
+    const out: Record<string, unknown>[] = [];
+    for (const { repo, head } of repos) {
+      const opts = { expand: [], usedStorage: usedStorage.get(repo.id), likes: likes.get(repo.id), gated: gates.get(repo.id) ?? false, downloads: downloads.get(repo.id) };
+      const info = full ? await repoInfoJson(repo, await deps.store.objects(repo.id), head?.sha ?? null, { ...opts, blobs: false }) : infoFromSummary(repo, head, [], opts);
+      if (!full) delete info.siblings;
+      out.push(info);
     }
-    if (offset + limit < total) ctx.linkNext(req, res, 'cursor', offset + limit);
-    res.json(items);
+    if (more) ctx.linkNext(req, res, 'cursor', offset + limit);
+    res.json(out);
   });
+}
+
+/** A query parameter's value given once ('' when absent or repeated). */
+const one = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+const SORTS = ['createdAt', 'id', 'likes', 'downloads', 'lastModified'] as const;
+
+/** The namespaces whose private repositories the caller may read (`can`: owner, organization member); null: all (site admin). */
+function readableNamespaces(principal: Principal | null): string[] | null {
+  if (!principal) return [];
+  if (principal.user.isAdmin) return null;
+  return [principal.user.name, ...principal.orgs.keys()];
 }
