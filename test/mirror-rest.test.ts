@@ -184,6 +184,13 @@ for (const backend of backends()) {
       const info2 = (await api(mirror, admin, 'POST', `/api/models/${id}/paths-info/main`, { paths: ['config.json', 'sub/dir/notes.txt'], expand: true })).json;
       assert.equal(lastOf(info2, 'config.json'), nextSha);
       assert.equal(lastOf(info2, 'sub/dir/notes.txt'), mainSha);
+      // The web UI's commit diff and compare take and give upstream ids too.
+      const commitDiff = (await api(mirror, admin, 'GET', `/api/models/${id}/commit-diff/${nextSha}`)).json;
+      assert.equal(commitDiff.id, nextSha);
+      assert.deepEqual(commitDiff.parents, [mainSha]);
+      assert.deepEqual(commitDiff.files.map((f: any) => f.path), ['config.json']);
+      const compared = (await api(mirror, admin, 'GET', `/api/models/${id}/compare/${mainSha}..main`)).json;
+      assert.deepEqual([compared.base, compared.head], [mainSha, nextSha]);
       await git(['fetch', '--quiet', 'origin'], { cwd: dir, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
       assert.equal((await git(['rev-list', '--count', 'origin/main'], { cwd: dir })).trim(), '2');
       assert.equal((await git(['rev-parse', 'origin/main~1'], { cwd: dir })).trim(), (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim());
@@ -192,6 +199,13 @@ for (const backend of backends()) {
       // Nothing changed upstream: a sync adds nothing.
       const idle = await sync();
       assert.equal(idle.job.state, 'completed');
+      // The web UI's commit diff and compare take and give upstream ids too.
+      const diff = (await api(mirror, admin, 'GET', `/api/models/${id}/commit-diff/${nextSha}`)).json;
+      assert.equal(diff.id, nextSha);
+      assert.deepEqual(diff.parents, [mainSha]);
+      assert.deepEqual(diff.files.map((f: any) => f.path), ['config.json']);
+      const cmp = (await api(mirror, admin, 'GET', `/api/models/${id}/compare/${mainSha}..main`)).json;
+      assert.deepEqual([cmp.base, cmp.head], [mainSha, nextSha]);
       await git(['fetch', '--quiet', 'origin'], { cwd: dir, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
       assert.equal((await git(['rev-list', '--count', 'origin/main'], { cwd: dir })).trim(), '2');
       // Not one git request got through the proxy.

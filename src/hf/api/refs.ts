@@ -197,7 +197,9 @@ async function commitDiff(ctx: HfContext, res: Response, repo: RepoRecord, rest:
   const rev = rest.map((x) => decodeURIComponent(x)).join('/');
   const refs = await ctx.deps.store.refs(repo.id);
   const objects = await ctx.deps.store.objects(repo.id);
-  const oid = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
+  // A REST-synced mirror: upstream ids in and out, as everywhere else in the API.
+  const ids = (await ctx.deps.mirror?.commitIds?.(repo)) ?? null;
+  const oid = resolveRevision(refs, objects, rev, repo.defaultBranch, ids).oid;
   const c = objects.commit(oid);
   const parent = c.parents[0] && objects.has(c.parents[0]) ? c.parents[0] : null;
   const side = (blob: string | null) => {
@@ -227,7 +229,7 @@ async function commitDiff(ctx: HfContext, res: Response, repo: RepoRecord, rest:
       diff: patch ? patch.split('\n').slice(2).join('\n') : null,
     });
   }
-  res.json({ id: oid, parents: c.parents, title: c.message.split('\n')[0], message: c.message, author: c.author.name, date: new Date(c.author.timestamp * 1000).toISOString(), files });
+  res.json({ id: shownCommit(ids, oid), parents: c.parents.map((p) => shownCommit(ids, p)), title: c.message.split('\n')[0], message: c.message, author: c.author.name, date: new Date(c.author.timestamp * 1000).toISOString(), files });
 }
 
 /** `compare/<base>..<head>`: the files that differ, as JSON. */
@@ -237,9 +239,10 @@ async function compare(ctx: HfContext, res: Response, repo: RepoRecord, rest: st
   if (!m) throw invalid('BadRequest', 'compare needs <base>..<head>');
   const refs = await ctx.deps.store.refs(repo.id);
   const objects = await ctx.deps.store.objects(repo.id);
-  const a = resolveRevision(refs, objects, m[1]!, repo.defaultBranch).oid;
-  const b = resolveRevision(refs, objects, m[2]!, repo.defaultBranch).oid;
+  const ids = (await ctx.deps.mirror?.commitIds?.(repo)) ?? null;
+  const a = resolveRevision(refs, objects, m[1]!, repo.defaultBranch, ids).oid;
+  const b = resolveRevision(refs, objects, m[2]!, repo.defaultBranch, ids).oid;
   // At most COMPARE_MAX_FILES (the walk stops there); `truncated` says there are more.
   const files = diffTrees(objects, objects.commit(a).tree, objects.commit(b).tree, '', [], COMPARE_MAX_FILES + 1);
-  res.json({ base: a, head: b, files: files.slice(0, COMPARE_MAX_FILES), ...(files.length > COMPARE_MAX_FILES ? { truncated: true } : {}) });
+  res.json({ base: shownCommit(ids, a), head: shownCommit(ids, b), files: files.slice(0, COMPARE_MAX_FILES), ...(files.length > COMPARE_MAX_FILES ? { truncated: true } : {}) });
 }
