@@ -2,10 +2,10 @@ import type { TokenRecord } from '../db/db.js';
 import type { Principal } from './principal.js';
 
 /**
- * How long a principal found by its token is used without asking the db again. Within this process
- * a change that can alter it (token deleted, user disabled, deleted or made admin or not, membership
- * changed) ends it at once (Db.authGeneration); made by ANOTHER process (a replica, the CLI), it is
- * seen after at most this long. README, "Several replicas", says the same.
+ * How long a principal found by its token is used, while the db's auth generation (Db.authGeneration,
+ * read by every request) stays the same: a change that can alter it (token deleted, user disabled,
+ * deleted or made admin or not, membership changed), made by any process, ends it at once. The bound
+ * is a backstop for a process that died between such a change and moving the generation.
  */
 export const PRINCIPAL_TTL_MS = 5_000;
 /** Tokens kept at most; past this the oldest are forgotten (a bound on memory, not a rule). */
@@ -15,7 +15,7 @@ interface Entry {
   token: TokenRecord;
   principal: Principal;
   /** Db.authGeneration read before the token was looked up. */
-  generation: number;
+  generation: string;
   at: number;
 }
 
@@ -30,7 +30,7 @@ export class PrincipalCache {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** The entry for a token hash, if still valid at `generation` (the db's current one). */
-  get(tokenHash: string, generation: number): Entry | null {
+  get(tokenHash: string, generation: string): Entry | null {
     const e = this.entries.get(tokenHash);
     if (!e) return null;
     if (e.generation !== generation || this.now() - e.at >= PRINCIPAL_TTL_MS) {
@@ -41,7 +41,7 @@ export class PrincipalCache {
   }
 
   /** Keeps a principal found with the db at `generation` (read before the lookup began). */
-  set(tokenHash: string, token: TokenRecord, principal: Principal, generation: number): void {
+  set(tokenHash: string, token: TokenRecord, principal: Principal, generation: string): void {
     this.entries.delete(tokenHash);
     this.entries.set(tokenHash, { token, principal, generation, at: this.now() });
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);

@@ -94,7 +94,7 @@ describe('authenticateToken', () => {
     assert.ok((await lastUsed())!.getTime() > Date.now() - 5000, 'written again after a minute');
   });
 
-  it('keeps a principal a few seconds, but a token deleted, a user disabled or made admin, a membership changed here count at once', async () => {
+  it('keeps a principal a few seconds, but a token deleted, a user disabled or made admin, a membership changed count at once', async () => {
     const { secret, id } = await issue();
     assert.ok(await authenticateToken(db, null, secret));
     // Changed behind the facade (as another process would): the kept principal serves on, within the TTL.
@@ -117,17 +117,35 @@ describe('authenticateToken', () => {
     assert.equal(await authenticateToken(db, null, secret), null, 'a deleted token at once');
   });
 
+  it('sees at once what another process changed (a replica, the CLI: another handle on the same database)', async () => {
+    const { secret, id } = await issue();
+    const other = await openDb({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, createLogger('silent'));
+    try {
+      assert.equal((await authenticateToken(db, null, secret))?.user.isAdmin, false);
+      await other.users.setAdmin(alice.id, true);
+      assert.equal((await authenticateToken(db, null, secret))?.user.isAdmin, true, 'made admin elsewhere');
+      await other.users.setAdmin(alice.id, false);
+      const org = await other.orgs.create('otherlab');
+      await other.orgs.setMember(org.id, alice.id, 'read');
+      assert.equal((await authenticateToken(db, null, secret))?.orgs.get('otherlab'), 'read', 'a membership added elsewhere');
+      await other.tokens.delete(id);
+      assert.equal(await authenticateToken(db, null, secret), null, 'a token deleted elsewhere');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('forgets a kept principal after PRINCIPAL_TTL_MS (changes by other processes show by then)', async () => {
     const cache = new PrincipalCache(() => now);
     let now = 1000;
     const token = { id: 1, userId: alice.id, name: 't', scope: 'read' as const, tokenHash: 'h', expiresAt: null, lastUsedAt: null, createdAt: new Date() };
-    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 7);
-    assert.ok(cache.get('h', 7));
-    assert.equal(cache.get('h', 8), null, 'another generation');
-    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 7);
+    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 'g7');
+    assert.ok(cache.get('h', 'g7'));
+    assert.equal(cache.get('h', 'g8'), null, 'another generation');
+    cache.set('h', token, { user: alice, scope: 'read', tokenId: 1, orgs: new Map() }, 'g7');
     now += PRINCIPAL_TTL_MS - 1;
-    assert.ok(cache.get('h', 7));
+    assert.ok(cache.get('h', 'g7'));
     now += 1;
-    assert.equal(cache.get('h', 7), null, 'past the TTL');
+    assert.equal(cache.get('h', 'g7'), null, 'past the TTL');
   });
 });

@@ -15,15 +15,16 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * The caller a token names, or null. With Basic auth the user name must be the token's owner;
- * expired tokens fail. A token that authenticated is kept for a few seconds (src/auth/principal-cache.ts:
- * dropped at once when this process changes tokens, users or memberships).
+ * expired tokens fail. What a token that authenticated stands for is kept for a few seconds while the
+ * database's auth generation stays the same (src/auth/principal-cache.ts): one query instead of three,
+ * and a change by any process is seen by the next request.
  */
 export async function authenticateToken(db: Db, username: string | null, secret: string): Promise<Principal | null> {
   if (!secret || secret.length > 256) return null;
   const hash = hashToken(secret);
   const cache = cacheOf(db);
   // Read before the lookup: a change that lands during it leaves the entry stale, never the other way round.
-  const generation = db.authGeneration();
+  const generation = await db.authGeneration();
   let hit: { token: TokenRecord; principal: Principal } | null = cache.get(hash, generation);
   if (!hit) {
     const token = await db.tokens.findByHash(hash);

@@ -65,12 +65,12 @@ export interface GcDb {
 export interface Db {
   readonly kind: 'sqlite' | 'postgres';
   /**
-   * A number that changes, in this process, after every write here that can change what a token
-   * authenticates as (a token deleted, a user disabled, deleted or made admin or not, a profile or a
-   * membership changed). Caches of principals (src/auth/principal-cache.ts) drop what they hold when
-   * it moves; writes by other processes are not seen (those caches bound that by a short TTL).
+   * A value that changes after every write that can change what a token authenticates as (a token
+   * deleted, a user disabled, deleted or made admin or not, a profile or a membership changed), made
+   * by any process on this database (replicas, the CLI). Caches of principals
+   * (src/auth/principal-cache.ts) hold only what they read under the current value.
    */
-  authGeneration(): number;
+  authGeneration(): Promise<string>;
   users: {
     /**
      * Throws AppError('conflict', 'UserExists') when a user has exactly this name, and

@@ -106,9 +106,20 @@ export async function openDb(database: Config['database'], log: Logger): Promise
    * their turn. (better-sqlite3 runs statements synchronously, so this costs no parallelism.)
    */
   const read = write;
-  /** See Db.authGeneration: moved after each write that can change what a token authenticates as. */
-  let authGeneration = 0;
-  const authChanged = <T>(p: Promise<T>): Promise<T> => p.finally(() => void authGeneration++);
+  /**
+   * See Db.authGeneration: a random value in the settings table, set anew after each write that can
+   * change what a token authenticates as, by whichever process made it (a replica, the CLI).
+   */
+  const AUTH_GENERATION_KEY = 'auth.generation';
+  const bumpAuthGeneration = () =>
+    write(() => ds.createQueryBuilder().insert().into(SettingEntity).values({ key: AUTH_GENERATION_KEY, value: crypto.randomUUID() }).orUpdate(['value'], ['key']).execute());
+  const authChanged = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } finally {
+      await bumpAuthGeneration();
+    }
+  };
 
   /** One CAS step inside a transaction; throws RefRejected. */
   const applyRef = async (m: EntityManager, repoId: string, u: RefUpdate) => {
@@ -198,7 +209,7 @@ export async function openDb(database: Config['database'], log: Logger): Promise
 
   const db: OpenedDb = {
     kind: database.kind,
-    authGeneration: () => authGeneration,
+    authGeneration: async () => (await read(() => ds.getRepository(SettingEntity).findOneBy({ key: AUTH_GENERATION_KEY })))?.value ?? '',
     dataSource: ds,
     community: createCommunityDb(ds, tx, sqlite),
     likes: createLikesDb(ds, write),
