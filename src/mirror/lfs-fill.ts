@@ -188,6 +188,9 @@ export class Fill {
  * The fills of this process, one per object at a time. (Replicas do not share fills: two replicas
  * asked for the same cold object at once each download it; the stored result is the same.)
  */
+/** How long a stored fill stays joinable after it ended (see LfsFills.fill). */
+const STORED_FILL_LINGER_MS = 60_000;
+
 export class LfsFills {
   private readonly fills = new Map<string, Fill>();
   private readonly opts: Required<FillOptions>;
@@ -202,7 +205,8 @@ export class LfsFills {
 
   /** The running fill of an object, if any. */
   active(oid: string): Fill | undefined {
-    return this.fills.get(oid);
+    const f = this.fills.get(oid);
+    return f?.state === 'running' ? f : undefined;
   }
 
   /** Starts the download of an object, or joins the one running. */
@@ -213,7 +217,16 @@ export class LfsFills {
     const partPath = path.join(this.deps.partsDir, `${oid}.part`);
     const fill = new Fill(oid, size, partPath, this.deps.content, (f, signal) => this.download(f, source, signal));
     this.fills.set(oid, fill);
-    void fill.done.catch(() => undefined).finally(() => this.fills.delete(oid));
+    void fill.done
+      .catch(() => undefined)
+      .finally(() => {
+        // A failed fill goes at once (the next request starts over). A stored one stays joinable a
+        // while: a request that comes before whoever started it has linked the object to its
+        // repository joins it and is served from storage, instead of downloading it again.
+        if (fill.state !== 'stored') return void this.fills.delete(oid);
+        const linger = setTimeout(() => this.fills.get(oid) === fill && this.fills.delete(oid), STORED_FILL_LINGER_MS);
+        linger.unref();
+      });
     return fill;
   }
 
