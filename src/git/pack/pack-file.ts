@@ -40,11 +40,41 @@ export interface PackObject {
 
 /** Longest delta chain followed before giving up (git writes at most 4095). */
 const MAX_CHAIN = 10_000;
-/** Bytes read at once when entries are copied in pack order (rawEntry). */
-const READ_AHEAD = 1 << 20;
-
-/** Bytes objectHead reads ahead when calls go forward through a pack (see readNear). */
+/** Most bytes read ahead for rawEntry (entries copied in pack order) and for objectHead (a folder's small files). */
+const ENTRY_READ_AHEAD = 1 << 20;
 const HEAD_READ_AHEAD = 64 << 10;
+
+/**
+ * Positional reads of one file that read ahead once calls go forward through it: a call that starts
+ * at or shortly after where the previous one ended extends a run, and after two such calls each read
+ * takes a window (32 KiB, doubling with the run up to `max`) that the following calls are served
+ * from. Scattered reads stay exact. Each window is a new buffer, so slices handed out stay valid.
+ */
+class ReadAhead {
+  private window: { start: number; bytes: Buffer } | null = null;
+  private lastEnd = -1;
+  private run = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly limit: number,
+    private readonly max: number,
+  ) {}
+
+  /** Bytes [offset, offset + length) (fewer at the end of the file). */
+  read(offset: number, length: number): Buffer {
+    const forward = offset >= this.lastEnd && offset - this.lastEnd < HEAD_READ_AHEAD;
+    this.run = forward ? this.run + 1 : 0;
+    this.lastEnd = offset + length;
+    const w = this.window;
+    if (w && offset >= w.start && offset + length <= w.start + w.bytes.length) return w.bytes.subarray(offset - w.start, offset - w.start + length);
+    if (this.run < 2) return readAt(this.fd, offset, length);
+    const ahead = Math.min(this.max, (32 * 1024) << Math.min(5, this.run >> 2));
+    const bytes = readAt(this.fd, offset, Math.max(length, Math.min(ahead, this.limit - offset)));
+    this.window = { start: offset, bytes };
+    return bytes.subarray(0, length);
+  }
+}
 
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
@@ -59,10 +89,11 @@ export class PackFile {
   private readonly cacheId = nextPackId++;
   private sortedOffsets?: Float64Array;
   private readonly head = Buffer.alloc(32);
-  /** objectHead's last read (see readNear): where it starts, its bytes, and the last offset asked for. */
-  private headWindow: { start: number; bytes: Buffer; last: number } | null = null;
   /** Entries end before the trailer. */
   private readonly limit: number;
+  /** Reads of rawEntry (entries copied in pack order) and of objectHead (a folder's small files): apart, so neither breaks the other's run. */
+  private readonly entries: ReadAhead;
+  private readonly heads: ReadAhead;
 
   private constructor(
     readonly path: string,
@@ -71,6 +102,8 @@ export class PackFile {
     readonly index: PackIndex,
   ) {
     this.limit = size - 20;
+    this.entries = new ReadAhead(fd, this.limit, ENTRY_READ_AHEAD);
+    this.heads = new ReadAhead(fd, this.limit, HEAD_READ_AHEAD);
   }
 
   /** Opens a pack and checks that it is the one its index describes (header, count, trailer). */
@@ -150,40 +183,12 @@ export class PackFile {
   rawEntry(offset: number): RawEntry {
     const end = this.nextEntryOffset(offset);
     // One read for the header and the stream together.
-    const bytes = end - offset <= 1 << 20 ? this.readEntryBytes(offset, end) : null;
+    const bytes = end - offset <= 1 << 20 ? this.entries.read(offset, end - offset) : null;
     const info = this.entryAt(offset, bytes ?? undefined);
     if (end <= info.dataOffset) throw new GitFormatError(`entry at offset ${offset} of ${path.basename(this.path)} overlaps the next one`);
     const compressed = bytes ? bytes.subarray(info.dataOffset - offset) : readAt(this.fd, info.dataOffset, end - info.dataOffset);
     return { ...info, compressed, end };
   }
-
-  /**
-   * Bytes [offset, end) for rawEntry. Packs are mostly copied in their own order (a clone of a
-   * compacted pack, a fetch of a push): once a request starts where the previous one ended, the
-   * reads go through a window of READ_AHEAD bytes, one read for hundreds of small entries instead
-   * of one each. Each window is a new buffer, so slices handed out earlier stay valid.
-   */
-  private readEntryBytes(offset: number, end: number): Buffer {
-    const w = this.window;
-    if (w && offset >= w.start && end <= w.start + w.bytes.length) {
-      if (offset === this.lastEnd) this.run++;
-      this.lastEnd = end;
-      return w.bytes.subarray(offset - w.start, end - w.start);
-    }
-    // Entries taken in order make a run; the window grows with it (32 KiB doubling up to READ_AHEAD),
-    // so scattered reads, or a pair that happens to be adjacent, never read far ahead.
-    this.run = offset === this.lastEnd ? this.run + 1 : 0;
-    this.lastEnd = end;
-    if (this.run < 4) return readAt(this.fd, offset, end - offset);
-    const ahead = Math.min(READ_AHEAD, (32 * 1024) << Math.min(5, this.run >> 2));
-    const bytes = readAt(this.fd, offset, Math.max(end, Math.min(offset + ahead, this.limit)) - offset);
-    this.window = { start: offset, bytes };
-    return bytes.subarray(0, end - offset);
-  }
-
-  private window: { start: number; bytes: Buffer } | null = null;
-  private lastEnd = -1;
-  private run = 0;
 
   private inflate(info: EntryInfo, offset: number): Buffer {
     return inflateAt(this.fd, info.dataOffset, info.size, this.limit, offset).data;
@@ -279,7 +284,7 @@ export class PackFile {
   objectHead(offset: number, want: number, maxSize: number): { type: ObjectType; size: number; head: Buffer | null } {
     if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${path.basename(this.path)}`);
     // Header (at most 32 bytes) and the whole stream of any object under maxSize in one read.
-    const bytes = this.readNear(offset, Math.min(32 + firstWindow(maxSize), this.limit - offset));
+    const bytes = this.heads.read(offset, Math.min(32 + firstWindow(maxSize), this.limit - offset));
     const info = this.entryAt(offset, bytes);
     if (info.typeCode === OFS_DELTA || info.typeCode === REF_DELTA) {
       const size = this.objectSize(offset);
@@ -292,23 +297,6 @@ export class PackFile {
     const n = Math.min(want, info.size);
     const head = n === 0 ? Buffer.alloc(0) : (inflatePrefix(bytes.subarray(info.headerLength), n, offset) ?? inflateHead(this.fd, info.dataOffset, n, this.limit, offset));
     return { type, size: info.size, head };
-  }
-
-  /**
-   * `length` bytes at `offset` for objectHead: from the window read last when they lie in it, else
-   * read; when the previous call was shortly before this one (the small files of a folder lie
-   * together in a pack), a window of HEAD_READ_AHEAD bytes is read for the calls that follow.
-   */
-  private readNear(offset: number, length: number): Buffer {
-    const w = this.headWindow;
-    if (w && offset >= w.start && offset + length <= w.start + w.bytes.length) {
-      w.last = offset;
-      return w.bytes.subarray(offset - w.start, offset - w.start + length);
-    }
-    const near = w !== null && offset > w.last && offset - w.last < HEAD_READ_AHEAD;
-    const bytes = readAt(this.fd, offset, near ? Math.min(Math.max(length, HEAD_READ_AHEAD), this.limit - offset) : length);
-    this.headWindow = { start: offset, bytes, last: offset };
-    return bytes.subarray(0, length);
   }
 
   /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */
