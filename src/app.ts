@@ -160,6 +160,28 @@ export function createApp(deps: AppDeps): App {
       next(new AppError('unauthenticated', 'Unauthenticated', 'Authentication required'));
     });
   }
+  const downloads = new DownloadCounter(db.downloads, log.child({ module: 'downloads' }));
+  const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
+  const hf = createHfRouter({
+    db,
+    repos,
+    store,
+    commits,
+    content,
+    lfs,
+    publicUrl: config.publicUrl,
+    lfsThreshold: config.lfsThreshold,
+    quotas,
+    commitLimits: config.hfCommit,
+    log: log.child({ module: 'hf' }),
+    verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
+    mirror: mirror.service.enabled ? mirror.hooks : null,
+    events,
+    webhooks,
+    downloads,
+  });
+  // File downloads first: the most frequent requests, matched before any other router's routes.
+  app.use(hf.files);
   app.use(createUiApi({ db, secret: deps.secret, registration: config.registration }));
   app.use(createAdminApi({ db }));
   app.use(createJobsAdminApi({ jobs }));
@@ -169,29 +191,8 @@ export function createApp(deps: AppDeps): App {
   const gated = new GatedService(db);
   const contentGate = (req: Request, res: Response, repo: RepoRecord) =>
     gated.assertContent(principalOf(res), repo, `${baseUrl(req, config.publicUrl)}/${repo.type === 'model' ? '' : `${repo.type}s/`}${repo.namespace}/${repo.name}`);
-  const downloads = new DownloadCounter(db.downloads, log.child({ module: 'downloads' }));
-  const commits = new CommitService(store, path.join(config.cacheDir, 'tmp'), { maxObjectBytes: config.maxObjectBytes });
   app.use(createImportAdminApi({ imports: createImport({ config, db, store, content, records: lfs, commits, jobs, log }) }));
-  app.use(
-    createHfRouter({
-      db,
-      repos,
-      store,
-      commits,
-      content,
-      lfs,
-      publicUrl: config.publicUrl,
-      lfsThreshold: config.lfsThreshold,
-      quotas,
-      commitLimits: config.hfCommit,
-      log: log.child({ module: 'hf' }),
-      verifyUploaded: (repo, principal, oid, size) => verifyUploaded(possession, repo, principal, oid, size),
-      mirror: mirror.service.enabled ? mirror.hooks : null,
-      events,
-      webhooks,
-      downloads,
-    }),
-  );
+  app.use(hf.api);
   app.use(createLfsRouter({ repos, records: lfs, content, secret: deps.secret, publicUrl: config.publicUrl, proxyUploadBytes: config.lfsProxyUploadBytes, quotas, possession, contentGate, log: log.child({ module: 'lfs' }) }));
   app.use(
     createGitRouter({

@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import { accountRoutes } from './api/accounts.js';
 import { collectionRoutes } from './api/collections.js';
 import { commitRoutes } from './api/commit.js';
-import { createHfContext, type HfDeps } from './api/context.js';
+import { createHfContext, type HfContext, type HfDeps } from './api/context.js';
 import { discussionRoutes } from './api/discussions.js';
 import { accessRequestRoutes, askAccessRoutes } from './api/gated.js';
 import { infoRoutes, listingRoutes } from './api/info.js';
@@ -22,7 +22,7 @@ export type { HfDeps } from './api/context.js';
  * the services, all sharing one context (repository lookup and permission check, URLs, body parsing)
  * and one error style (AppErrors rendered for the `hf` surface by src/http/error-handler.ts).
  */
-export function createHfRouter(deps: HfDeps): Router {
+export function createHfRouter(deps: HfDeps): { files: Router; api: Router } {
   const router = express.Router();
   const ctx = createHfContext(deps);
   router.use('/api', (_req, res, next) => {
@@ -48,7 +48,18 @@ export function createHfRouter(deps: HfDeps): Router {
     accessRequestRoutes(ctx, api);
     lfsFilesRoutes(ctx, api);
   });
-  resolveRoutes(ctx, router);
   askAccessRoutes(ctx, router);
-  return router;
+  return { files: fileRouter(ctx), api: router };
+}
+
+/**
+ * File downloads (`resolve`, `raw`): most of a hub's requests (the Python client asks for every file
+ * of a snapshot one by one), so the application mounts them ahead of every other router, where no
+ * other route's pattern is tried first. Their patterns never name `/api/` or `/ui-api/` paths.
+ */
+function fileRouter(ctx: HfContext): Router {
+  const files = express.Router();
+  files.use((req, _res, next) => (req.path.startsWith('/api/') || req.path.startsWith('/ui-api/') ? next('router') : next()));
+  resolveRoutes(ctx, files);
+  return files;
 }
