@@ -5,6 +5,8 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import * as hf from '@huggingface/hub';
 import { loadConfig } from '../src/core/config.js';
+import { createLogger } from '../src/core/logger.js';
+import { openDb } from '../src/db/typeorm-db.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import { createBlobStore } from '../src/storage/index.js';
 import { git, gitResult, tmpDir } from './helpers/git.js';
@@ -13,7 +15,8 @@ import { backends, serverLogOnFailure, startHub, withServerLog, type Hub } from 
 // Garbage collection gives storage back: after a branch deletion and a super-squash (a force push of
 // a single new root commit), and after repositories are deleted, what is stored (the data dir's
 // objects / the bucket) comes back to within 5% of what the refs still reach; quotas follow; an LFS
-// object two repositories share goes only when neither links it.
+// object two repositories share goes only when neither links it. The admin overview counts each
+// repository's live packs only, not the superseded ones waiting for their grace period.
 
 const KiB = 1024;
 const blobOf = (b: Buffer) => new Blob([b]);
@@ -202,6 +205,72 @@ for (const backend of backends()) {
       assert.equal(gc.last.id, job.id);
       assert.equal(gc.last.reclaimableBytes, job.result.reclaimableBytes);
       assert.equal(gc.active, null);
+    });
+  });
+}
+
+for (const backend of backends()) {
+  describe(`the admin overview counts live packs per repository (${backend})`, () => {
+    let hub: Hub | undefined;
+    afterEach((t) => serverLogOnFailure(t, hub));
+    after(() => hub?.stop());
+
+    it('two repositories with several packs each, some superseded: bytes, usage and last change per repository and namespace', async () => {
+      // No compaction on its own; `packhub gc` compacts, and superseded packs wait out the default grace period.
+      hub = await withServerLog(() => hub, () => startHub({ backend, env: { PACKHUB_GC_INTERVAL_MS: '0', PACKHUB_COMPACT_MIN_PACKS: '0' } }));
+      const root = await hub.user('root', { admin: true });
+      const users = { alice: await hub.user('alice'), bob: await hub.user('bob') };
+      await hub.repo('alice/first');
+      await hub.repo('bob/second', { private: true });
+      const work = new Map<string, string>();
+      /** One commit of new content, pushed: one pack more. */
+      const push = async (ns: 'alice' | 'bob', id: string) => {
+        const url = `${hub!.authUrl(users[ns])}/${id}.git`;
+        if (!work.has(id)) {
+          work.set(id, path.join(tmpDir('overview'), 'w'));
+          await git(['init', '--quiet', '-b', 'main', work.get(id)!]);
+        }
+        const dir = work.get(id)!;
+        fs.writeFileSync(path.join(dir, `${crypto.randomUUID()}.dat`), crypto.randomBytes(8 * KiB));
+        await git(['add', '.'], { cwd: dir });
+        await git(['commit', '--quiet', '-m', 'more'], { cwd: dir });
+        await git(['push', '--quiet', url, 'main'], { cwd: dir });
+      };
+      for (let i = 0; i < 3; i++) await push('alice', 'alice/first');
+      for (let i = 0; i < 2; i++) await push('bob', 'bob/second');
+      await hub.cli(['gc', '--grace-ms', '0']);
+      // SQLite keeps pack times to the second: the packs after the compaction are newer than it.
+      await new Promise((r) => setTimeout(r, 1100));
+      for (let i = 0; i < 2; i++) await push('alice', 'alice/first');
+      await push('bob', 'bob/second');
+
+      const db = await openDb(loadConfig(hub.env).database, createLogger('silent'));
+      const expected = new Map<string, { packBytes: number; changedAt: string; usage: { privateBytes: number; publicBytes: number } }>();
+      try {
+        for (const id of ['alice/first', 'bob/second']) {
+          const [ns, name] = id.split('/');
+          const repo = (await db.repos.find('model', ns!, name!))!;
+          const live = await db.packs.listLive(repo.id);
+          const superseded = await db.packs.listSuperseded(repo.id);
+          assert.ok(live.length >= 2 && superseded.length >= 2, `${id}: ${live.length} live and ${superseded.length} superseded packs`);
+          const newest = live.reduce((t, p) => (p.createdAt > t ? p.createdAt : t), repo.updatedAt);
+          assert.ok(live.some((p) => p.createdAt < newest), `${id}: its live packs are of different times`);
+          expected.set(id, { packBytes: live.reduce((n, p) => n + p.sizeBytes, 0), changedAt: newest.toISOString(), usage: await db.quotas.usage(ns!) });
+        }
+      } finally {
+        await db.close();
+      }
+      const res = await fetch(`${hub.url}/api/admin/overview`, { headers: { Authorization: `Bearer ${root.token}` } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Record<string, any>;
+      for (const [id, e] of expected) {
+        const ns = body.storage.namespaces.find((n: { namespace: string }) => n.namespace === id.split('/')[0]);
+        assert.equal(ns.repos, 1);
+        assert.equal(ns.packBytes, e.packBytes, `${id}: live packs only`);
+        assert.deepEqual({ privateBytes: ns.privateBytes, publicBytes: ns.publicBytes }, e.usage, `${id}: quota usage`);
+        assert.equal(body.recent.repos.find((r: { id: string }) => r.id === id).updatedAt, e.changedAt, `${id}: changed when its newest live pack was made`);
+      }
+      assert.equal(body.storage.packBytes, [...expected.values()].reduce((n, e) => n + e.packBytes, 0));
     });
   });
 }

@@ -38,19 +38,19 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
     next();
   });
 
-  /** Bytes stored in total and per namespace, packs apart from LFS objects. */
+  /** Bytes stored in total and per namespace, packs apart from LFS objects: a fixed number of queries, whatever the number of repositories. */
   async function storage() {
     const repos = await db.repos.list();
-    const used = await db.repos.usedStorage(repos.map((r) => r.id));
+    const [used, live, usage] = await Promise.all([db.repos.usedStorage(repos.map((r) => r.id)), db.packs.liveTotals(), db.quotas.usageByNamespace()]);
     const byNamespace = new Map<string, { namespace: string; repos: number; packBytes: number; lfsBytes: number; totalBytes: number; privateBytes: number; publicBytes: number }>();
     /** When each repository last changed: its newest pack (every push and commit adds one), else its row. */
     const changedAt = new Map<string, Date>();
     let packBytes = 0;
     let totalBytes = 0;
     for (const r of repos) {
-      const live = await db.packs.listLive(r.id);
-      const packs = live.reduce((n, p) => n + p.sizeBytes, 0);
-      changedAt.set(r.id, live.reduce((t, p) => (p.createdAt > t ? p.createdAt : t), r.updatedAt));
+      const packs = live.get(r.id)?.bytes ?? 0;
+      const newest = live.get(r.id)?.newestAt;
+      changedAt.set(r.id, newest && newest > r.updatedAt ? newest : r.updatedAt);
       const total = used.get(r.id) ?? 0;
       packBytes += packs;
       totalBytes += total;
@@ -61,11 +61,7 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
       ns.totalBytes += total;
       byNamespace.set(r.namespace, ns);
     }
-    for (const ns of byNamespace.values()) {
-      const u = await db.quotas.usage(ns.namespace);
-      ns.privateBytes = u.privateBytes;
-      ns.publicBytes = u.publicBytes;
-    }
+    for (const ns of byNamespace.values()) Object.assign(ns, usage.get(ns.namespace) ?? { privateBytes: 0, publicBytes: 0 });
     const namespaces = [...byNamespace.values()].sort((a, b) => b.totalBytes - a.totalBytes || a.namespace.localeCompare(b.namespace));
     return { repos, changedAt, storage: { packBytes, lfsBytes: Math.max(0, totalBytes - packBytes), totalBytes, namespaces } };
   }

@@ -138,6 +138,8 @@ export interface Db {
     set(namespace: string, limits: { privateBytes: number | null; publicBytes: number | null }): Promise<void>;
     /** Bytes a namespace stores: live packs plus the LFS objects linked to its repositories. */
     usage(namespace: string): Promise<{ privateBytes: number; publicBytes: number }>;
+    /** usage() of every namespace at once, by namespace as repositories store it (one without stored bytes is left out). */
+    usageByNamespace(): Promise<Map<string, { privateBytes: number; publicBytes: number }>>;
   };
   repos: {
     /** Throws AppError('conflict', 'RepoExists') when (type, namespace, name) is taken in any letter case; drops a redirect from that name. */
@@ -159,6 +161,8 @@ export interface Db {
   };
   packs: {
     listLive(repoId: string): Promise<PackRecord[]>;
+    /** Of every repository with live packs: their bytes and when the newest of them was made (one query). */
+    liveTotals(): Promise<Map<string, { bytes: number; newestAt: Date }>>;
     /**
      * Compaction's commit point: registers `pack` (already durable in the BlobStore) as live and
      * marks the packs it replaces superseded, in one transaction, only if every one of them is

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import { nameKey } from '../core/names.js';
@@ -212,6 +212,31 @@ export async function openDb(database: Config['database'], log: Logger): Promise
     await m.createQueryBuilder().insert().into(PackEntity).values({ ...pack, state: 'live', supersededAt: null }).orUpdate(['state', 'superseded_at'], ['repo_id', 'name']).execute();
   };
 
+  /**
+   * What quotas.usage counts (live packs plus the LFS objects linked to its repositories, apart for
+   * private and public ones), of one namespace or of every namespace at once: two grouped queries.
+   */
+  const namespaceUsage = async (namespace?: string) => {
+    const grouped = <T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, bytes: string) =>
+      (namespace === undefined ? qb : qb.andWhere('r.namespace = :namespace', { namespace }))
+        .select('r.namespace', 'namespace')
+        .addSelect('r.private', 'private')
+        .addSelect(`SUM(${bytes})`, 'bytes')
+        .groupBy('r.namespace')
+        .addGroupBy('r.private')
+        .getRawMany<{ namespace: string; private: unknown; bytes: unknown }>();
+    const packs = await grouped(ds.createQueryBuilder(PackEntity, 'p').innerJoin(RepoEntity, 'r', 'r.id = p.repo_id').where('p.state = :live', { live: 'live' }), 'p.size_bytes');
+    const lfs = await grouped(ds.createQueryBuilder(RepoLfsObjectEntity, 'l').innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid').innerJoin(RepoEntity, 'r', 'r.id = l.repo_id'), 'o.size');
+    const out = new Map<string, { privateBytes: number; publicBytes: number }>();
+    for (const row of [...packs, ...lfs]) {
+      const isPrivate = row.private === true || row.private === 1 || row.private === '1' || row.private === 't';
+      const u = out.get(row.namespace) ?? { privateBytes: 0, publicBytes: 0 };
+      u[isPrivate ? 'privateBytes' : 'publicBytes'] += Number(row.bytes ?? 0);
+      out.set(row.namespace, u);
+    }
+    return out;
+  };
+
   const packRecord = (p: PackEntity): PackRecord => ({ repoId: p.repoId, name: p.name, objectCount: p.objectCount, sizeBytes: p.sizeBytes, source: p.source, createdAt: p.createdAt, supersededAt: p.supersededAt, cloneKey: p.cloneKey ?? null });
 
   const lockJoin = async (locks: LfsLockEntity[]): Promise<LfsLock[]> => {
@@ -386,30 +411,9 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         await write(() => ds.getRepository(QuotaEntity).save({ namespace, ...limits }));
       },
       async usage(namespace) {
-        const packs = await ds
-          .createQueryBuilder(PackEntity, 'p')
-          .innerJoin(RepoEntity, 'r', 'r.id = p.repo_id')
-          .select('r.private', 'private')
-          .addSelect('SUM(p.size_bytes)', 'bytes')
-          .where('r.namespace = :namespace AND p.state = :live', { namespace, live: 'live' })
-          .groupBy('r.private')
-          .getRawMany<{ private: unknown; bytes: unknown }>();
-        const lfs = await ds
-          .createQueryBuilder(RepoLfsObjectEntity, 'l')
-          .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
-          .innerJoin(RepoEntity, 'r', 'r.id = l.repo_id')
-          .select('r.private', 'private')
-          .addSelect('SUM(o.size)', 'bytes')
-          .where('r.namespace = :namespace', { namespace })
-          .groupBy('r.private')
-          .getRawMany<{ private: unknown; bytes: unknown }>();
-        const out = { privateBytes: 0, publicBytes: 0 };
-        for (const row of [...packs, ...lfs]) {
-          const isPrivate = row.private === true || row.private === 1 || row.private === '1' || row.private === 't';
-          out[isPrivate ? 'privateBytes' : 'publicBytes'] += Number(row.bytes ?? 0);
-        }
-        return out;
+        return (await namespaceUsage(namespace)).get(namespace) ?? { privateBytes: 0, publicBytes: 0 };
       },
+      usageByNamespace: () => namespaceUsage(),
     },
     orgs: {
       async create(name) {
@@ -563,6 +567,19 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       async listLive(repoId) {
         const live = await read(() => ds.getRepository(PackEntity).find({ where: { repoId, state: 'live' }, order: { createdAt: 'DESC' } }));
         return live.map(packRecord);
+      },
+      async liveTotals() {
+        const rows = await read(() => ds
+          .createQueryBuilder(PackEntity, 'p')
+          .select('p.repo_id', 'repo')
+          .addSelect('SUM(p.size_bytes)', 'bytes')
+          .addSelect('MAX(p.created_at)', 'newest')
+          .where('p.state = :live', { live: 'live' })
+          .groupBy('p.repo_id')
+          .getRawMany<{ repo: string; bytes: unknown; newest: unknown }>());
+        // The raw maximum is a string on SQLite and a Date on PostgreSQL: the driver reads it as it reads the column.
+        const createdAt = ds.getMetadata(PackEntity).findColumnWithPropertyName('createdAt')!;
+        return new Map(rows.map((r) => [r.repo, { bytes: Number(r.bytes ?? 0), newestAt: ds.driver.prepareHydratedValue(r.newest, createdAt) as Date }]));
       },
       async replace(repoId, pack, supersedes) {
         try {
