@@ -220,7 +220,9 @@ describe('operator dashboard, job monitor and mirror pages in headless Chromium'
     await page.selectOption('form.filters select[name=state]', 'completed');
     await page.selectOption('form.filters select[name=kind]', 'mirror.download');
     await page.click('form.filters button[type=submit]');
-    await page.waitForURL(/state=completed/);
+    await page.waitForURL((u) => u.searchParams.get('state') === 'completed' && u.searchParams.get('kind') === 'mirror.download');
+    // The filtered list replaces the unfiltered one once it has loaded: wait for one row (a broken filter keeps two).
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.history [data-job]').length === 1, undefined, { timeout: 10_000 }).catch(() => undefined);
     await page.locator(`.history [data-job="${downloadId}"]`).waitFor();
     assert.equal(await page.locator('.history [data-job]').count(), 1);
     await page.fill('form.filters input[name=repo]', 'model:acme/parts');
