@@ -30,6 +30,8 @@ interface Glob {
   /** `*.ext` and plain names: a suffix test. */
   suffix: string | null;
   tokens: Token[];
+  /** The longest run of literal characters: a path without it cannot match. */
+  literal: string;
 }
 
 /** Compiled patterns (bounded: a request may bring many patterns of its own). */
@@ -53,7 +55,13 @@ function compile(pattern: string): Glob {
   }
   const rest = p.startsWith('*') && !p.startsWith('**') ? p.slice(1) : null;
   const suffix = !anchored && rest !== null && !/[*?/]/.test(rest) ? rest : null;
-  g = { anchored, suffix, tokens };
+  let literal = '';
+  let run = '';
+  for (const tok of tokens) {
+    run = tok.t === 'lit' ? run + tok.c : '';
+    if (run.length > literal.length) literal = run;
+  }
+  g = { anchored, suffix, tokens, literal };
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(pattern, g);
   return g;
@@ -77,6 +85,7 @@ export function globMatch(pattern: string, path: string): boolean {
     const slash = path.lastIndexOf('/');
     return path.length - slash - 1 >= g.suffix.length && path.endsWith(g.suffix);
   }
+  if (!path.includes(g.literal)) return false;
   const n = path.length;
   let cur = new Uint8Array(n + 1);
   cur[0] = 1;

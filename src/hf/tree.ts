@@ -150,7 +150,7 @@ interface PathNode {
 }
 
 /** Entry `name` of a tree: binary search in git's order (directories sort as `name/`), else a scan. */
-function findEntry(entries: TreeEntry[], name: string): TreeEntry | undefined {
+export function findEntry(entries: TreeEntry[], name: string): TreeEntry | undefined {
   if (entries.length < 32) return entries.find((e) => e.name === name);
   const search = (dir: boolean) => {
     const key = dir ? `${name}/` : name;

@@ -2,17 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { once } from 'node:events';
 import { AppError, GitFormatError, conflict, notFound } from '../core/errors.js';
 import { normalizeRepoPath } from '../core/paths.js';
 import type { RefUpdate, RefUpdateResult, RepoRecord } from '../db/types.js';
 import { hashObject } from '../git/objects/hash.js';
 import { serializeCommit } from '../git/objects/commit.js';
+import { fsckObject } from '../git/objects/fsck.js';
 import { checkGitmodules } from '../git/objects/gitmodules.js';
 import { serializeTree, type TreeEntry } from '../git/objects/tree.js';
 import { TYPE_CODE, type ObjectType } from '../git/objects/types.js';
-import { indexPack } from '../git/pack/index-pack.js';
-import { PackWriter } from '../git/pack/pack-writer.js';
+import { encodeEntryHeader } from '../git/pack/entry-header.js';
+import { writeIndex } from '../git/pack/idx.js';
+import { deflateObject, PackWriter } from '../git/pack/pack-writer.js';
 import type { GitStore } from '../git/store/git-store.js';
 import type { RepoObjects } from '../git/store/repo-objects.js';
 import { externalNames } from '../git/store/object-names.js';
@@ -99,7 +102,7 @@ export class CommitService {
     const commitOid = hashObject('commit', commitData);
     newObjects.set(commitOid, { type: 'commit', data: commitData });
 
-    const [result] = await this.writeObjects(repo, [...newObjects.values()], [{ name: req.ref, oldOid: current, newOid: commitOid, peeled: null }]);
+    const [result] = await this.storeObjects(repo, newObjects, [{ name: req.ref, oldOid: current, newOid: commitOid, peeled: null }]);
     if (!result!.ok) throw conflict('ConcurrentCommit', `${req.ref} moved while committing (${result!.reason}); retry`);
     return { commitOid, parent };
   }
@@ -109,39 +112,36 @@ export class CommitService {
    * updates atomically by compare-and-swap.
    */
   async writeObjects(repo: RepoRecord, objectsToStore: { type: ObjectType; data: Buffer }[], updates: RefUpdate[]): Promise<RefUpdateResult[]> {
+    const byId = new Map<string, { type: ObjectType; data: Buffer }>();
+    for (const o of objectsToStore) byId.set(hashObject(o.type, o.data), o);
+    return this.storeObjects(repo, byId, updates);
+  }
+
+  /** writeObjects for objects already keyed by their ids. */
+  private async storeObjects(repo: RepoRecord, byId: Map<string, { type: ObjectType; data: Buffer }>, updates: RefUpdate[]): Promise<RefUpdateResult[]> {
     const objects = await this.store.objects(repo.id);
     const unique = new Map<string, { type: ObjectType; data: Buffer }>();
-    for (const o of objectsToStore) {
-      const oid = hashObject(o.type, o.data);
-      if (!objects.has(oid)) unique.set(oid, o);
-    }
+    for (const [oid, o] of byId) if (!objects.has(oid)) unique.set(oid, o);
     // What the new objects name must be in the snapshot their commit point is checked against (a
     // compaction may have dropped unreachable objects since the trees were built on another one).
-    const needs = externalNames([...unique].map(([oid, o]) => ({ oid, ...o })));
+    // (Blobs name nothing: only the others are read, and what they name among the new blobs is here.)
+    const needs = externalNames([...unique].flatMap(([oid, o]) => (o.type === 'blob' ? [] : [{ oid, ...o }])));
+    for (const oid of needs) if (unique.has(oid)) needs.delete(oid);
     for (const oid of needs) if (!objects.has(oid)) throw conflict('ConcurrentCommit', `${oid} is no longer stored; retry`);
     const basis = { objects, needs: () => needs };
     if (unique.size === 0) return this.store.commit(repo.id, null, updates, true, basis);
     await fsp.mkdir(this.tmpDir, { recursive: true });
     const packPath = path.join(this.tmpDir, `insert-${crypto.randomUUID()}.pack`);
     try {
-      const out = fs.createWriteStream(packPath);
-      const writer = new PackWriter(async (chunk) => {
-        if (!out.write(chunk)) await once(out, 'drain');
-      });
-      await writer.begin(unique.size);
-      for (const o of unique.values()) await writer.writeWhole(TYPE_CODE[o.type], o.data);
-      await writer.finish();
-      out.end();
-      await once(out, 'close');
-      const indexed = await indexPack(packPath, { fsck: true, maxObjectBytes: this.opts.maxObjectBytes });
+      const { checksum, idx, size, gitmodules } = await this.writePack(packPath, unique);
       // Every '.gitmodules' a new tree names, new or already stored, must pass git's fsck.
-      for (const oid of new Set(indexed.gitmodules)) {
+      for (const oid of new Set(gitmodules)) {
         const o = unique.get(oid) ?? objects.tryRead(oid);
         if (!o) continue;
         if (o.type !== 'blob') throw new GitFormatError('.gitmodules must be a file (gitmodulesBlob)');
         checkGitmodules(o.data);
       }
-      const stored = { name: indexed.checksum, objectCount: indexed.objects.length, sizeBytes: (await fsp.stat(packPath)).size, idx: indexed.idx, packPath };
+      const stored = { name: checksum, objectCount: unique.size, sizeBytes: size, idx, packPath };
       await this.store.storePack(repo.id, stored, { thenCommit: true });
       const results = await this.store.commit(repo.id, stored, updates, true, basis);
       // A lost compare-and-swap (412, or a retry on the new head): nothing names this pack.
@@ -149,6 +149,54 @@ export class CommitService {
       return results;
     } finally {
       await fsp.rm(packPath, { force: true });
+    }
+  }
+
+  /**
+   * Writes the objects as a pack at `packPath` and its index from what was written: the objects
+   * are at hand with their ids, so the pack is not read back. They pass the checks index-pack
+   * applies to a pushed pack (size limit, fsck of commits, trees and tags), with its messages.
+   */
+  private async writePack(packPath: string, unique: Map<string, { type: ObjectType; data: Buffer }>): Promise<{ checksum: string; idx: Buffer; size: number; gitmodules: string[] }> {
+    const maxObject = this.opts.maxObjectBytes ?? Infinity;
+    const gitmodules: string[] = [];
+    const entries: { oid: string; offset: number; crc: number }[] = [];
+    const out = fs.createWriteStream(packPath);
+    try {
+      const writer = new PackWriter(async (chunk) => {
+        if (!out.write(chunk)) await once(out, 'drain');
+      });
+      await writer.begin(unique.size);
+      for (const [oid, o] of unique) {
+        const offset = writer.position;
+        if (o.data.length > maxObject) {
+          throw new GitFormatError(`${o.type} at offset ${offset} is ${o.data.length} bytes, over the limit of ${maxObject} bytes per object (large files belong in LFS)`);
+        }
+        if (o.type !== 'blob') {
+          try {
+            fsckObject(o.type, o.data, gitmodules);
+          } catch (err) {
+            if (err instanceof GitFormatError) throw new GitFormatError(`${o.type} ${oid} at offset ${offset}: ${err.message}`, err);
+            throw err;
+          }
+        }
+        const typeCode = TYPE_CODE[o.type];
+        const compressed = deflateObject(o.data);
+        entries.push({ oid, offset, crc: zlib.crc32(compressed, zlib.crc32(encodeEntryHeader(typeCode, o.data.length))) });
+        await writer.writeRaw(typeCode, o.data.length, compressed);
+      }
+      const checksum = await writer.finish();
+      out.end();
+      await once(out, 'close');
+      // Sorted by hex id here (string comparison), so writeIndex finds them in order.
+      entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+      const idx = writeIndex(
+        entries.map((e) => ({ oid: Buffer.from(e.oid, 'hex'), offset: e.offset, crc: e.crc })),
+        checksum,
+      );
+      return { checksum: checksum.toString('hex'), idx, size: writer.position, gitmodules };
+    } finally {
+      out.destroy();
     }
   }
 

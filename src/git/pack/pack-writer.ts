@@ -3,6 +3,12 @@ import zlib from 'node:zlib';
 import { OFS_DELTA, REF_DELTA, TYPE_NAME } from '../objects/types.js';
 import { encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
 
+/** An object's zlib stream as writeWhole stores it. */
+export function deflateObject(data: Buffer): Buffer {
+  // Large objects deflate at level 1: several times faster, and big files are mostly binary anyway.
+  return zlib.deflateSync(data, { level: data.length > 1 << 20 ? 1 : 6 });
+}
+
 export type DeltaBase = { ofsDistance: number } | { oid: Buffer };
 
 /** Entries at least this large go to the sink as they are instead of being copied behind their header. */
@@ -67,8 +73,7 @@ export class PackWriter {
   /** A whole object of type `typeCode` (1-4), deflated here. */
   async writeWhole(typeCode: number, data: Buffer): Promise<void> {
     if (!TYPE_NAME[typeCode]) throw new RangeError(`pack writer: ${typeCode} is not an object type`);
-    // Large objects deflate at level 1: several times faster, and big files are mostly binary anyway.
-    await this.writeRaw(typeCode, data.length, zlib.deflateSync(data, { level: data.length > 1 << 20 ? 1 : 6 }));
+    await this.writeRaw(typeCode, data.length, deflateObject(data));
   }
 
   /**

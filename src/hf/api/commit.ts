@@ -13,7 +13,8 @@ import { resolveRevision, revisionNotFound } from '../../repos/revisions.js';
 import { metadataRefusal, README_MAX_BYTES, validateReadme } from '../../repos/readme-metadata.js';
 import { globMatch, isLfsPath, lfsPatterns, matchCost } from '../gitattributes.js';
 import { ndjsonLines } from '../ndjson.js';
-import { describeEntry, entryAt } from '../tree.js';
+import type { RepoObjects } from '../../git/store/repo-objects.js';
+import { describeEntry, entryAt, findEntry, type PathEntry } from '../tree.js';
 import { MAX_PATHS, splitRevPath, truthy, type HfContext } from './context.js';
 import type { RepoApi } from './repo-routes.js';
 
@@ -47,9 +48,9 @@ async function preupload(ctx: HfContext, req: Request, res: Response, repo: Repo
   const body = (req.body ?? {}) as { files?: { path?: string; size?: number; sample?: string }[]; gitAttributes?: string; gitIgnore?: string };
   if (!Array.isArray(body.files)) throw invalid('BadRequest', 'files must be an array');
   if (body.files.length > MAX_PATHS) throw invalid('BadRequest', `preupload takes at most ${MAX_PATHS} files`);
+  const entryOf = head ? entryFinder(objects, head) : () => null;
   const readAt = (p: string) => {
-    if (!head) return '';
-    const e = entryAt(objects, head, p);
+    const e = entryOf(p);
     return e && e.mode !== '40000' && objects.size(e.oid) <= PATTERN_FILE_MAX_BYTES ? objects.read(e.oid).data.toString('utf8') : '';
   };
   const patterns = lfsPatterns(`${readAt('.gitattributes')}\n${typeof body.gitAttributes === 'string' ? body.gitAttributes : ''}`);
@@ -60,12 +61,15 @@ async function preupload(ctx: HfContext, req: Request, res: Response, repo: Repo
     .flatMap((l) => [l.replace(/\/$/, ''), `${l.replace(/\/$/, '')}/**`]);
   // Matching costs files x patterns: bounded per request, and done in slices so other requests run.
   const allPatterns = [...patterns.map((x) => x.pattern), ...ignore];
+  // matchCost is linear in the path's length: its two terms are summed over the patterns once.
+  const costFixed = allPatterns.reduce((sum, pat) => sum + matchCost(pat, ''), 0);
+  const costPerChar = allPatterns.reduce((sum, pat) => sum + matchCost(pat, 'x'), 0) - costFixed;
   let work = 0;
   let slice = 0;
   const files: { path: string; uploadMode: string; shouldIgnore: boolean; oid: string | null }[] = [];
   for (const f of body.files) {
     const path = normalizeRepoPath(String(f?.path ?? ''));
-    const cost = allPatterns.reduce((sum, pat) => sum + matchCost(pat, path), 0);
+    const cost = costFixed + costPerChar * path.length;
     work += cost;
     slice += cost;
     if (work > PREUPLOAD_MATCH_BUDGET) throw invalid('BadRequest', 'too many files and patterns in one preupload request: send fewer files per request');
@@ -77,7 +81,7 @@ async function preupload(ctx: HfContext, req: Request, res: Response, repo: Repo
     const lfs = size > 0 && (size >= deps.lfsThreshold || isLfsPath(patterns, path));
     let oid: string | null = null;
     if (head) {
-      const e = entryAt(objects, head, path);
+      const e = entryOf(path);
       if (e && e.mode !== '40000') {
         const d = describeEntry(objects, path, e);
         oid = lfs ? (d.lfs?.oid ?? null) : d.lfs ? null : d.oid;
@@ -87,6 +91,26 @@ async function preupload(ctx: HfContext, req: Request, res: Response, repo: Repo
     files.push({ path, uploadMode: lfs ? 'lfs' : 'regular', shouldIgnore, oid });
   }
   res.json({ files, commitOid: head });
+}
+
+/**
+ * entryAt for many paths of one commit: the commit is read once and each folder found once (only
+ * folders the commit has are remembered, so what is kept is bounded by the repository, not the request).
+ */
+function entryFinder(objects: RepoObjects, commitOid: string): (path: string) => PathEntry | null {
+  const folders = new Map<string, PathEntry>([['', { mode: '40000', oid: objects.commit(commitOid).tree }]]);
+  const lookup = (path: string, parent: PathEntry | null): PathEntry | null => {
+    const e = parent && parent.mode === '40000' ? findEntry(objects.tree(parent.oid), path.slice(path.lastIndexOf('/') + 1)) : undefined;
+    return e ? { mode: e.mode, oid: e.oid } : null;
+  };
+  const folder = (path: string): PathEntry | null => {
+    const known = folders.get(path);
+    if (known) return known;
+    const e = lookup(path, folder(path.slice(0, Math.max(path.lastIndexOf('/'), 0))));
+    if (e) folders.set(path, e);
+    return e;
+  };
+  return (path) => (path ? lookup(path, folder(path.slice(0, Math.max(path.lastIndexOf('/'), 0)))) : folders.get('')!);
 }
 
 async function commit(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
