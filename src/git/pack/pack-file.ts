@@ -80,6 +80,11 @@ class ReadAhead {
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
 let nextPackId = 0;
 
+/** Entries and bytes of the delta-base cache shared by every open pack (for metrics and the memory report of bench/huge.ts). */
+export function baseCacheStats(): { entries: number; bytes: number } {
+  return { entries: baseCache.size, bytes: baseCache.weight };
+}
+
 /**
  * Random access to an immutable pack file through its index: positional reads, one zlib stream
  * per entry, delta chains resolved iteratively with a bounded cache of bases. Never reads the
