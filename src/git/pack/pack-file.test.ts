@@ -40,6 +40,19 @@ describe('PackFile against git cat-file and verify-pack', () => {
     for (const o of objects.slice(0, 100)) assert.ok(pf.readObject(idx.find(o.oid)).data.equals(o.data));
   });
 
+  it('keeps the delta bases it caches in buffers of their own, not in slices of the shared allocation pool', () => {
+    const byOid = new Map(objects.map((o) => [o.oid, o]));
+    const deltas = verifyPack(repo.idxPath).filter((l) => l.baseOid && byOid.get(l.baseOid)!.data.length < 4096);
+    assert.ok(deltas.length > 0, 'the fixture has deltas on small bases');
+    for (const d of deltas) {
+      pf.readObject(idx.find(d.oid)); // resolves the chain: the bases are cached
+      const base = pf.readObject(idx.find(d.baseOid!)); // from the cache
+      assert.ok(base.data.equals(byOid.get(d.baseOid!)!.data), d.baseOid);
+      // A pool slice would keep its whole 8 KiB slab (and the other objects' bytes in it) alive.
+      assert.equal(base.data.buffer.byteLength, base.data.length, `cached base ${d.baseOid} owns its bytes`);
+    }
+  });
+
   it('objectHead gives the type, size and first bytes of every object (deltas too), and no bytes of objects of maxSize or more', () => {
     const deltas = new Set(verifyPack(repo.idxPath).filter((l) => l.baseOid).map((l) => l.oid));
     let sniffedDeltas = 0;
