@@ -72,6 +72,24 @@ describe('PackFile against git cat-file and verify-pack', () => {
     assert.ok(sniffedDeltas > 0, 'the fixture has small deltas');
   });
 
+  it('objectHead of two packs read forward in turns: each reads its own bytes through the one shared window', async () => {
+    const other = await PackFile.open(repo.packPath, idx);
+    try {
+      // The same pack opened twice, walked in pack order from both ends in turns: two runs, one window buffer.
+      const inPackOrder = [...objects].sort((a, b) => idx.find(a.oid) - idx.find(b.oid)).filter((o) => o.data.length < 1024);
+      const half = inPackOrder.length >> 1;
+      for (let i = 0; i < half; i++) {
+        for (const [file, o] of [[pf, inPackOrder[i]!], [other, inPackOrder[half + i]!]] as const) {
+          const got = file.objectHead(idx.find(o.oid), 16, 1024);
+          assert.equal(got.size, o.data.length, o.oid);
+          assert.ok(got.head?.equals(o.data.subarray(0, 16)), `first bytes of ${o.oid}`);
+        }
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   it('reads the 30 MiB file and its 30 MiB delta', () => {
     const big = objects.filter((o) => o.data.length === 30 << 20);
     assert.equal(big.length, 2);
