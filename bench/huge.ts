@@ -14,7 +14,9 @@
  *     parallel) vs nginx serving the same files statically, and packhub's own time per request;
  *   - /api/models?search=…&limit=100 with HUGE_REPOS repos (created through the repo service before
  *     the server starts).
- * packhub's resident set is sampled every 50 ms (peak per phase) beside VmHWM.
+ * packhub's resident set is sampled every 50 ms (peak per phase) beside VmHWM; bench/mem-report.mjs in
+ * the server reports the peaks of its heap, external memory and array buffers and its cache sizes per
+ * phase (on SIGUSR2: give --heapsnapshot-signal another signal).
  *
  *   npm run build && npx tsx bench/huge.ts     (HUGE_PHASES=git,api,upload,download,search: a subset;
  *                                              HUGE_CLI=path/to/cli.js: another build; HUGE_KEEP=1 keeps the temp dirs)
@@ -27,7 +29,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as hub from '@huggingface/hub';
 import { loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/logger.js';
@@ -247,7 +249,13 @@ if (PHASES.has('search')) {
   await db.close();
   log(`created ${REPOS} repos through the repo service in ${((performance.now() - t) / 1000).toFixed(1)} s (every 10th private)`);
 }
-const server = spawn('node', [...(process.env.PACKHUB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve'], { env: phEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+// bench/mem-report.mjs in the server: heap / external / array buffer peaks and cache sizes per phase (SIGUSR2).
+const MEM_REPORT = path.join(dir, 'mem-report.json');
+const memArgs = ['--import', pathToFileURL(path.join(ROOT, 'bench/mem-report.mjs')).href];
+const server = spawn('node', [...memArgs, ...(process.env.PACKHUB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve'], {
+  env: { ...phEnv, PACKHUB_MEM_REPORT: MEM_REPORT, PACKHUB_MEM_DIST: path.dirname(CLI) },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 children.push(server);
 const PH = `http://127.0.0.1:${phPort}`;
 await waitFor(`${PH}/healthz`, (s) => s === 200);
@@ -265,9 +273,25 @@ const sampler = setInterval(() => {
   }
 }, 50);
 const rssPeaks: Record<string, number> = {};
+const memReports: Record<string, string> = {};
+/** The server's memory report for the interval that ends now (peaks of process.memoryUsage(), cache sizes). */
+async function memReport(): Promise<string> {
+  fs.rmSync(MEM_REPORT, { force: true });
+  server.kill('SIGUSR2');
+  for (let i = 0; i < 500 && !fs.existsSync(MEM_REPORT); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!fs.existsSync(MEM_REPORT)) return '(no memory report)';
+  const r = JSON.parse(fs.readFileSync(MEM_REPORT, 'utf8')) as { peak: Record<string, number>; now: Record<string, number>; live?: Record<string, number>; caches: Record<string, unknown> };
+  const m = (o: Record<string, number>) => `rss ${o.rss}, heap ${o.heapUsed}/${o.heapTotal}, external ${o.external} (array buffers ${o.arrayBuffers})`;
+  return `peak ${m(r.peak)}; now ${m(r.now)}${r.live ? `; live after a gc ${m(r.live)}` : ''} MiB; caches ${JSON.stringify(r.caches)}`;
+}
 function phase(name: string) {
   phasePeak = rssOf('VmRSS');
-  return () => (rssPeaks[name] = Math.max(phasePeak, rssOf('VmRSS')));
+  void memReport(); // starts the phase's interval
+  return async () => {
+    rssPeaks[name] = Math.max(phasePeak, rssOf('VmRSS'));
+    memReports[name] = await memReport();
+    log(`memory after ${name}: ${memReports[name]}`);
+  };
 }
 
 // Seed: the LFS objects through the batch API, then a git push of the whole history.
@@ -299,7 +323,7 @@ function phase(name: string) {
     }
   }
   await git(['-C', HUGE, 'push', '-q', `${PHGIT}/huge.git`, '+refs/heads/main:refs/heads/main']);
-  endSeed();
+  await endSeed();
   log(`seeded packhub (LFS objects + push of the history) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 
@@ -361,7 +385,7 @@ if (PHASES.has('git')) {
     }
     log(round ? `git round ${round} of ${RUNS} done` : 'git warm-up done');
   }
-  endGit();
+  await endGit();
   for (const [name, t] of Object.entries(times)) {
     const ref = median(t.reference!);
     const ph = median(t.packhub!);
@@ -431,7 +455,7 @@ if (PHASES.has('api')) {
     if (i > 0) commitTimes.push(performance.now() - t0);
   }
   addRow({ group: 'api', what: 'list_repo_commits first page (median; p95 in note)', ph: median(commitTimes), unit: 'ms', target: '<= 50 ms', met: median(commitTimes) <= 50, note: `p95 ${p95(commitTimes).toFixed(1)} ms` });
-  endApi();
+  await endApi();
 }
 
 // ---------------------------------------------------------------- one commit of UPLOAD small files: JS client vs git push
@@ -480,7 +504,7 @@ if (PHASES.has('upload')) {
     for (const s of round % 2 ? steps : [...steps].reverse()) await s();
     log(`upload round ${round} of ${RUNS} done`);
   }
-  endUp();
+  await endUp();
   const js = median(t.js!);
   const ref = median(t.gitRef!);
   addRow({ group: 'upload', what: `JS uploadFiles, ${UPLOAD} files in 1 commit vs git push to reference`, ref, ph: js, unit: 's', target: '<= 1.5x git push', met: js <= 1.5 * ref, note: `${(js / ref).toFixed(2)}x; preupload calls ${median(t.preupload!).toFixed(2)} s, commit call ${median(t.commit!).toFixed(2)} s` });
@@ -565,7 +589,7 @@ http {
     for (const s of round % 2 ? [a, b] : [b, a]) await s();
     log(round ? `download round ${round} of ${RUNS} done` : 'download warm-up done');
   }
-  endDl();
+  await endDl();
   const ph = median(t.ph!);
   const ng = median(t.nginx!);
   addRow({
@@ -594,7 +618,7 @@ if (PHASES.has('search')) {
       if (round > 0) (per[q.startsWith('search') ? 'search' : 'listing'] ??= []).push(performance.now() - t0);
     }
   }
-  endSearch();
+  await endSearch();
   const s = per.search!;
   const l = per.listing!;
   addRow({ group: 'search', what: `/api/models?search=...&limit=100, ${REPOS} repos (p95; median in note)`, ph: p95(s), unit: 'ms', target: 'p95 <= 50 ms', met: p95(s) <= 50, note: `median ${median(s).toFixed(1)} ms, ${s.length} requests, 7 queries` });
@@ -608,5 +632,6 @@ console.log('| group | measurement | reference | packhub | unit | target | met |
 console.log('|---|---|---:|---:|---|---|---|---|');
 for (const r of rows) console.log(rowLine(r));
 console.log(`\npackhub peak RSS by phase (MiB, sampled every 50 ms): ${Object.entries(rssPeaks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; VmHWM ${hwm.toFixed(0)} (target <= 300 MB)`);
+for (const [k, v] of Object.entries(memReports)) console.log(`- ${k}: ${v}`);
 await stopChildren();
 process.exit(0);

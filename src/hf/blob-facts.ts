@@ -44,6 +44,11 @@ export function blobFacts(objects: RepoObjects, oid: string): BlobFacts {
   return facts;
 }
 
+/** Entries remembered now (for metrics and the memory report of bench/huge.ts). */
+export function blobFactsCount(): number {
+  return known.size;
+}
+
 /** Forget every remembered fact (tests: to count the reads of a cold listing). */
 export function forgetBlobFacts(): void {
   known.clear();

@@ -11,6 +11,10 @@ export class ObjectCache<V> {
     private readonly weigh: (v: V) => number,
   ) {}
 
+  get size(): number {
+    return this.map.size;
+  }
+
   get weight(): number {
     return this.total;
   }

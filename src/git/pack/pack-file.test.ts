@@ -40,6 +40,19 @@ describe('PackFile against git cat-file and verify-pack', () => {
     for (const o of objects.slice(0, 100)) assert.ok(pf.readObject(idx.find(o.oid)).data.equals(o.data));
   });
 
+  it('keeps the delta bases it caches in buffers of their own, not in slices of the shared allocation pool', () => {
+    const byOid = new Map(objects.map((o) => [o.oid, o]));
+    const deltas = verifyPack(repo.idxPath).filter((l) => l.baseOid && byOid.get(l.baseOid)!.data.length < 4096);
+    assert.ok(deltas.length > 0, 'the fixture has deltas on small bases');
+    for (const d of deltas) {
+      pf.readObject(idx.find(d.oid)); // resolves the chain: the bases are cached
+      const base = pf.readObject(idx.find(d.baseOid!)); // from the cache
+      assert.ok(base.data.equals(byOid.get(d.baseOid!)!.data), d.baseOid);
+      // A pool slice would keep its whole 8 KiB slab (and the other objects' bytes in it) alive.
+      assert.equal(base.data.buffer.byteLength, base.data.length, `cached base ${d.baseOid} owns its bytes`);
+    }
+  });
+
   it('objectHead gives the type, size and first bytes of every object (deltas too), and no bytes of objects of maxSize or more', () => {
     const deltas = new Set(verifyPack(repo.idxPath).filter((l) => l.baseOid).map((l) => l.oid));
     let sniffedDeltas = 0;
@@ -57,6 +70,24 @@ describe('PackFile against git cat-file and verify-pack', () => {
       if (deltas.has(o.oid) && o.data.length < 1 << 20) sniffedDeltas++;
     }
     assert.ok(sniffedDeltas > 0, 'the fixture has small deltas');
+  });
+
+  it('objectHead of two packs read forward in turns: each reads its own bytes through the one shared window', async () => {
+    const other = await PackFile.open(repo.packPath, idx);
+    try {
+      // The same pack opened twice, walked in pack order from both ends in turns: two runs, one window buffer.
+      const inPackOrder = [...objects].sort((a, b) => idx.find(a.oid) - idx.find(b.oid)).filter((o) => o.data.length < 1024);
+      const half = inPackOrder.length >> 1;
+      for (let i = 0; i < half; i++) {
+        for (const [file, o] of [[pf, inPackOrder[i]!], [other, inPackOrder[half + i]!]] as const) {
+          const got = file.objectHead(idx.find(o.oid), 16, 1024);
+          assert.equal(got.size, o.data.length, o.oid);
+          assert.ok(got.head?.equals(o.data.subarray(0, 16)), `first bytes of ${o.oid}`);
+        }
+      }
+    } finally {
+      other.close();
+    }
   });
 
   it('reads the 30 MiB file and its 30 MiB delta', () => {

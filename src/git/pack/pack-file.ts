@@ -46,12 +46,16 @@ const HEAD_READ_AHEAD = 64 << 10;
 
 /**
  * Positional reads of one file that read ahead once calls go forward through it: a call that starts
- * at or shortly after where the previous one ended extends a run, and after two such calls each read
- * takes a window (32 KiB, doubling with the run up to `max`) that the following calls are served
- * from. Scattered reads stay exact. Each window is a new buffer, so slices handed out stay valid.
+ * after where the previous one started and at most shortly after where it ended extends a run, and
+ * after two such calls each read takes a window (32 KiB, doubling with the run up to `max`) that
+ * the following calls are served from. Scattered reads stay exact. Each window is a new buffer, so
+ * slices handed out stay valid; with `shared`, windows are read into one buffer for the whole
+ * process instead (no garbage per window), and what a read returns is valid only until the next
+ * read of any shared reader.
  */
 class ReadAhead {
   private window: { start: number; bytes: Buffer } | null = null;
+  private lastStart = -1;
   private lastEnd = -1;
   private run = 0;
 
@@ -59,26 +63,68 @@ class ReadAhead {
     private readonly fd: number,
     private readonly limit: number,
     private readonly max: number,
+    private readonly shared = false,
   ) {}
 
   /** Bytes [offset, offset + length) (fewer at the end of the file). */
   read(offset: number, length: number): Buffer {
-    const forward = offset >= this.lastEnd && offset - this.lastEnd < HEAD_READ_AHEAD;
+    // objectHead asks for more than a small object takes, so the next object may start before the last read's end.
+    const forward = offset > this.lastStart && offset - this.lastEnd < HEAD_READ_AHEAD;
     this.run = forward ? this.run + 1 : 0;
+    this.lastStart = offset;
     this.lastEnd = offset + length;
-    const w = this.window;
+    const w = this.shared && sharedWindow.owner !== this ? null : this.window;
     if (w && offset >= w.start && offset + length <= w.start + w.bytes.length) return w.bytes.subarray(offset - w.start, offset - w.start + length);
     if (this.run < 2) return readAt(this.fd, offset, length);
     const ahead = Math.min(this.max, (32 * 1024) << Math.min(5, this.run >> 2));
-    const bytes = readAt(this.fd, offset, Math.max(length, Math.min(ahead, this.limit - offset)));
+    const want = Math.max(length, Math.min(ahead, this.limit - offset));
+    let bytes: Buffer;
+    if (this.shared && want <= SHARED_WINDOW) {
+      sharedWindow.bytes ??= Buffer.allocUnsafeSlow(SHARED_WINDOW);
+      sharedWindow.owner = this;
+      bytes = readInto(this.fd, sharedWindow.bytes, offset, want);
+    } else bytes = readAt(this.fd, offset, want);
     this.window = { start: offset, bytes };
     return bytes.subarray(0, length);
   }
 }
 
+/** The window buffer of the shared readers (objectHead's, which keeps nothing it reads), and the reader whose window it holds. */
+const SHARED_WINDOW = 64 << 10;
+const sharedWindow: { bytes: Buffer | null; owner: ReadAhead | null } = { bytes: null, owner: null };
+
+/** `length` bytes at `position` read into the start of `buf` (fewer at the end of the file). */
+function readInto(fd: number, buf: Buffer, position: number, length: number): Buffer {
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
+
+/**
+ * The object as the base cache keeps it: its bytes in a buffer of their own. Small objects are
+ * inflated into slices of Node's shared 8 KiB allocation pool, and a kept slice keeps its whole
+ * slab alive (with the other objects' bytes in it): the cache held about twice its weight in
+ * array buffers before.
+ */
+function owned(o: PackObject): PackObject {
+  if (o.data.buffer.byteLength - o.data.length <= 64) return o;
+  const data = Buffer.allocUnsafeSlow(o.data.length);
+  o.data.copy(data);
+  return { type: o.type, data };
+}
 let nextPackId = 0;
+
+/** Entries and bytes of the delta-base cache shared by every open pack (for metrics and the memory report of bench/huge.ts). */
+export function baseCacheStats(): { entries: number; bytes: number } {
+  return { entries: baseCache.size, bytes: baseCache.weight };
+}
 
 /**
  * Random access to an immutable pack file through its index: positional reads, one zlib stream
@@ -103,7 +149,7 @@ export class PackFile {
   ) {
     this.limit = size - 20;
     this.entries = new ReadAhead(fd, this.limit, ENTRY_READ_AHEAD);
-    this.heads = new ReadAhead(fd, this.limit, HEAD_READ_AHEAD);
+    this.heads = new ReadAhead(fd, this.limit, HEAD_READ_AHEAD, true);
   }
 
   /** Opens a pack and checks that it is the one its index describes (header, count, trailer). */
@@ -212,7 +258,7 @@ export class PackFile {
       const info = this.entryAt(cur);
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) {
         result = { type: TYPE_NAME[info.typeCode]!, data: this.inflate(info, cur) };
-        if (chain.length > 0) baseCache.set(this.cacheId, cur, result);
+        if (chain.length > 0) baseCache.set(this.cacheId, cur, (result = owned(result)));
         break;
       }
       if (chain.length >= MAX_CHAIN) throw new GitFormatError(`delta chain longer than ${MAX_CHAIN} (or a cycle) at offset ${offset} of ${path.basename(this.path)}`);
@@ -223,7 +269,7 @@ export class PackFile {
       const { offset: o, info } = chain[i]!;
       result = { type: result.type, data: applyDelta(result.data, this.inflate(info, o)) };
       // Every object of the chain but the one asked for is a base of the next.
-      if (i > 0) baseCache.set(this.cacheId, o, result);
+      if (i > 0) baseCache.set(this.cacheId, o, (result = owned(result)));
     }
     return result;
   }

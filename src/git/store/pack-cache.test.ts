@@ -14,7 +14,7 @@ describe('parsed-object cache', () => {
       if (i % 50 === 0) assert.ok(pack.parsed(12), 'a tree in use stays');
     }
     const { entries, bytes } = parsedCacheStats();
-    assert.ok(bytes <= 48 << 20, `estimated ${bytes} bytes`);
+    assert.ok(bytes <= 32 << 20, `estimated ${bytes} bytes`);
     assert.ok(entries < 1000 && entries > 100, `${entries} entries kept`);
     assert.ok(pack.parsed(12 + 999), 'the newest is kept');
     assert.equal(pack.parsed(12 + 1), undefined, 'an old one is gone');

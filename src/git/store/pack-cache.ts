@@ -11,9 +11,11 @@ export const packKey = (repoId: string, name: string, ext: 'pack' | 'idx') => `r
 const PARSED_CACHE_ENTRIES = 50_000;
 /**
  * Parsed objects are held within this many bytes (estimated: parsed trees of large folders take
- * far more than their count says; 50,000 trees of 100 entries would be most of a gigabyte).
+ * far more than their count says; 50,000 trees of 100 entries would be most of a gigabyte). 32 MiB
+ * holds every tree of a 100,000-file checkout (~1,050 trees, ~22 MiB by this estimate) with room
+ * for commits; the estimate is above the real heap size (names and ids are one byte a character).
  */
-const PARSED_CACHE_BYTES = 48 << 20;
+const PARSED_CACHE_BYTES = 32 << 20;
 const parsedCache = new Map<string, { value: unknown; bytes: number }>();
 let parsedBytes = 0;
 
