@@ -9,7 +9,7 @@ import { applyDelta, deltaResultSize } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset, encodeEntryHeader } from './entry-header.js';
 import { writeIndex } from './idx.js';
 import type { IncomingPack } from './incoming-pack.js';
-import { firstWindow, HEADROOM, inflateAt, inflateExact, inflateStreaming, readAt } from './inflate.js';
+import { firstWindow, HEADROOM, inflateAt, inflateExact, inflateStreaming, readAt, readInto } from './inflate.js';
 
 export interface IndexedObject {
   oid: string;
@@ -126,17 +126,6 @@ class SequentialReader {
     while (this.hashedTo < this.hashEnd) this.view(this.hashedTo, Math.min(WINDOW, this.hashEnd - this.hashedTo));
     return this.hash.digest();
   }
-}
-
-/** Fills `space` from `position` with up to `length` bytes; returns the filled part. */
-function readInto(fd: number, space: Buffer, position: number, length: number): Buffer {
-  let got = 0;
-  while (got < length) {
-    const n = fs.readSync(fd, space, got, length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return space.subarray(0, got);
 }
 
 function uint32(n: number): Buffer {

@@ -4,14 +4,18 @@ import { GitFormatError } from '../../core/errors.js';
 
 /** `length` bytes at `position` with positional reads (fewer at the end of the file). */
 export function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(Math.max(length, 0));
+  return readInto(fd, Buffer.allocUnsafe(Math.max(length, 0)), position, length);
+}
+
+/** Up to `length` bytes at `position` read into the start of `buf` (fewer at the end of the file); the filled part. */
+export function readInto(fd: number, buf: Buffer, position: number, length: number): Buffer {
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, position + got);
     if (n === 0) break;
     got += n;
   }
-  return got === length ? buf : buf.subarray(0, got);
+  return got === buf.length ? buf : buf.subarray(0, got);
 }
 
 /**

@@ -7,7 +7,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { firstWindow, inflateAt, inflateHead, inflatePrefix, readAt } from './inflate.js';
+import { firstWindow, inflateAt, inflateHead, inflatePrefix, readAt, readInto } from './inflate.js';
 import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
@@ -92,17 +92,6 @@ class ReadAhead {
 /** The window buffer of the shared readers (objectHead's, which keeps nothing it reads), and the reader whose window it holds. */
 const SHARED_WINDOW = 64 << 10;
 const sharedWindow: { bytes: Buffer | null; owner: ReadAhead | null } = { bytes: null, owner: null };
-
-/** `length` bytes at `position` read into the start of `buf` (fewer at the end of the file). */
-function readInto(fd: number, buf: Buffer, position: number, length: number): Buffer {
-  let got = 0;
-  while (got < length) {
-    const n = fs.readSync(fd, buf, got, length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return buf.subarray(0, got);
-}
 
 /** One bounded cache of delta bases for every open pack of the process. */
 const baseCache = new ObjectCache<PackObject>(32 << 20, (o) => o.data.length);
