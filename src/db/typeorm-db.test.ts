@@ -395,6 +395,18 @@ for (const [kind, make] of configs) {
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
     });
 
+    it('usedStorage: live pack bytes per repository, for more ids than one statement may bind', async () => {
+      const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'used' })).id;
+      await db.commitPush(repo, { repoId: repo, name: 'd'.repeat(40), objectCount: 1, sizeBytes: 123, source: 'receive' }, [], { atomic: true });
+      // 40,000 ids: past SQLite's 32,766 bound variables; the real one last, in the final slice.
+      const ids: string[] = Array.from({ length: 40_000 }, () => crypto.randomUUID());
+      ids.push(repo);
+      const used = await db.repos.usedStorage(ids);
+      assert.equal(used.size, ids.length);
+      assert.equal(used.get(repo), 123);
+      assert.equal(used.get(ids[0]!), 0);
+    });
+
     it('state version: every change of refs, live packs, the gc epoch or the gate mode gives the repository a new one, in the same transaction', async () => {
       const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'state' })).id;
       const pack = (c: string, source: 'receive' | 'compact' = 'receive') => ({ repoId: repo, name: c.repeat(40), objectCount: 1, sizeBytes: 10, source });

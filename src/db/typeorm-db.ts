@@ -53,6 +53,9 @@ import { bumpState, createGcDb, lockRepo } from './gc-db.js';
 import { createLfsFilesDb } from './lfs-files-db.js';
 import { STALE_OBJECTS } from './types.js';
 
+/** Repository ids bound in one IN list (SQLite allows 32,766 bound variables in a statement). */
+const USED_STORAGE_SLICE = 5000;
+
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; driverError?: { code?: string }; message?: string };
   const code = e.driverError?.code ?? e.code;
@@ -543,23 +546,26 @@ export async function openDb(database: Config['database'], log: Logger): Promise
       },
       async usedStorage(ids) {
         const out = new Map<string, number>(ids.map((id) => [id, 0]));
-        if (ids.length === 0) return out;
-        const packs = await read(() => ds
-          .createQueryBuilder(PackEntity, 'p')
-          .select('p.repo_id', 'repo')
-          .addSelect('SUM(p.size_bytes)', 'bytes')
-          .where('p.repo_id IN (:...ids) AND p.state = :live', { ids, live: 'live' })
-          .groupBy('p.repo_id')
-          .getRawMany<{ repo: string; bytes: unknown }>());
-        const lfs = await read(() => ds
-          .createQueryBuilder(RepoLfsObjectEntity, 'l')
-          .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
-          .select('l.repo_id', 'repo')
-          .addSelect('SUM(o.size)', 'bytes')
-          .where('l.repo_id IN (:...ids)', { ids })
-          .groupBy('l.repo_id')
-          .getRawMany<{ repo: string; bytes: unknown }>());
-        for (const row of [...packs, ...lfs]) out.set(row.repo, (out.get(row.repo) ?? 0) + Number(row.bytes ?? 0));
+        // In slices: every id is a bound variable, and SQLite refuses more than 32,766 in one statement.
+        for (let i = 0; i < ids.length; i += USED_STORAGE_SLICE) {
+          const slice = ids.slice(i, i + USED_STORAGE_SLICE);
+          const packs = await read(() => ds
+            .createQueryBuilder(PackEntity, 'p')
+            .select('p.repo_id', 'repo')
+            .addSelect('SUM(p.size_bytes)', 'bytes')
+            .where('p.repo_id IN (:...ids) AND p.state = :live', { ids: slice, live: 'live' })
+            .groupBy('p.repo_id')
+            .getRawMany<{ repo: string; bytes: unknown }>());
+          const lfs = await read(() => ds
+            .createQueryBuilder(RepoLfsObjectEntity, 'l')
+            .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
+            .select('l.repo_id', 'repo')
+            .addSelect('SUM(o.size)', 'bytes')
+            .where('l.repo_id IN (:...ids)', { ids: slice })
+            .groupBy('l.repo_id')
+            .getRawMany<{ repo: string; bytes: unknown }>());
+          for (const row of [...packs, ...lfs]) out.set(row.repo, (out.get(row.repo) ?? 0) + Number(row.bytes ?? 0));
+        }
         return out;
       },
     },
