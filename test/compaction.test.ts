@@ -165,5 +165,43 @@ for (const backend of backends()) {
       await git(['fsck', '--full', '--strict'], { cwd: dest });
       assert.equal((await git(['rev-parse', 'origin/side', 'v0^{commit}'], { cwd: dest })).trim(), (await git(['rev-parse', 'side', 'main~2'], { cwd: w })).trim());
     });
+
+    it('a force push over a repository created with an initial commit is proven too: clones stream the pushed pack; a push on top is not taken for the whole', async () => {
+      // POST /api/repos/create makes the initial commit (.gitattributes) in a pack of its own.
+      const created = await fetch(`${hub!.url}/api/repos/create`, { method: 'POST', headers: { Authorization: `Bearer ${alice.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'forced' }) });
+      assert.equal(created.status, 200, await created.text());
+      const remote = `${hub!.authUrl(alice)}/alice/forced.git`;
+      const w = path.join(tmpDir('compact-forced'), 'w');
+      await git(['init', '--quiet', '-b', 'main', w]);
+      for (let i = 0; i < 3; i++) await commitFile(w, `k${i}.txt`, `forced ${i}\n`.repeat(100));
+      await git(['tag', '-a', 'v1', '-m', 'one', 'main~1'], { cwd: w });
+      const proofs = () => fs.readFileSync(hub!.logFile, 'utf8').split('"msg":"a full clone is this pack as it is"').length - 1;
+      const before = proofs();
+      await git(['push', '--quiet', '--force', remote, 'main', 'v1'], { cwd: w });
+      // Two live packs now (the initial commit's, unreachable, and the pushed one): below the
+      // compaction threshold, so the pushed pack is proven where it lies.
+      await until('the pushed pack to be proven', () => proofs() > before);
+      for (const name of ['a', 'b']) {
+        const dest = path.join(tmpDir('compact-forced-clone'), name);
+        const r = await gitResult(['clone', '--progress', '--mirror', `${hub!.url}/alice/forced.git`, dest]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /Sending the stored pack/);
+        assert.doesNotMatch(r.stderr, /Enumerating objects/, 'nothing walked');
+        await git(['fsck', '--full', '--strict'], { cwd: dest });
+        assert.equal((await git(['rev-parse', 'main', 'v1^{commit}'], { cwd: dest })).trim(), (await git(['rev-parse', 'main', 'main~1'], { cwd: w })).trim());
+        assert.equal((await git(['count-objects', '-v'], { cwd: dest })).match(/in-pack: (\d+)/)![1], (await git(['rev-list', '--objects', '--all'], { cwd: w })).trim().split('\n').length.toString(), 'the initial commit is not sent');
+      }
+      // One more commit: its pack names a parent it does not hold, so it answers no clone alone.
+      await commitFile(w, 'k3.txt', 'on top\n');
+      await git(['push', '--quiet', remote, 'main'], { cwd: w });
+      await new Promise((r) => setTimeout(r, 4000)); // past the compaction delay (3 s): its check has run
+      assert.equal(proofs(), before + 1, 'the incremental pack is not proven');
+      const dest = path.join(tmpDir('compact-forced-clone'), 'c');
+      const r = await gitResult(['clone', '--progress', `${hub!.url}/alice/forced.git`, dest]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /Sending the stored pack/);
+      await git(['fsck', '--full', '--strict'], { cwd: dest });
+      assert.equal(fs.readFileSync(path.join(dest, 'k3.txt'), 'utf8'), 'on top\n');
+    });
   });
 }

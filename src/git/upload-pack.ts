@@ -5,7 +5,7 @@ import { DELIM, FLUSH, PktReader, pktLine, pktText } from './protocol/pkt-line.j
 import { visibleRefs } from './protocol/refs-advertisement.js';
 import { SidebandWriter, type Sink } from './protocol/sideband.js';
 import { enumerateObjects, parseFilter, type EnumerateRequest } from './store/enumerate.js';
-import { cloneKey } from './store/clone-key.js';
+import { cloneKey, packAnswering } from './store/clone-key.js';
 import { writePack } from './store/pack-builder.js';
 import type { RepoObjects } from './store/repo-objects.js';
 import type { ResponseCache } from './store/response-cache.js';
@@ -163,14 +163,19 @@ async function streamPackFile(packPath: string, out: SidebandWriter): Promise<vo
 }
 
 async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWriter, responses?: ResponseCache): Promise<FetchKind> {
-  // Full clone of a repository held in one pack: once a clone with these wants was found to need
-  // exactly that pack (src/git/store/clone-key.ts), it is streamed verbatim without walking anything.
+  // A full clone that one stored pack answers exactly: once a clone with these wants was found to
+  // need exactly that pack (src/git/store/clone-key.ts), it is streamed verbatim without walking
+  // anything. What a clone needs depends on its wants alone, so other live packs (an initial commit a
+  // force push left unreachable, say) do not change the answer.
   const single = objects.packs.length === 1 ? objects.packs[0]! : null;
   // include-tag adds nothing when every tag it could add is wanted anyway; else the answer may be more
   // than what the wants reach, and no key applies.
   const wanted = new Set(args.wants);
+  // A clone wants commits and tags (the first want says which kind of request this is: a partial
+  // clone's lazy fetch wants blobs, up to every one of the repository, and needs no key).
+  const firstType = args.wants.length ? objects.type(args.wants[0]!) : null;
   const plain =
-    !!single &&
+    (firstType === 'commit' || firstType === 'tag') &&
     args.commonHaves.length === 0 &&
     !args.filter &&
     args.depth === undefined &&
@@ -180,9 +185,10 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
     args.ofsDelta &&
     (!args.includeTag || (args.includeTags ?? []).every((t) => wanted.has(t)));
   const key = plain ? cloneKey(wanted) : '';
-  if (plain && single!.fullCloneKey === key) {
-    if (!args.noProgress) await out.progress(`Sending the stored pack: ${single!.index.count} objects\n`);
-    await streamPackFile(single!.file.path, out);
+  const keyed = plain ? objects.packs.find((p) => p.fullCloneKey === key) : undefined;
+  if (keyed) {
+    if (!args.noProgress) await out.progress(`Sending the stored pack: ${keyed.index.count} objects\n`);
+    await streamPackFile(keyed.file.path, out);
     await out.flush();
     return 'clone';
   }
@@ -198,10 +204,11 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
     return 'clone';
   }
   const plan = enumerateObjects(objects, args);
-  if (plain && plan.objects.length === single!.index.count) {
-    single!.fullCloneKey = key;
-    if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\nSending the stored pack: ${single!.index.count} objects\n`);
-    await streamPackFile(single!.file.path, out);
+  const home = plain ? packAnswering(objects, plan.objects) : null;
+  if (home) {
+    home.fullCloneKey = key;
+    if (!args.noProgress) await out.progress(`Enumerating objects: ${plan.objects.length}, done.\nSending the stored pack: ${home.index.count} objects\n`);
+    await streamPackFile(home.file.path, out);
     await out.flush();
     return 'clone';
   }
@@ -220,6 +227,7 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
         // A shallow client may lack bases below its boundary; never send it thin deltas.
         thin: args.thin && !plan.deepening && args.clientShallow.length === 0,
         clientHas: plan.clientHas,
+        storedOrder: true,
       },
     );
     recording?.commit();

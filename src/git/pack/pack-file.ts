@@ -292,7 +292,10 @@ export class PackFile {
   objectType(offset: number): ObjectType {
     let cur = offset;
     for (let depth = 0; depth <= MAX_CHAIN; depth++) {
-      const info = this.entryAt(cur);
+      // Through the read-ahead of objectHead: the types of many objects asked for in pack order
+      // (a lazy fetch's wants) come from a few windows instead of one read each.
+      if (!Number.isSafeInteger(cur) || cur < 12 || cur >= this.limit) throw new GitFormatError(`offset ${cur} is outside the entries of ${path.basename(this.path)}`);
+      const info = this.entryAt(cur, this.heads.read(cur, Math.min(32, this.limit - cur)));
       if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) return TYPE_NAME[info.typeCode]!;
       cur = this.baseOffsetOf(info, cur);
     }

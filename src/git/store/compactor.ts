@@ -7,7 +7,7 @@ import type { Db, PackRecord, RefRecord } from '../../db/db.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { indexPack } from '../pack/index-pack.js';
 import { Readable } from 'node:stream';
-import { provenCloneKey } from './clone-key.js';
+import { cloneKey, cloneWants, provenCloneKey } from './clone-key.js';
 import { enumerateObjects } from './enumerate.js';
 import type { GitStore } from './git-store.js';
 import { writePack } from './pack-builder.js';
@@ -104,7 +104,9 @@ export class Compactor {
       void this.run(async () => {
         const live = await this.db.packs.listLive(repoId);
         if (live.length >= this.opts.minPacks) await this.compact(repoId, false);
-        else if (live.length === 1 && !live[0]!.cloneKey) await this.proveCloneKey(repoId, live[0]!.name, false);
+        // A pack may hold the whole history (the first push, or a force push over a repository
+        // created with an initial commit): then a clone streams it as it is.
+        else if (live.some((p) => !p.cloneKey)) await this.proveCloneKey(repoId, null, false, undefined, live.map((p) => p.name));
       });
     }, this.opts.delayMs);
     timer.unref();
@@ -260,18 +262,28 @@ export class Compactor {
   }
 
   /**
-   * Finds which full clone the repository's one live pack answers exactly and keeps that with the
+   * Finds whether pack `name` answers the repository's full clone exactly and keeps that with the
    * pack, so the next clone streams the stored file without walking the history (src/git/store/clone-key.ts).
+   * `name` null: whichever live pack holds every wanted tip (usually one at most), unless one is proven already.
+   * `live`: the names of every live pack (by default `name` alone), which the walk reads through.
    * `closedOverRefs`: the pack was just written with exactly what `refs` reach. Best effort.
    */
-  private async proveCloneKey(repoId: string, name: string, closedOverRefs: boolean, refs?: RefRecord[]): Promise<void> {
+  private async proveCloneKey(repoId: string, name: string | null, closedOverRefs: boolean, refs?: RefRecord[], live: string[] = name ? [name] : []): Promise<void> {
     try {
-      const pack = await this.store.packs.get(repoId, name);
-      const key = provenCloneKey(new RepoObjects([pack]), refs ?? (await this.db.refs.list(repoId)), closedOverRefs);
-      if (!key) return;
-      pack.fullCloneKey = key;
-      await this.db.packs.setCloneKey(repoId, name, key);
-      this.log.info({ repoId, pack: name }, 'a full clone is this pack as it is');
+      const packs = await Promise.all(live.map((n) => this.store.packs.get(repoId, n)));
+      const objects = new RepoObjects(packs);
+      const allRefs = refs ?? (await this.db.refs.list(repoId));
+      const wants = cloneWants(allRefs);
+      const known = wants.length ? cloneKey(wants) : null;
+      const candidates = name ? [packs[live.indexOf(name)]!] : packs.filter((p) => p.fullCloneKey !== known && wants.every((w) => p.index.has(w)));
+      for (const pack of candidates) {
+        const key = provenCloneKey(objects, allRefs, closedOverRefs, pack);
+        if (!key) continue;
+        pack.fullCloneKey = key;
+        await this.db.packs.setCloneKey(repoId, pack.name, key);
+        this.log.info({ repoId, pack: pack.name }, 'a full clone is this pack as it is');
+        return;
+      }
     } catch (err) {
       this.log.warn({ err, repoId, pack: name }, 'could not record the full clone of a pack');
     }

@@ -81,7 +81,9 @@ export function enumerateObjects(objects: RepoObjects, req: EnumerateRequest): E
   const explicitTrees: string[] = [];
   const explicitBlobs: string[] = [];
   const wantTags: string[] = [];
-  for (const want of req.wants) {
+  // Many wants (a partial clone's lazy fetch names its blobs in path order) are looked at in stored
+  // order, so reading their types goes forward through the pack.
+  for (const want of req.wants.length > 64 ? objects.inStoredOrder(req.wants) : req.wants) {
     let cur = want;
     for (let i = 0; i < 64; i++) {
       const t = objects.type(cur);

@@ -17,6 +17,14 @@ export class MissingObjectError extends GitFormatError {
   }
 }
 
+/** Indexes of `locs` in stored order: pack by pack (in the order of `packs`), by offset; missing ones (null) last. */
+export function storedOrder(packs: readonly LoadedPack[], locs: readonly (ObjectLocation | null)[]): Uint32Array {
+  const packIndex = new Map(packs.map((p, i) => [p, i]));
+  const packOf = Uint32Array.from(locs, (l) => (l ? packIndex.get(l.pack)! : packs.length));
+  const offsetOf = Float64Array.from(locs, (l) => l?.offset ?? 0);
+  return Uint32Array.from(locs, (_, i) => i).sort((a, b) => packOf[a]! - packOf[b]! || offsetOf[a]! - offsetOf[b]!);
+}
+
 /**
  * The objects of one repository: the union of its live packs (newest first). Every read is a
  * positional read in an immutable pack; nothing here mutates.
@@ -37,6 +45,16 @@ export class RepoObjects {
       if (offset >= 0) return { pack, offset };
     }
     return null;
+  }
+
+  /**
+   * `oids` in stored order: pack by pack (newest first, as `packs`), by offset within each; ids
+   * not found last, as given. Reading objects in this order goes forward through each pack, so its
+   * reads come from read-ahead windows instead of one seek per object.
+   */
+  inStoredOrder(oids: readonly string[]): string[] {
+    const locs = oids.map((oid) => this.locate(oid));
+    return [...storedOrder(this.packs, locs)].map((i) => oids[i]!);
   }
 
   has(oid: string | Buffer): boolean {
