@@ -36,15 +36,13 @@ export async function writePack(
   const written = new Map<string, number>(); // oid -> offset in the output
   const inProgress = new Set<string>();
 
-  const locs = oids.map((oid) => {
-    const loc = objects.locate(oid);
-    if (!loc) throw new Error(`object ${oid} vanished while writing a pack`);
-    return loc;
-  });
-  const order = opts.storedOrder ? storedOrder(objects.packs, locs) : Uint32Array.from(oids, (_, i) => i);
+  // Stored order: located once up front (the sort needs them); else each object is located as it is written.
+  const locs = opts.storedOrder ? oids.map((oid) => objects.locate(oid)) : null;
+  const order = locs ? storedOrder(objects.packs, locs) : null;
 
-  const emit = async (oid: string, loc: ObjectLocation | null = objects.locate(oid)): Promise<void> => {
+  const emit = async (oid: string, located?: ObjectLocation | null): Promise<void> => {
     if (written.has(oid)) return;
+    const loc = located === undefined ? objects.locate(oid) : located;
     if (!loc) throw new Error(`object ${oid} vanished while writing a pack`);
     const raw = loc.pack.file.rawEntry(loc.offset);
     const isDelta = raw.typeCode === OFS_DELTA || raw.typeCode === REF_DELTA;
@@ -81,6 +79,7 @@ export async function writePack(
     }
   };
 
-  for (const i of order) await emit(oids[i]!, locs[i]!);
+  if (order) for (const i of order) await emit(oids[i]!, locs![i]!);
+  else for (const oid of oids) await emit(oid);
   await writer.finish();
 }
