@@ -4,8 +4,8 @@
 #                                        the integration tests (test/*.test.ts), in both configurations
 #   bash scripts/test.sh FILE...         only these test files
 #   PACKHUB_TEST_BACKENDS=fs bash scripts/test.sh   one configuration only (fs, s3 or fs,s3)
-#   PACKHUB_TEST_CONCURRENCY=2 bash scripts/test.sh  two test files at a time (default one: the
-#                                        suite is not yet known to pass with two at a time)
+#   PACKHUB_TEST_CONCURRENCY=2 bash scripts/test.sh  two test files at a time (default one here;
+#                                        scripts/test-all.sh, which CI runs, runs two)
 # Exits non-zero if any test failed or was cancelled, or if no test ran at all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
