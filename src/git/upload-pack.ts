@@ -227,9 +227,6 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
         // A shallow client may lack bases below its boundary; never send it thin deltas.
         thin: args.thin && !plan.deepening && args.clientShallow.length === 0,
         clientHas: plan.clientHas,
-        // A lazy fetch names blobs in path order: read them in stored order instead. A walk's
-        // order already follows the stored one (and sorting 100,000 objects costs more than it saves).
-        storedOrder: firstType === 'blob' || firstType === 'tree',
       },
     );
     recording?.commit();

@@ -83,7 +83,9 @@ export function enumerateObjects(objects: RepoObjects, req: EnumerateRequest): E
   const wantTags: string[] = [];
   // Many wants (a partial clone's lazy fetch names its blobs in path order) are looked at in stored
   // order, so reading their types goes forward through the pack.
-  for (const want of req.wants.length > 64 ? objects.inStoredOrder(req.wants) : req.wants) {
+  const wantOrder = req.wants.length > 64 ? objects.storedOrder(req.wants) : null;
+  for (let w = 0; w < req.wants.length; w++) {
+    const want = req.wants[wantOrder ? wantOrder[w]! : w]!;
     let cur = want;
     for (let i = 0; i < 64; i++) {
       const t = objects.type(cur);

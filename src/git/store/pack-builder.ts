@@ -1,6 +1,6 @@
 import { TYPE_CODE, OFS_DELTA, REF_DELTA } from '../objects/types.js';
 import { PackWriter } from '../pack/pack-writer.js';
-import { storedOrder, type ObjectLocation, type RepoObjects } from './repo-objects.js';
+import type { RepoObjects } from './repo-objects.js';
 
 export interface BuildOptions {
   /** Client understands OFS_DELTA. */
@@ -9,8 +9,6 @@ export interface BuildOptions {
   thin: boolean;
   /** Objects the client has: allowed thin bases. */
   clientHas: Set<string>;
-  /** Write in stored order (pack by pack, by offset) instead of the order of `oids`. */
-  storedOrder?: boolean;
 }
 
 /**
@@ -18,11 +16,6 @@ export interface BuildOptions {
  * A stored delta is kept when its base goes into the same pack (written first, then addressed by
  * offset or id) or, for thin packs, when the client has the base; otherwise the object is
  * resolved and written whole. No object is inflated and deflated again unless it must be.
- *
- * With `storedOrder`, objects go out in the order they are stored (pack by pack, by offset), not in
- * the order asked: for a fetch the stored order is as good as git's (it is git's own for pushed
- * packs, a clone's for compacted ones), and reading forward lets each pack read ahead instead of
- * seeking once per object (a partial clone's lazy fetch asks for its blobs in path order).
  */
 export async function writePack(
   objects: RepoObjects,
@@ -36,13 +29,9 @@ export async function writePack(
   const written = new Map<string, number>(); // oid -> offset in the output
   const inProgress = new Set<string>();
 
-  // Stored order: located once up front (the sort needs them); else each object is located as it is written.
-  const locs = opts.storedOrder ? oids.map((oid) => objects.locate(oid)) : null;
-  const order = locs ? storedOrder(objects.packs, locs) : null;
-
-  const emit = async (oid: string, located?: ObjectLocation | null): Promise<void> => {
+  const emit = async (oid: string): Promise<void> => {
     if (written.has(oid)) return;
-    const loc = located === undefined ? objects.locate(oid) : located;
+    const loc = objects.locate(oid);
     if (!loc) throw new Error(`object ${oid} vanished while writing a pack`);
     const raw = loc.pack.file.rawEntry(loc.offset);
     const isDelta = raw.typeCode === OFS_DELTA || raw.typeCode === REF_DELTA;
@@ -79,7 +68,6 @@ export async function writePack(
     }
   };
 
-  if (order) for (const i of order) await emit(oids[i]!, locs![i]!);
-  else for (const oid of oids) await emit(oid);
+  for (const oid of oids) await emit(oid);
   await writer.finish();
 }

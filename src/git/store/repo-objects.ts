@@ -17,14 +17,6 @@ export class MissingObjectError extends GitFormatError {
   }
 }
 
-/** Indexes of `locs` in stored order: pack by pack (in the order of `packs`), by offset; missing ones (null) last. */
-export function storedOrder(packs: readonly LoadedPack[], locs: readonly (ObjectLocation | null)[]): Uint32Array {
-  const packIndex = new Map(packs.map((p, i) => [p, i]));
-  const packOf = Uint32Array.from(locs, (l) => (l ? packIndex.get(l.pack)! : packs.length));
-  const offsetOf = Float64Array.from(locs, (l) => l?.offset ?? 0);
-  return Uint32Array.from(locs, (_, i) => i).sort((a, b) => packOf[a]! - packOf[b]! || offsetOf[a]! - offsetOf[b]!);
-}
-
 /**
  * The objects of one repository: the union of its live packs (newest first). Every read is a
  * positional read in an immutable pack; nothing here mutates.
@@ -48,13 +40,24 @@ export class RepoObjects {
   }
 
   /**
-   * `oids` in stored order: pack by pack (newest first, as `packs`), by offset within each; ids
-   * not found last, as given. Reading objects in this order goes forward through each pack, so its
-   * reads come from read-ahead windows instead of one seek per object.
+   * The indexes of `oids` in stored order: pack by pack (newest first, as `packs`), by offset within
+   * each; ids not found last. Reading objects in this order goes forward through each pack, so its
+   * reads come from read-ahead windows instead of one seek per object. Typed arrays only: no
+   * object per id (a lazy fetch names up to every blob of a repository).
    */
-  inStoredOrder(oids: readonly string[]): string[] {
-    const locs = oids.map((oid) => this.locate(oid));
-    return [...storedOrder(this.packs, locs)].map((i) => oids[i]!);
+  storedOrder(oids: readonly string[]): Uint32Array {
+    const packOf = new Uint32Array(oids.length).fill(this.packs.length);
+    const offsetOf = new Float64Array(oids.length);
+    for (let i = 0; i < oids.length; i++) {
+      for (let p = 0; p < this.packs.length; p++) {
+        const offset = this.packs[p]!.index.find(oids[i]!);
+        if (offset < 0) continue;
+        packOf[i] = p;
+        offsetOf[i] = offset;
+        break;
+      }
+    }
+    return Uint32Array.from(oids, (_, i) => i).sort((a, b) => packOf[a]! - packOf[b]! || offsetOf[a]! - offsetOf[b]!);
   }
 
   has(oid: string | Buffer): boolean {
