@@ -121,7 +121,15 @@ for (const backend of backends()) {
       for (const [version, dir] of clones) {
         const start = await objectCount(dir);
         const trace = path.join(tmpDir(`incr-trace-v${version}`), 'pack');
-        await git(['fetch', '--quiet', 'origin', 'main:main'], { cwd: dir, protocol: version, env: { GIT_TRACE_PACKFILE: trace } });
+        const packets = path.join(path.dirname(trace), 'packets');
+        await git(['fetch', '--quiet', 'origin', 'main:main'], { cwd: dir, protocol: version, env: { GIT_TRACE_PACKFILE: trace, GIT_TRACE_PACKET: packets } });
+        if (version === 2) {
+          // The client's tip is a common have that every want reaches: the hub says 'ready' and sends
+          // the pack in the same answer, so the client never has to send 'done'.
+          const lines = fs.readFileSync(packets, 'utf8');
+          assert.match(lines, /fetch< ready\n/, 'the hub ends the negotiation with ready');
+          assert.doesNotMatch(lines, /fetch> done\n/, 'no second round');
+        }
         const sent = packHeader(fs.readFileSync(trace));
         assert.equal(sent.objects, 10, `v${version}: the pack the hub sent has ${sent.objects} objects, expected exactly the 10 new ones`);
         assert.ok(sent.bytes < 16 * 1024, `v${version}: the pack is small (${sent.bytes} bytes)`);

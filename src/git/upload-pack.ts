@@ -239,6 +239,52 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   return args.commonHaves.length === 0 ? 'clone' : 'fetch';
 }
 
+/** Commits looked at, at most, to decide whether a negotiation may end ('ready'). */
+const READY_WALK_LIMIT = 10_000;
+
+/**
+ * Whether every wanted commit reaches a common have, walking no further back than the oldest of
+ * them (git's ok_to_give_up): then what the client lacks is bounded and the pack can be sent now.
+ * A walk past READY_WALK_LIMIT commits says no (the client goes on negotiating, as before).
+ */
+function okToGiveUp(objects: RepoObjects, wants: readonly string[], commonHaves: readonly string[]): boolean {
+  const haves = new Set<string>();
+  let cutoff = Infinity;
+  for (const h of commonHaves) {
+    if (objects.type(h) !== 'commit') continue;
+    haves.add(h);
+    cutoff = Math.min(cutoff, objects.commit(h).committer.timestamp);
+  }
+  if (haves.size === 0) return false;
+  const reaching = new Set<string>(); // commits known to reach a have
+  let budget = READY_WALK_LIMIT;
+  for (const want of new Set(wants)) {
+    let tip: string;
+    try {
+      tip = objects.peel(want).oid;
+    } catch {
+      return false;
+    }
+    if (objects.type(tip) !== 'commit') return false;
+    const seen = new Set<string>();
+    const stack = [tip];
+    let found = false;
+    while (stack.length && !found) {
+      const c = stack.pop()!;
+      if (haves.has(c) || reaching.has(c)) found = true;
+      else if (!seen.has(c)) {
+        seen.add(c);
+        if (--budget < 0) return false;
+        const commit = objects.commit(c);
+        if (commit.committer.timestamp >= cutoff) stack.push(...commit.parents);
+      }
+    }
+    if (!found) return false;
+    reaching.add(tip);
+  }
+  return true;
+}
+
 /** Protocol v2: one command per request (ls-refs or fetch). */
 export async function uploadPackV2(full: UploadPackRepo, body: AsyncIterable<Buffer>, sink: Sink): Promise<FetchKind | null> {
   // Hidden refs are neither listed nor usable as names (deepen-not, include-tag); their objects stay reachable by id.
@@ -296,6 +342,7 @@ async function fetchV2(repo: UploadPackRepo, reader: PktReader, sink: Sink): Pro
   const deepenNot: string[] = [];
   const objects = await repo.objects();
   let haves = 0;
+  let waitForDone = false;
   // Arguments are applied as they arrive (never all kept as text); of the haves only those we have are kept.
   for (;;) {
     const p = await reader.read();
@@ -312,7 +359,8 @@ async function fetchV2(repo: UploadPackRepo, reader: PktReader, sink: Sink): Pro
       if (line.startsWith('want-ref ') || line.startsWith('packfile-uris ') || line === 'sideband-all') {
         throw new GitFormatError(`fetch argument not supported: ${line.slice(0, 200)}`);
       }
-      // wait-for-done and unknown arguments: ignored.
+      else if (line === 'wait-for-done') waitForDone = true;
+      // Unknown arguments: ignored.
     }
   }
   if (deepenNot.length) args.deepenNot = resolveDeepenNot(repo, deepenNot);
@@ -323,9 +371,16 @@ async function fetchV2(repo: UploadPackRepo, reader: PktReader, sink: Sink): Pro
     const lines = [pktLine('acknowledgments\n')];
     if (args.commonHaves.length === 0) lines.push(pktLine('NAK\n'));
     for (const c of args.commonHaves) lines.push(pktLine(`ACK ${c}\n`));
-    lines.push(FLUSH);
+    // 'ready' when the common haves already bound what to send, as git's upload-pack does: the pack
+    // follows in this answer, sparing the client the round that would only say 'done'.
+    const ready = !waitForDone && okToGiveUp(objects, args.wants, args.commonHaves);
+    if (!ready) {
+      lines.push(FLUSH);
+      await sink(Buffer.concat(lines));
+      return null; // the client comes back with more haves, or with 'done'
+    }
+    lines.push(pktLine('ready\n'), DELIM);
     await sink(Buffer.concat(lines));
-    return null; // never 'ready': the client sends 'done' with the full set of common haves next
   }
   const plan = args.depth !== undefined || args.deepenSince !== undefined || deepenNot.length > 0;
   const out = new SidebandWriter(sink, true);
