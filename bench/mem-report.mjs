@@ -27,6 +27,7 @@ if (out && dist) {
       parsed: pc.parsedCacheStats?.(),
       blobFacts: bf.blobFactsCount?.(),
       deltaBases: pf.baseCacheStats?.(),
+      readAhead: pf.readAheadStats?.(),
     };
     const report = { peak: mib(peaks), now: mib(now), caches };
     // With --expose-gc: what is live (after a full collection), apart from garbage not yet collected.

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { GitFormatError } from '../../core/errors.js';
 import { OFS_DELTA, REF_DELTA } from '../objects/types.js';
 import { PackIndex } from './idx.js';
-import { PackFile } from './pack-file.js';
+import { PackFile, readAheadStats } from './pack-file.js';
 import { allObjects, buildHistoryRepo, git, removeTempDirs, tempDir, verifyPack, type FixtureRepo, type GitObject } from './test-fixtures.js';
 
 describe('PackFile against git cat-file and verify-pack', () => {
@@ -88,6 +88,36 @@ describe('PackFile against git cat-file and verify-pack', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('read-ahead windows kept between reads stay bounded over many open packs, and what was read stays right', async () => {
+    // Forward through the entries before the first large one: each file's reader grows its window
+    // up to 1 MiB (and the last one reaches into the large entry).
+    const sorted = [...objects].map((o) => idx.find(o.oid)).sort((a, b) => a - b);
+    const firstLarge = sorted.findIndex((offset) => pf.entryAt(offset).size >= 1 << 20);
+    const inPackOrder = sorted.slice(0, firstLarge < 0 ? sorted.length : firstLarge);
+    assert.ok(inPackOrder.length >= 30, `${inPackOrder.length} entries before the first large one`);
+    const expected = inPackOrder.map((offset) => Buffer.from(pf.rawEntry(offset).compressed));
+    const before = readAheadStats();
+    const files = await Promise.all(Array.from({ length: 40 }, () => PackFile.open(repo.packPath, idx)));
+    try {
+      const kept: Buffer[] = [];
+      for (const file of files) {
+        inPackOrder.forEach((offset, i) => {
+          const got = file.rawEntry(offset).compressed;
+          assert.ok(got.equals(expected[i]!), `entry at ${offset}`);
+          if (i === 3) kept.push(got);
+        });
+      }
+      const during = readAheadStats();
+      assert.ok(during.windows >= 2, `windows kept: ${during.windows}`);
+      assert.ok(during.bytes <= 16 << 20, `${during.bytes} bytes of windows kept over ${files.length} packs (${during.windows} windows)`);
+      // A slice handed out before its window was dropped still holds the bytes it was given.
+      for (const k of kept) assert.ok(k.equals(expected[3]!));
+    } finally {
+      for (const f of files) f.close();
+    }
+    assert.ok(readAheadStats().bytes <= before.bytes, 'closed packs keep no window');
   });
 
   it('reads the 30 MiB file and its 30 MiB delta', () => {

@@ -85,8 +85,48 @@ class ReadAhead {
       bytes = readInto(this.fd, sharedWindow.bytes, offset, want);
     } else bytes = readAt(this.fd, offset, want);
     this.window = { start: offset, bytes };
+    if (!this.shared || bytes !== sharedWindow.bytes) retain(this, bytes.length);
     return bytes.subarray(0, length);
   }
+
+  /** Forgets the window (slices handed out stay valid: they hold their buffer). */
+  drop(): void {
+    this.window = null;
+    release(this);
+  }
+}
+
+/**
+ * Most bytes of read-ahead windows kept between reads, over every open pack of the process. Each
+ * reader keeps its last window for the reads that follow; with hundreds of open packs (many
+ * repositories) that would be hundreds of MiB, so the windows of the readers used least recently
+ * are dropped past this (their next read starts a new one).
+ */
+const RETAINED_WINDOW_BYTES = 16 << 20;
+/** Readers holding a window of their own, least recently used first, with its size. */
+const retained = new Map<ReadAhead, number>();
+let retainedBytes = 0;
+
+function retain(reader: ReadAhead, bytes: number): void {
+  release(reader);
+  retained.set(reader, bytes);
+  retainedBytes += bytes;
+  for (const [r] of retained) {
+    if (retainedBytes <= RETAINED_WINDOW_BYTES || r === reader) break;
+    r.drop();
+  }
+}
+
+function release(reader: ReadAhead): void {
+  const had = retained.get(reader);
+  if (had === undefined) return;
+  retained.delete(reader);
+  retainedBytes -= had;
+}
+
+/** Read-ahead windows kept between reads, over every open pack (bounded by RETAINED_WINDOW_BYTES). */
+export function readAheadStats(): { windows: number; bytes: number } {
+  return { windows: retained.size, bytes: retainedBytes };
 }
 
 /** The window buffer of the shared readers (objectHead's, which keeps nothing it reads), and the reader whose window it holds. */
@@ -160,6 +200,8 @@ export class PackFile {
   }
 
   close(): void {
+    this.entries.drop();
+    this.heads.drop();
     try {
       fs.closeSync(this.fd);
     } catch {
