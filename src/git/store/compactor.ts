@@ -95,18 +95,23 @@ export class Compactor {
     private readonly log: Logger,
   ) {}
 
-  /** A repository got a new pack: compact it after a quiet period if it has enough packs. */
+  /**
+   * A repository got a new pack: compact it after a quiet period if it has enough packs. Below that,
+   * find out at once whether a pack now holds the whole history (the first push, or a force push over
+   * a repository created with an initial commit), so a clone soon after the push streams it as it is:
+   * a pack pushed on top of earlier history is told apart by a walk of its commits, cheaply.
+   */
   schedule(repoId: string): void {
     if (this.closed || this.opts.minPacks <= 0) return;
+    void this.run(async () => {
+      const live = await this.db.packs.listLive(repoId);
+      if (live.length < this.opts.minPacks && live.some((p) => !p.cloneKey)) await this.proveCloneKey(repoId, null, false, undefined, live.map((p) => p.name));
+    });
     clearTimeout(this.timers.get(repoId));
     const timer = setTimeout(() => {
       this.timers.delete(repoId);
       void this.run(async () => {
-        const live = await this.db.packs.listLive(repoId);
-        if (live.length >= this.opts.minPacks) await this.compact(repoId, false);
-        // A pack may hold the whole history (the first push, or a force push over a repository
-        // created with an initial commit): then a clone streams it as it is.
-        else if (live.some((p) => !p.cloneKey)) await this.proveCloneKey(repoId, null, false, undefined, live.map((p) => p.name));
+        if ((await this.db.packs.listLive(repoId)).length >= this.opts.minPacks) await this.compact(repoId, false);
       });
     }, this.opts.delayMs);
     timer.unref();
