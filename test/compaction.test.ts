@@ -194,7 +194,7 @@ for (const backend of backends()) {
       // One more commit: its pack names a parent it does not hold, so it answers no clone alone.
       await commitFile(w, 'k3.txt', 'on top\n');
       await git(['push', '--quiet', remote, 'main'], { cwd: w });
-      await new Promise((r) => setTimeout(r, 4000)); // past the compaction delay (3 s): its check has run
+      await new Promise((r) => setTimeout(r, 4000)); // its check (right after the push) has run
       assert.equal(proofs(), before + 1, 'the incremental pack is not proven');
       const dest = path.join(tmpDir('compact-forced-clone'), 'c');
       const r = await gitResult(['clone', '--progress', `${hub!.url}/alice/forced.git`, dest]);

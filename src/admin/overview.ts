@@ -41,7 +41,7 @@ export function createOverviewApi(deps: { config: Readonly<Config>; db: Db; jobs
   /** Bytes stored in total and per namespace, packs apart from LFS objects: a fixed number of queries, whatever the number of repositories. */
   async function storage() {
     const repos = await db.repos.list();
-    const [used, live, usage] = await Promise.all([db.repos.usedStorage(repos.map((r) => r.id)), db.packs.liveTotals(), db.quotas.usageByNamespace()]);
+    const [used, live, usage] = await Promise.all([db.repos.usedStorage(), db.packs.liveTotals(), db.quotas.usageByNamespace()]);
     const byNamespace = new Map<string, { namespace: string; repos: number; packBytes: number; lfsBytes: number; totalBytes: number; privateBytes: number; publicBytes: number }>();
     /** When each repository last changed: its newest pack (every push and commit adds one), else its row. */
     const changedAt = new Map<string, Date>();

@@ -156,8 +156,12 @@ export interface Db {
      */
     update(id: string, patch: Partial<Pick<RepoRecord, 'private' | 'defaultBranch' | 'namespace' | 'name'>>): Promise<RepoRecord>;
     delete(id: string): Promise<void>;
-    /** Bytes each repository stores: its live packs plus the LFS objects linked to it (shared ones count for each). */
-    usedStorage(ids: string[]): Promise<Map<string, number>>;
+    /**
+     * Bytes each repository stores: its live packs plus the LFS objects linked to it (shared ones
+     * count for each). Of the given ids (0 for one that stores nothing), or, without ids, of every
+     * repository that stores something.
+     */
+    usedStorage(ids?: string[]): Promise<Map<string, number>>;
   };
   packs: {
     listLive(repoId: string): Promise<PackRecord[]>;

@@ -395,7 +395,7 @@ for (const [kind, make] of configs) {
       assert.equal((await db.packs.listSuperseded(repo)).length, 2);
     });
 
-    it('usedStorage: live pack bytes per repository, for more ids than one statement may bind', async () => {
+    it('usedStorage: live pack bytes per repository, for more ids than one statement may bind, or of every repository', async () => {
       const repo = (await db.repos.create({ type: 'model', namespace: 'alice', name: 'used' })).id;
       await db.commitPush(repo, { repoId: repo, name: 'd'.repeat(40), objectCount: 1, sizeBytes: 123, source: 'receive' }, [], { atomic: true });
       // 40,000 ids: past SQLite's 32,766 bound variables; the real one last, in the final slice.
@@ -405,6 +405,10 @@ for (const [kind, make] of configs) {
       assert.equal(used.size, ids.length);
       assert.equal(used.get(repo), 123);
       assert.equal(used.get(ids[0]!), 0);
+      // Without ids: every repository that stores something, with no id list to bind.
+      const all = await db.repos.usedStorage();
+      assert.equal(all.get(repo), 123);
+      assert.equal(all.has(ids[0]!), false);
     });
 
     it('state version: every change of refs, live packs, the gc epoch or the gate mode gives the repository a new one, in the same transaction', async () => {

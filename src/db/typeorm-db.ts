@@ -545,15 +545,14 @@ export async function openDb(database: Config['database'], log: Logger): Promise
         });
       },
       async usedStorage(ids) {
-        const out = new Map<string, number>(ids.map((id) => [id, 0]));
-        // In slices: every id is a bound variable, and SQLite refuses more than 32,766 in one statement.
-        for (let i = 0; i < ids.length; i += USED_STORAGE_SLICE) {
-          const slice = ids.slice(i, i + USED_STORAGE_SLICE);
+        const out = new Map<string, number>((ids ?? []).map((id) => [id, 0]));
+        const sums = async (slice?: string[]) => {
           const packs = await read(() => ds
             .createQueryBuilder(PackEntity, 'p')
             .select('p.repo_id', 'repo')
             .addSelect('SUM(p.size_bytes)', 'bytes')
-            .where('p.repo_id IN (:...ids) AND p.state = :live', { ids: slice, live: 'live' })
+            .where('p.state = :live', { live: 'live' })
+            .andWhere(slice ? 'p.repo_id IN (:...ids)' : '1 = 1', { ids: slice })
             .groupBy('p.repo_id')
             .getRawMany<{ repo: string; bytes: unknown }>());
           const lfs = await read(() => ds
@@ -561,11 +560,14 @@ export async function openDb(database: Config['database'], log: Logger): Promise
             .innerJoin(LfsObjectEntity, 'o', 'o.oid = l.oid')
             .select('l.repo_id', 'repo')
             .addSelect('SUM(o.size)', 'bytes')
-            .where('l.repo_id IN (:...ids)', { ids: slice })
+            .where(slice ? 'l.repo_id IN (:...ids)' : '1 = 1', { ids: slice })
             .groupBy('l.repo_id')
             .getRawMany<{ repo: string; bytes: unknown }>());
           for (const row of [...packs, ...lfs]) out.set(row.repo, (out.get(row.repo) ?? 0) + Number(row.bytes ?? 0));
-        }
+        };
+        if (!ids) await sums();
+        // In slices: every id is a bound variable, and SQLite refuses more than 32,766 in one statement.
+        else for (let i = 0; i < ids.length; i += USED_STORAGE_SLICE) await sums(ids.slice(i, i + USED_STORAGE_SLICE));
         return out;
       },
     },

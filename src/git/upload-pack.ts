@@ -171,11 +171,7 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
   // include-tag adds nothing when every tag it could add is wanted anyway; else the answer may be more
   // than what the wants reach, and no key applies.
   const wanted = new Set(args.wants);
-  // A clone wants commits and tags (the first want says which kind of request this is: a partial
-  // clone's lazy fetch wants blobs, up to every one of the repository, and needs no key).
-  const firstType = args.wants.length ? objects.type(args.wants[0]!) : null;
   const plain =
-    (firstType === 'commit' || firstType === 'tag') &&
     args.commonHaves.length === 0 &&
     !args.filter &&
     args.depth === undefined &&
@@ -183,7 +179,11 @@ async function sendPack(objects: RepoObjects, args: FetchArgs, out: SidebandWrit
     !args.deepenNot?.length &&
     args.clientShallow.length === 0 &&
     args.ofsDelta &&
-    (!args.includeTag || (args.includeTags ?? []).every((t) => wanted.has(t)));
+    (!args.includeTag || (args.includeTags ?? []).every((t) => wanted.has(t))) &&
+    // A clone wants commits and tags (the first want says which kind of request this is: a partial
+    // clone's lazy fetch wants blobs, up to every one of the repository, and needs no key).
+    args.wants.length > 0 &&
+    ['commit', 'tag'].includes(objects.type(args.wants[0]!) ?? '');
   const key = plain ? cloneKey(wanted) : '';
   const keyed = plain ? objects.packs.find((p) => p.fullCloneKey === key) : undefined;
   if (keyed) {

@@ -85,7 +85,9 @@ class ReadAhead {
       bytes = readInto(this.fd, sharedWindow.bytes, offset, want);
     } else bytes = readAt(this.fd, offset, want);
     this.window = { start: offset, bytes };
-    if (!this.shared || bytes !== sharedWindow.bytes) retain(this, bytes.length);
+    // The shared buffer is one for the process: counted nowhere; a window of its own is.
+    if (bytes === sharedWindow.bytes) release(this);
+    else retain(this, bytes.length);
     return bytes.subarray(0, length);
   }
 
@@ -99,11 +101,11 @@ class ReadAhead {
 /**
  * Most bytes of read-ahead windows kept between reads, over every open pack of the process. Each
  * reader keeps its last window for the reads that follow; with hundreds of open packs (many
- * repositories) that would be hundreds of MiB, so the windows of the readers used least recently
- * are dropped past this (their next read starts a new one).
+ * repositories) that would be hundreds of MiB, so the oldest windows are dropped past this (their
+ * reader's next read starts a new one).
  */
 const RETAINED_WINDOW_BYTES = 16 << 20;
-/** Readers holding a window of their own, least recently used first, with its size. */
+/** Readers holding a window of their own, oldest window first, with its size. */
 const retained = new Map<ReadAhead, number>();
 let retainedBytes = 0;
 

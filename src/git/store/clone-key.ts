@@ -58,7 +58,7 @@ function commitsWithin(objects: RepoObjects, pack: LoadedPack, wants: readonly s
   while (stack.length) {
     const oid = stack.pop()!;
     if (seen.has(oid)) continue;
-    if (!pack.index.has(oid) || seen.size >= pack.index.count) return false;
+    if (!pack.index.has(oid)) return false;
     seen.add(oid);
     for (const parent of objects.commit(oid).parents) if (!seen.has(parent)) stack.push(parent);
   }
