@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Writable } from 'node:stream';
@@ -113,5 +114,10 @@ export class ContentStore {
 
   open(oid: string, range?: ByteRange): Promise<Readable> {
     return this.blobs.get(lfsKey(oid), range);
+  }
+
+  /** The object's file, opened, when the store keeps local files (null otherwise); throws not_found when absent. */
+  async openFile(oid: string): Promise<FileHandle | null> {
+    return this.blobs.openFile ? this.blobs.openFile(lfsKey(oid)) : null;
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { RepoRecord } from '../db/types.js';
 import { can } from '../auth/permissions.js';
 import { REPO_TYPES, baseUrl, principalOf, repoBase, resolveRepo } from '../http/repo-route.js';
+import { fileReader, sendRange } from '../http/send-file.js';
 import type { RepoService } from '../repos/repo-service.js';
 import { objectError, parseBatchRequest, type Action, type BatchObject } from './batch.js';
 import { ContentStore, lfsKey, stagingKey } from './content-store.js';
@@ -236,8 +237,17 @@ export async function serveObject(content: ContentStore, req: Request, res: Resp
     res.end();
     return;
   }
-  const body = await content.open(oid, range ?? undefined);
-  await pipeline(body, res);
+  const fh = await content.openFile(oid);
+  if (!fh) {
+    await pipeline(await content.open(oid, range ?? undefined), res);
+    return;
+  }
+  try {
+    await sendRange(res, fileReader(fh), range?.start ?? 0, range ? range.end : size - 1);
+  } finally {
+    await fh.close();
+  }
+  res.end();
 }
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. `end` omitted means to the end. */
@@ -73,6 +74,8 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobListing>;
   /** A local file path holding the object, for backends that are local files (lets packs be read in place). */
   localPath?(key: string): string;
+  /** The object opened for reading, for backends that are local files. Throws not_found 'BlobNotFound' when absent. */
+  openFile?(key: string): Promise<FileHandle>;
   /** Presigned URLs, for backends that support them (S3). */
   presignGet?(key: string, expiresInSeconds: number): Promise<string>;
   presignPut?(key: string, expiresInSeconds: number, opts: PresignPutOptions): Promise<PresignedPut>;

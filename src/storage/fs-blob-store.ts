@@ -86,7 +86,7 @@ export class FsBlobStore implements BlobStore {
     await this.writeAtomically(key, (tmp) => fsp.copyFile(filePath, tmp));
   }
 
-  async get(key: string, range?: ByteRange): Promise<Readable> {
+  async openFile(key: string): Promise<fsp.FileHandle> {
     const p = this.localPath(key);
     let fh: fsp.FileHandle;
     try {
@@ -98,6 +98,11 @@ export class FsBlobStore implements BlobStore {
       await fh.close();
       throw notFound(key);
     }
+    return fh;
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const fh = await this.openFile(key);
     // 1 MiB reads: large objects stream at disk speed instead of in 64 KiB steps.
     return fh.createReadStream({ highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
   }
