@@ -1,6 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sendRange, type ReadAt } from '../http/send-file.js';
 import type { Logger } from '../core/logger.js';
 import type { RepoType } from '../db/db.js';
 import { lfsKey, type ContentStore } from '../lfs/content-store.js';
@@ -123,6 +125,56 @@ export class Fill {
 
   private changed(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Sends the object's bytes (or a range of them) to `out` as they arrive, then ends it; the same
+   * rules as `stream`. On a store of local files through reused buffers (src/http/send-file.ts):
+   * nothing allocated per read. Rejects (and leaves `out` to the caller) when the fill fails.
+   */
+  async sendTo(out: Writable, range: { start: number; end: number } | null = null): Promise<void> {
+    if (!this.content.blobs.openFile) {
+      await pipeline(this.stream(range), out);
+      return;
+    }
+    this.anchor();
+    const end = range ? range.end : this.size - 1;
+    let fh: fsp.FileHandle | null = null;
+    const read: ReadAt = async (buf, pos) => {
+      for (;;) {
+        const state = this.state as Fill['state'];
+        if (state === 'failed') throw this.error ?? new Error('download failed');
+        if (!fh) {
+          // The part file stays readable through its descriptor when it is moved into storage.
+          if (state === 'stored') fh = await this.content.openFile(this.oid);
+          else {
+            try {
+              fh = await fsp.open(this.partPath, 'r');
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+              // Moved into storage between the check and the open: read it there once it is stored.
+              if (this.state === 'running') await this.changed();
+            }
+          }
+          continue;
+        }
+        const limit = state === 'stored' || this.verified ? end + 1 : Math.min(end + 1, this.written, this.size - 1);
+        if (pos >= limit) {
+          await this.changed();
+          continue;
+        }
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, limit - pos), pos);
+        if (bytesRead > 0) return bytesRead;
+        // The file was started over (the upstream ignored a resume); wait for it to grow again.
+        await this.changed();
+      }
+    };
+    try {
+      await sendRange(out, read, range?.start ?? 0, end);
+    } finally {
+      await (fh as fsp.FileHandle | null)?.close();
+    }
+    out.end();
   }
 
   /**
@@ -303,15 +355,22 @@ export class LfsFills {
               throw new UpstreamError(`upstream ${upstream.label} answered ${res.status} for ${where}`, res.status, false);
             }
             let pushed = done;
+            let lastByte = Date.now();
+            const ms = this.opts.inactivityMs;
+            const watchdog = setInterval(() => Date.now() - lastByte >= ms && res.abort(new UpstreamError(`upstream sent nothing for ${ms} ms`, null, true)), Math.max(Math.floor(ms / 4), 10));
             try {
-              for await (const chunk of withInactivity(res.body, this.opts.inactivityMs, signal)) {
+              // Each chunk is copied into the part at once (the transport reuses its buffer); the
+              // connection pauses while the part has no room.
+              await res.readBody((chunk) => {
+                lastByte = Date.now();
                 if (pushed + chunk.length > size) throw new WrongBytes(`upstream sent more than the ${size} bytes of ${where}`);
                 pushed += chunk.length;
                 fill.received += chunk.length;
                 chunks++;
-                await part.push(chunk);
-              }
+                return part.push(chunk);
+              });
             } finally {
+              clearInterval(watchdog);
               // What arrived before a cut is kept: the resume starts after it.
               done = await part.flush();
             }
@@ -360,42 +419,5 @@ export class LfsFills {
 export class WrongBytes extends UpstreamError {
   constructor(message: string) {
     super(message, null, false);
-  }
-}
-
-/**
- * A body as Buffers; cut with an error when no byte comes for `ms`, or when `signal` aborts.
- * (No Promise.race against a long-lived promise per chunk: each race would stay attached to it and
- * keep its chunk alive, the whole body in memory by the end.)
- */
-async function* withInactivity(body: Readable, ms: number, signal: AbortSignal): AsyncGenerator<Buffer> {
-  let lastByte = Date.now();
-  let stalled = false;
-  const watchdog = setInterval(
-    () => {
-      if (Date.now() - lastByte < ms) return;
-      stalled = true;
-      body.destroy();
-    },
-    Math.max(Math.floor(ms / 4), 10),
-  );
-  const onAbort = () => body.destroy();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const why = () => (signal.aborted ? signal.reason : stalled ? new UpstreamError(`upstream sent nothing for ${ms} ms`, null, true) : null);
-  try {
-    try {
-      for await (const chunk of body) {
-        lastByte = Date.now();
-        yield chunk as Buffer;
-      }
-    } catch (err) {
-      throw why() ?? err;
-    }
-    const cut = why();
-    if (cut) throw cut;
-  } finally {
-    clearInterval(watchdog);
-    signal.removeEventListener('abort', onAbort);
-    body.destroy();
   }
 }

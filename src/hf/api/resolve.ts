@@ -109,7 +109,7 @@ async function serveRemote(ctx: HfContext, req: Request, res: Response, repo: Re
     return true;
   }
   try {
-    await pipeline(fill.stream(range), res);
+    await fill.sendTo(res, range);
   } catch (err) {
     // Headers are out: a cut is all the client can be told (it never receives a complete wrong file).
     ctx.deps.log.warn({ err: (err as Error).message, oid: pointer.oid }, 'pull-through download to a client ended early');
