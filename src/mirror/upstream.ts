@@ -115,8 +115,9 @@ export class Upstream {
   }
 
   /**
-   * The same for a large body (an LFS object): through `node:http` with keep-alive, the body a Node
-   * stream read at the consumer's pace. Same retries, redirects, credentials and headers timeout.
+   * The same for a large body (an LFS object): on a connection of its own, the body read into one
+   * buffer and handed to the caller's sink (src/mirror/transport.ts). Same retries, redirects,
+   * credentials and headers timeout.
    */
   download(url: string, init: RequestInit = {}): Promise<HttpAnswer> {
     return this.withRetries(url, init, (u, o) => httpExchange(u, o));
