@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { httpExchange, ProtocolError, READ_BYTES, TimeoutError } from './transport.js';
@@ -170,6 +171,44 @@ describe('mirror transport: HTTP/1.1 answers read into one buffer', () => {
       if (got > 1 << 20) ctl.abort(new Error('stop now'));
     });
     await assert.rejects(reading, /stop now/);
+  });
+
+  it('keeps a connection for the next exchange with the same origin; one the upstream closed meanwhile is replaced', async () => {
+    const body = crypto.randomBytes(200_000);
+    let connections = 0;
+    const open = new Set<net.Socket>();
+    const server = http.createServer((req, res) => {
+      if (req.url === '/chunked') {
+        res.write(body.subarray(0, 1000));
+        return res.end(body.subarray(1000));
+      }
+      if (req.url === '/last') res.setHeader('connection', 'close');
+      res.setHeader('content-length', body.length);
+      res.end(body);
+    });
+    server.on('connection', (s: net.Socket) => {
+      connections++;
+      open.add(s);
+      s.on('close', () => open.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const get = async (p: string) => assert.ok((await readAll(await httpExchange(url + p, opts))).body.equals(body));
+    for (const p of ['/a', '/chunked', '/b']) await get(p);
+    const head = await httpExchange(`${url}/c`, { ...opts, method: 'HEAD' });
+    assert.equal(head.headers.get('content-length'), String(body.length));
+    await head.readBody(() => assert.fail('a HEAD answer has no body'));
+    assert.equal(connections, 1);
+    // The upstream drops the idle connection (a restart, its keep-alive timeout): the next exchange
+    // finds it closed, before or after writing its request, and opens another.
+    for (const s of open) s.destroy();
+    await get('/d');
+    assert.equal(connections, 2);
+    // An answer that says `Connection: close` ends its connection.
+    await get('/last');
+    await get('/e');
+    assert.equal(connections, 3);
   });
 
   it('refuses request headers that would split the request', async () => {

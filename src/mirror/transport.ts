@@ -2,8 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 
 /**
- * One HTTP/1.1 exchange with the upstream for a large body (an LFS object), on a connection of its
- * own, read into one buffer for the whole exchange (`onread`): nothing is allocated per read. (A
+ * One HTTP/1.1 exchange with the upstream for a large body (an LFS object), its body read into the
+ * connection's one buffer (`onread`): nothing is allocated per read; connections are kept for the
+ * next exchange with the same origin. (A
  * `node:http` response allocates a new Buffer for every 64 KiB read; V8 counts those against the
  * heap's growth limit, and with the server's tight limit (src/cli.ts) draining a body at 1 GiB/s
  * ran a full collection every ~30 MiB: 2.2 s of CPU per 512 MiB against 0.1 s for this reader.)
@@ -57,32 +58,117 @@ const HEADER_SAFE = /^[^\r\n\0]*$/;
 
 type Framing = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'none' };
 
-export function httpExchange(url: string, opts: { method: string; headers: Record<string, string>; signal?: AbortSignal; headersTimeoutMs: number }): Promise<HttpAnswer> {
+/**
+ * A connection to an origin and its one read buffer. Between exchanges it waits in `idle` (at most
+ * IDLE_PER_ORIGIN per origin, IDLE_MS each): a mirror fetching file after file from the upstream,
+ * or from the CDN its answers redirect to, pays a TCP (and TLS) handshake once, not per object.
+ */
+interface Conn {
+  readonly key: string;
+  readonly socket: net.Socket;
+  readonly buf: Buffer;
+  /** The exchange using it (null while idle: bytes then are a protocol error, an end or close drops it). */
+  exchange: { data(bytes: Buffer): boolean; error(err: Error): void; end(): void; close(): void } | null;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+const IDLE_PER_ORIGIN = 8;
+const IDLE_MS = 30_000;
+const idle = new Map<string, Conn[]>();
+
+function dropIdle(conn: Conn): void {
+  const list = idle.get(conn.key);
+  const i = list?.indexOf(conn) ?? -1;
+  if (i >= 0) list!.splice(i, 1);
+  if (list?.length === 0) idle.delete(conn.key);
+  if (conn.idleTimer) clearTimeout(conn.idleTimer);
+  conn.idleTimer = null;
+}
+
+function connect(u: URL, key: string): Conn {
+  const secure = u.protocol === 'https:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const port = Number(u.port || (secure ? 443 : 80));
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+  const onread = {
+    buffer: buf,
+    callback: (n: number) => {
+      if (conn.exchange) return conn.exchange.data(buf.subarray(0, n));
+      conn.socket.destroy(); // an idle connection has nothing to say
+      return false;
+    },
+  };
+  const socket: net.Socket = secure
+    ? // tls.connect takes `onread` as net.connect does (Node's documentation; its typings lack it).
+      tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
+    : net.connect({ host, port, onread });
+  const conn: Conn = { key, socket, buf, exchange: null, idleTimer: null };
+  // Flowing, so that the end of the stream is seen (the bytes themselves go to `onread`).
+  socket.resume();
+  socket.on('error', (err) => conn.exchange?.error(err));
+  socket.on('end', () => conn.exchange?.end());
+  socket.on('close', () => {
+    dropIdle(conn);
+    conn.exchange?.close();
+  });
+  return conn;
+}
+
+/** A connection that answered a whole exchange goes back to the pool. */
+function release(conn: Conn): void {
+  conn.exchange = null;
+  const list = idle.get(conn.key) ?? [];
+  if (conn.socket.destroyed || list.length >= IDLE_PER_ORIGIN) return void conn.socket.destroy();
+  list.push(conn);
+  idle.set(conn.key, list);
+  conn.idleTimer = setTimeout(() => conn.socket.destroy(), IDLE_MS);
+  conn.idleTimer.unref();
+  conn.socket.unref();
+  // Reading on: an upstream that closes an idle connection is seen and the connection dropped.
+  conn.socket.resume();
+}
+
+/** A reused connection that broke before any byte of the answer: the upstream had closed it meanwhile. */
+class StaleConnection extends Error {}
+
+export async function httpExchange(url: string, opts: { method: string; headers: Record<string, string>; signal?: AbortSignal; headersTimeoutMs: number }): Promise<HttpAnswer> {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
-  if (!secure && u.protocol !== 'http:') return Promise.reject(new Error(`unsupported protocol ${u.protocol}`));
+  if (!secure && u.protocol !== 'http:') throw new Error(`unsupported protocol ${u.protocol}`);
   for (const [k, v] of Object.entries(opts.headers)) {
-    if (!HEADER_SAFE.test(k) || !HEADER_SAFE.test(v) || k.includes(':')) return Promise.reject(new Error(`invalid request header ${JSON.stringify(k)}`));
+    if (!HEADER_SAFE.test(k) || !HEADER_SAFE.test(v) || k.includes(':')) throw new Error(`invalid request header ${JSON.stringify(k)}`);
   }
   const head =
-    `${opts.method} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n` +
+    `${opts.method} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
     Object.entries(opts.headers)
       .filter(([k]) => !/^(host|connection)$/i.test(k))
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('') +
     '\r\n';
-  const bodyless = opts.method === 'HEAD';
+  const key = `${u.protocol}//${u.host}`;
+  for (;;) {
+    const reused = idle.get(key)?.pop();
+    if (!reused) return exchange(connect(u, key), head, opts, false);
+    dropIdle(reused);
+    reused.socket.ref();
+    try {
+      return await exchange(reused, head, opts, true);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+    }
+  }
+}
 
+function exchange(conn: Conn, head: string, opts: { method: string; signal?: AbortSignal; headersTimeoutMs: number }, reused: boolean): Promise<HttpAnswer> {
+  const bodyless = opts.method === 'HEAD';
+  const socket = conn.socket;
   return new Promise<HttpAnswer>((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(opts.signal.reason);
-    const readBuf = Buffer.allocUnsafe(READ_BYTES);
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    const port = Number(u.port || (secure ? 443 : 80));
-    const onread = { buffer: readBuf, callback: (n: number) => onData(readBuf.subarray(0, n)) };
-    const socket: net.Socket = secure
-      ? // tls.connect takes `onread` as net.connect does (Node's documentation; its typings lack it).
-        tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
-      : net.connect({ host, port, onread });
+    if (opts.signal?.aborted) {
+      if (reused) release(conn);
+      else socket.destroy();
+      return reject(opts.signal.reason);
+    }
+    if (socket.destroyed) return reject(new StaleConnection('the connection closed'));
 
     // The head, then the body.
     let headBuf: Buffer | null = null;
@@ -101,6 +187,10 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
     let line = '';
     let paused: Promise<void> | null = null;
     let eof = false;
+    // Whether the connection can serve another exchange once this body is read.
+    let keep = false;
+    let released = false;
+    let gotBytes = false;
 
     const timer = setTimeout(() => fail(new TimeoutError(opts.headersTimeoutMs)), opts.headersTimeoutMs);
     const onAbort = () => fail(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted'));
@@ -116,8 +206,9 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
       finished = true;
       failure = err;
       cleanup();
+      conn.exchange = null;
       socket.destroy();
-      if (!answered) reject(err);
+      if (!answered) reject(reused && !gotBytes && !(err instanceof TimeoutError) && !opts.signal?.aborted ? new StaleConnection(err.message) : err);
       bodyDone?.reject(err);
     }
 
@@ -125,24 +216,34 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
       if (finished) return;
       finished = true;
       cleanup();
-      socket.destroy();
+      if (keep && !eof) {
+        released = true;
+        release(conn);
+      } else {
+        conn.exchange = null;
+        socket.destroy();
+      }
       bodyDone?.resolve();
     }
 
+    conn.exchange = {
+      data: (bytes) => {
+        gotBytes = true;
+        return onData(bytes);
+      },
+      error: (err) => fail(err),
+      end: () => {
+        eof = true;
+        if (!answered) return fail(new Error('the connection closed before an answer'));
+        // A body that ends with the connection: complete (once a sink has had what came before).
+        if (framing?.kind === 'close') return sink ? finish() : undefined;
+        if (!finished) fail(new Error('the connection closed before the end of the body'));
+      },
+      close: () => {
+        if (!(eof && framing?.kind === 'close' && !sink)) fail(new Error('the connection closed'));
+      },
+    };
     socket.write(head);
-    // Flowing, so that the end of the stream is seen (the bytes themselves go to `onread`).
-    socket.resume();
-    socket.on('error', (err) => fail(err));
-    socket.on('end', () => {
-      eof = true;
-      if (!answered) return fail(new Error('the connection closed before an answer'));
-      // A body that ends with the connection: complete (once a sink has had what came before).
-      if (framing?.kind === 'close') return sink ? finish() : undefined;
-      if (!finished) fail(new Error('the connection closed before the end of the body'));
-    });
-    socket.on('close', () => {
-      if (!(eof && framing?.kind === 'close' && !sink)) fail(new Error('the connection closed'));
-    });
 
     /** Bytes from the socket (valid during this call only). false: pause reading. */
     function onData(data: Buffer): boolean {
@@ -151,6 +252,7 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
         if (!answered) {
           data = readHead(data);
           if (!answered) return true;
+          if (finished) return released; // no body (HEAD, 204, 304, a length of 0)
           if (!sink) {
             // Kept until the body is read (or dropped); nothing more is read meanwhile.
             if (data.length > 0) early = Buffer.from(data);
@@ -162,7 +264,8 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
         fail(err as Error);
         return false;
       }
-      return !(paused || finished);
+      // Released to the pool: it reads on, to see the upstream close it.
+      return released || !(paused || finished);
     }
 
     /** Adds bytes to the head; once it is complete, answers and returns the bytes after it. */
@@ -189,6 +292,7 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
       }
       headBuf = null;
       framing = bodyless ? { kind: 'none' } : framingOf(parsed.status, parsed.headers);
+      keep = parsed.version === '1.1' && framing.kind !== 'close' && !/(^|,)\s*close\s*(,|$)/i.test(parsed.headers.get('connection') ?? '');
       answered = true;
       clearTimeout(timer);
       resolve({
@@ -201,7 +305,10 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
           if (!finished) fail(new Error('discarded'));
         },
       });
-      if (framing.kind === 'none' || (framing.kind === 'length' && framing.left === 0)) finish();
+      if (framing.kind === 'none' || (framing.kind === 'length' && framing.left === 0)) {
+        if (after.length > 0) keep = false;
+        finish();
+      }
       return after;
     }
 
@@ -249,7 +356,10 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
         const n = Math.min(f.left, data.length);
         f.left -= n;
         emit(data.subarray(0, n));
-        if (f.left === 0) finish();
+        if (f.left === 0) {
+          if (n < data.length) keep = false; // more than the body: not a connection to reuse
+          finish();
+        }
         return;
       }
       if (f.kind === 'none') return;
@@ -281,6 +391,7 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
           chunkLeft = parseInt(m[1]!, 16);
           chunkState = chunkLeft === 0 ? 'trailer' : 'data';
         } else if (text === '') {
+          if (at < data.length) keep = false;
           return finish();
         }
       }
@@ -288,9 +399,9 @@ export function httpExchange(url: string, opts: { method: string; headers: Recor
   });
 }
 
-function parseHead(text: string): { status: number; statusText: string; headers: Headers } {
+function parseHead(text: string): { version: '1.0' | '1.1'; status: number; statusText: string; headers: Headers } {
   const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]!);
+  const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
   if (!m) throw new ProtocolError(`a status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
   if (lines.length - 1 > MAX_FIELDS) throw new ProtocolError(`more than ${MAX_FIELDS} header fields`);
   const headers = new Headers();
@@ -303,7 +414,7 @@ function parseHead(text: string): { status: number; statusText: string; headers:
       throw new ProtocolError(`a header line ${JSON.stringify(l.slice(0, 80))}`);
     }
   }
-  return { status: Number(m[1]), statusText: m[2] ?? '', headers };
+  return { version: m[1] as '1.0' | '1.1', status: Number(m[2]), statusText: m[3] ?? '', headers };
 }
 
 function framingOf(status: number, headers: Headers): Framing {
