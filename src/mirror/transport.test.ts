@@ -173,7 +173,7 @@ describe('mirror transport: HTTP/1.1 answers read into one buffer', () => {
     await assert.rejects(reading, /stop now/);
   });
 
-  it('keeps a connection for the next exchange with the same origin; one the upstream closed meanwhile is replaced', async () => {
+  it('keeps a connection for the next exchange with the same origin (a discarded redirect too); one the upstream closed meanwhile is replaced', async () => {
     const body = crypto.randomBytes(200_000);
     let connections = 0;
     const open = new Set<net.Socket>();
@@ -183,6 +183,11 @@ describe('mirror transport: HTTP/1.1 answers read into one buffer', () => {
         return res.end(body.subarray(1000));
       }
       if (req.url === '/last') res.setHeader('connection', 'close');
+      if (req.url === '/moved') {
+        res.statusCode = 302;
+        res.setHeader('location', '/a');
+        return res.end('Found. Redirecting to /a');
+      }
       res.setHeader('content-length', body.length);
       res.end(body);
     });
@@ -196,6 +201,10 @@ describe('mirror transport: HTTP/1.1 answers read into one buffer', () => {
     const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     const get = async (p: string) => assert.ok((await readAll(await httpExchange(url + p, opts))).body.equals(body));
     for (const p of ['/a', '/chunked', '/b']) await get(p);
+    // A redirect's short body is read off when it is discarded: its connection is kept too.
+    const moved = await httpExchange(`${url}/moved`, opts);
+    assert.equal(moved.status, 302);
+    await moved.discard();
     const head = await httpExchange(`${url}/c`, { ...opts, method: 'HEAD' });
     assert.equal(head.headers.get('content-length'), String(body.length));
     await head.readBody(() => assert.fail('a HEAD answer has no body'));

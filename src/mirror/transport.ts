@@ -28,7 +28,7 @@ export interface HttpAnswer {
   readBody(sink: (chunk: Buffer) => void | Promise<void>): Promise<void>;
   /** Ends the exchange (the connection is closed); a pending `readBody` rejects with `reason`. */
   abort(reason: Error): void;
-  /** Drops the body (the connection is closed: a large body is not worth draining). */
+  /** Drops the body: a short one is read off (the connection is kept), a large one closes the connection. */
   discard(): Promise<void>;
 }
 
@@ -37,6 +37,9 @@ export const READ_BYTES = 64 << 10;
 const MAX_HEAD_BYTES = 64 << 10;
 const MAX_FIELDS = 256;
 const MAX_CHUNK_LINE = 1024;
+/** A discarded body up to this size is read off (for up to DRAIN_MS) to keep its connection. */
+const DRAIN_MAX = 64 << 10;
+const DRAIN_MS = 2000;
 
 export class TimeoutError extends Error {
   constructor(ms: number) {
@@ -302,7 +305,15 @@ function exchange(conn: Conn, head: string, opts: { method: string; signal?: Abo
         readBody,
         abort: (reason) => fail(reason),
         discard: async () => {
-          if (!finished) fail(new Error('discarded'));
+          if (finished) return;
+          // A short body (a redirect's, an error's) is read off so the connection can be kept: the
+          // upstream's answers to resolve are redirects to its CDN, one per object.
+          const f = framing!;
+          if (f.kind === 'length' && f.left <= DRAIN_MAX && !sink) {
+            const t = setTimeout(() => fail(new Error('discarded')), DRAIN_MS);
+            await readBody(() => undefined).catch(() => undefined);
+            clearTimeout(t);
+          } else fail(new Error('discarded'));
         },
       });
       if (framing.kind === 'none' || (framing.kind === 'length' && framing.left === 0)) {
