@@ -607,7 +607,10 @@ for (const backend of backends()) {
       done = true;
       await probe;
       const ms = performance.now() - t;
-      assert.ok(worst < 800, `/healthz took up to ${worst.toFixed(0)} ms while expanded trees were computed (${ms.toFixed(0)} ms)`);
+      // Never stuck behind most of the work (a server that does not yield answers /healthz after all of
+      // it): 800 ms, or half the time the work took on a machine slow or loaded enough to need longer
+      // (829 ms of 1,984 on a loaded 2-core CI machine with two test files running).
+      assert.ok(worst < Math.max(800, ms / 2), `/healthz took up to ${worst.toFixed(0)} ms while expanded trees were computed (${ms.toFixed(0)} ms)`);
       for (const p of pages) assert.match(p.headers.get('link') ?? '', /cursor=50.*rel="next"/);
       for (const b of bodies) assert.equal(b.length, 50, 'an expanded page holds 50 entries');
       assert.equal(info.length, 3000);
