@@ -570,11 +570,29 @@ http {
   const t: Record<string, number[]> = { ph: [], nginx: [] };
   let perHead = 0;
   let perGet = 0;
+  /** CPU seconds (user + system) of a process and its children so far (nginx's worker; packhub's threads, GC helpers and libuv pool included), from /proc. */
+  const cpuOf = (pid: number): number => {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    return (Number(f[11]) + Number(f[12])) / 100 + kids.reduce((a, k) => a + cpuOf(k), 0);
+  };
+  const ngPid = () => Number(fs.readFileSync(path.join(ngDir, 'nginx.pid'), 'utf8'));
+  const clientCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  /** Per request, last round: [server CPU ms, this (client) process's CPU ms] for packhub and nginx. */
+  const cpuPer: Record<string, [number, number]> = {};
+  const cpuRound = async (who: string, serverPid: number, n: number, fn: () => Promise<number>) => {
+    const s0 = cpuOf(serverPid);
+    const c0 = clientCpu();
+    const s = await fn();
+    cpuPer[who] = [((cpuOf(serverPid) - s0) / n) * 1000, ((clientCpu() - c0) / n) * 1000];
+    return s;
+  };
   const endDl = phase('downloads');
   for (let round = 0; round <= RUNS; round++) {
     const a = async () => {
       const m0 = await metricSums();
-      const s = await pythonStyle((p) => `${PH}/bench/huge/resolve/main/${p}`, { Authorization: `Bearer ${token}` }, round ? DOWNLOADS : Math.ceil(DOWNLOADS / 10));
+      const n = round ? DOWNLOADS : Math.ceil(DOWNLOADS / 10);
+      const s = await cpuRound('ph', server.pid!, 2 * n, () => pythonStyle((p) => `${PH}/bench/huge/resolve/main/${p}`, { Authorization: `Bearer ${token}` }, n));
       const m1 = await metricSums();
       if (round > 0) {
         t.ph!.push(s);
@@ -583,7 +601,8 @@ http {
       }
     };
     const b = async () => {
-      const s = await pythonStyle((p) => `http://127.0.0.1:${ngPort}/${p}`, {}, round ? DOWNLOADS : Math.ceil(DOWNLOADS / 10));
+      const n = round ? DOWNLOADS : Math.ceil(DOWNLOADS / 10);
+      const s = await cpuRound('nginx', ngPid(), 2 * n, () => pythonStyle((p) => `http://127.0.0.1:${ngPort}/${p}`, {}, n));
       if (round > 0) t.nginx!.push(s);
     };
     for (const s of round % 2 ? [a, b] : [b, a]) await s();
@@ -600,7 +619,7 @@ http {
     unit: 's',
     target: '<= 1.5x nginx',
     met: ph <= 1.5 * ng,
-    note: `${(ph / ng).toFixed(2)}x; packhub's own time per HEAD ${perHead.toFixed(2)} ms, per GET ${perGet.toFixed(2)} ms (last round, metrics histogram)`,
+    note: `${(ph / ng).toFixed(2)}x; packhub's own time per HEAD ${perHead.toFixed(2)} ms, per GET ${perGet.toFixed(2)} ms (last round, metrics histogram); CPU per request, server / client: packhub ${cpuPer.ph![0].toFixed(3)} / ${cpuPer.ph![1].toFixed(3)} ms, nginx ${cpuPer.nginx![0].toFixed(3)} / ${cpuPer.nginx![1].toFixed(3)} ms`,
   });
 }
 
