@@ -72,6 +72,26 @@ describe('PackFile against git cat-file and verify-pack', () => {
     assert.ok(sniffedDeltas > 0, 'the fixture has small deltas');
   });
 
+  it('objectUpTo gives the size of every object and the object itself under maxSize (whole objects in one read, deltas too)', () => {
+    const deltas = new Set(verifyPack(repo.idxPath).filter((l) => l.baseOid).map((l) => l.oid));
+    const seen = { whole: 0, delta: 0, over: 0 };
+    for (const o of objects) {
+      for (const maxSize of [1, 1024, 1 << 20, 64 << 20]) {
+        const got = pf.objectUpTo(idx.find(o.oid), maxSize);
+        assert.equal(got.size, o.data.length, o.oid);
+        if (o.data.length >= maxSize) {
+          assert.equal(got.object, null, o.oid);
+          seen.over++;
+          continue;
+        }
+        assert.equal(got.object?.type, o.type, o.oid);
+        assert.ok(got.object.data.equals(o.data), `content of ${o.oid}`);
+        seen[deltas.has(o.oid) ? 'delta' : 'whole']++;
+      }
+    }
+    assert.ok(seen.whole > 0 && seen.delta > 0 && seen.over > 0, JSON.stringify(seen));
+  });
+
   it('objectHead of two packs read forward in turns: each reads its own bytes through the one shared window', async () => {
     const other = await PackFile.open(repo.packPath, idx);
     try {
@@ -191,5 +211,31 @@ describe('PackFile against git cat-file and verify-pack', () => {
     await assert.rejects(PackFile.open(other.packPath, idx), (e: unknown) => e instanceof GitFormatError && /objects, its index|does not match its index/.test(e.message));
     assert.throws(() => pf.entryAt(3), (e: unknown) => e instanceof GitFormatError && /offset 3 is outside the entries/.test(e.message));
     assert.throws(() => pf.entryAt(pf.size - 10), GitFormatError);
+    assert.throws(() => pf.objectUpTo(3, 1024), (e: unknown) => e instanceof GitFormatError && /offset 3 is outside the entries/.test(e.message));
+  });
+
+  it('objectUpTo refuses a whole object whose stream is damaged instead of giving other bytes', async () => {
+    const lines = verifyPack(repo.idxPath).filter((l) => !l.baseOid && l.size > 200 && l.size < 4096);
+    assert.ok(lines.length > 0, 'the fixture has small whole objects');
+    const victim = lines[0]!;
+    const off = idx.find(victim.oid);
+    const bytes = fs.readFileSync(repo.packPath);
+    const info = pf.entryAt(off);
+    for (const [name, damage] of [
+      ['flipped', (b: Buffer) => (b[info.dataOffset + 20] ^= 0xff)],
+      // Everything after the zlib header zeroed (a stored block whose lengths disagree).
+      ['zeroed', (b: Buffer) => b.fill(0, info.dataOffset + 2, off + victim.sizeInPack)],
+    ] as const) {
+      const copy = Buffer.from(bytes);
+      damage(copy);
+      const file = path.join(tempDir(), `${name}.pack`);
+      fs.writeFileSync(file, copy);
+      const damaged = await PackFile.open(file, idx);
+      try {
+        assert.throws(() => damaged.objectUpTo(off, 1 << 20), GitFormatError, name);
+      } finally {
+        damaged.close();
+      }
+    }
   });
 });

@@ -7,7 +7,7 @@ import { OFS_DELTA, REF_DELTA, TYPE_NAME, type ObjectType } from '../objects/typ
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { decodeEntryHeader, decodeOfsOffset } from './entry-header.js';
 import type { PackIndex } from './idx.js';
-import { firstWindow, inflateAt, inflateHead, inflatePrefix, readAt, readInto } from './inflate.js';
+import { firstWindow, inflateAt, inflateExact, inflateHead, inflatePrefix, readAt, readInto } from './inflate.js';
 import { ObjectCache } from './object-cache.js';
 
 export interface EntryInfo {
@@ -379,6 +379,30 @@ export class PackFile {
     const n = Math.min(want, info.size);
     const head = n === 0 ? Buffer.alloc(0) : (inflatePrefix(bytes.subarray(info.headerLength), n, offset) ?? inflateHead(this.fd, info.dataOffset, n, this.limit, offset));
     return { type, size: info.size, head };
+  }
+
+  /**
+   * The object's size, and the object itself when it is smaller than `maxSize` (null otherwise,
+   * nothing inflated). A whole object costs one positional read, of its header and stream together
+   * (the stream ends where the next entry starts), where objectSize then readObject take three; a
+   * delta is resolved by readObject.
+   */
+  objectUpTo(offset: number, maxSize: number): { size: number; object: PackObject | null } {
+    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= this.limit) throw new GitFormatError(`offset ${offset} is outside the entries of ${path.basename(this.path)}`);
+    const end = this.nextEntryOffset(offset);
+    // zlib's stored blocks add 5 bytes a 16 KiB block: a longer entry holds no whole object under maxSize.
+    if (end - offset <= maxSize + (maxSize >> 10) + 64) {
+      const bytes = readAt(this.fd, offset, end - offset);
+      const info = this.entryAt(offset, bytes);
+      if (info.typeCode !== OFS_DELTA && info.typeCode !== REF_DELTA) {
+        if (info.size >= maxSize) return { size: info.size, object: null };
+        const r = inflateExact(bytes.subarray(info.headerLength), info.size, offset);
+        if (!r) throw new GitFormatError(`pack truncated at offset ${offset} (zlib stream of the object runs past the next entry)`);
+        return { size: info.size, object: { type: TYPE_NAME[info.typeCode]!, data: r.data } };
+      }
+    }
+    const size = this.objectSize(offset);
+    return { size, object: size < maxSize ? this.readObject(offset) : null };
   }
 
   /** The object's inflated size: the entry header, or for a delta the result size in the delta's first bytes. */

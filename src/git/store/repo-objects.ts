@@ -86,6 +86,13 @@ export class RepoObjects {
     return loc ? loc.pack.file.streamObject(loc.offset) : null;
   }
 
+  /** The object's size, and its content when smaller than `maxSize` (see PackFile.objectUpTo). */
+  readUpTo(oid: string, maxSize: number): { size: number; object: { type: ObjectType; data: Buffer } | null } {
+    const loc = this.locate(oid);
+    if (!loc) throw new MissingObjectError(oid);
+    return loc.pack.file.objectUpTo(loc.offset, maxSize);
+  }
+
   size(oid: string): number {
     const loc = this.locate(oid);
     if (!loc) throw new MissingObjectError(oid);
