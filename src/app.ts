@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type Request, type Response } from 'express';
@@ -26,6 +26,8 @@ import { Compactor } from './git/store/compactor.js';
 import { GitStore } from './git/store/git-store.js';
 import { bodyIdleTimeout } from './http/body-timeout.js';
 import { errorHandler } from './http/error-handler.js';
+import { logRequest } from './http/request-log.js';
+import { createLane } from './http/lane.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createRepoService } from './repos/repo-service.js';
 import { ContentStore } from './lfs/content-store.js';
@@ -55,6 +57,8 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
+  /** The server's request listener: the download lane (src/http/lane.ts), else the application. */
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
   store: GitStore;
   compactor: Compactor;
   metrics: Metrics;
@@ -98,14 +102,7 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
-    res.setHeader('X-Request-Id', id);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ requestId: id, method: req.method, url: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms) }, 'request');
-    });
+    logRequest(log, req, res);
     next();
   });
 
@@ -215,8 +212,12 @@ export function createApp(deps: AppDeps): App {
 
   app.use((req, _res, next) => next(new AppError('not_found', 'NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
+  const lane = createLane({ db, log, metrics, idleMs: config.bodyIdleTimeoutMs, anonymousRead: config.allowAnonymousRead, surface: 'hf', route: hf.lane });
   return {
     app,
+    handle: (req, res) => {
+      if (!lane(req, res)) app(req, res);
+    },
     store,
     compactor,
     metrics,

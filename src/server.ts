@@ -49,13 +49,13 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   await ensureFirstAdmin(db, config.firstAdmin, log);
   writeDeployment(config);
   const secret = await db.settings.getOrCreate('transfer_signing_secret', () => crypto.randomBytes(32).toString('base64url'));
-  const { app, store, compactor, metrics, jobs, mirrors, downloads, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
+  const { handle, store, compactor, metrics, jobs, mirrors, downloads, setListeningOrigin } = createApp({ config, db, blobs, lfs: db.lfs, secret, log });
   // Garbage collection is a job (the dashboard's button, `packhub jobs`, the schedule), run by one replica at a time.
   const gc = gcJobKind({ db, lfs: db.lfs, blobs, store, compactor, log: log.child({ module: 'gc' }), report: gcMetrics(metrics) }, config.gc);
   jobs.register(GC_JOB, gc.handler, gc.options);
   const sweeps = scheduleStorageSweeps(jobs, config.gc, log.child({ module: 'gc' }));
 
-  const server = http.createServer(app);
+  const server = http.createServer(handle);
   // Large pushes and downloads take as long as they take; idle sockets still time out.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

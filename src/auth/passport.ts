@@ -11,6 +11,16 @@ async function sessionPrincipal(db: Db, cookies: string | undefined): Promise<Pr
   return s ? principalFor(db, s.user, 'write', 0) : null;
 }
 
+/** `Authorization: Bearer <token>` (the HF clients'). */
+export const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** Whose the token of a Bearer header is; a token that does not authenticate is an `InvalidToken` 401, never anonymous. */
+export async function bearerPrincipal(db: Db, token: string): Promise<Principal> {
+  const p = await authenticateToken(db, null, token);
+  if (!p) throw new AppError('unauthenticated', 'InvalidToken', 'Invalid credentials in Authorization header');
+  return p;
+}
+
 /**
  * Authentication for every surface: HTTP Basic `username:token` (git, git-lfs) and
  * `Authorization: Bearer <token>` (HF clients). No header means anonymous; a header with bad
@@ -38,10 +48,9 @@ export function createAuthenticate(db: Db, secret: string): RequestHandler {
       }
       return next();
     }
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const bearer = BEARER.exec(header);
     if (bearer) {
-      authenticateToken(db, null, bearer[1]!).then((p) => {
-        if (!p) return next(new AppError('unauthenticated', 'InvalidToken', 'Invalid credentials in Authorization header'));
+      bearerPrincipal(db, bearer[1]!).then((p) => {
         res.locals.principal = p;
         next();
       }, next);

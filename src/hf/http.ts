@@ -11,7 +11,7 @@ import { lfsFilesRoutes } from './api/lfs-files.js';
 import { refsRoutes } from './api/refs.js';
 import { mountRepoApi } from './api/repo-routes.js';
 import { repoLifecycleRoutes, repoSettingsRoutes } from './api/repos.js';
-import { resolveRoutes } from './api/resolve.js';
+import { resolveLane, resolveRoutes } from './api/resolve.js';
 import { treeRoutes } from './api/tree.js';
 import { webhookRoutes } from './api/webhooks.js';
 
@@ -22,7 +22,7 @@ export type { HfDeps } from './api/context.js';
  * the services, all sharing one context (repository lookup and permission check, URLs, body parsing)
  * and one error style (AppErrors rendered for the `hf` surface by src/http/error-handler.ts).
  */
-export function createHfRouter(deps: HfDeps): { files: Router; api: Router } {
+export function createHfRouter(deps: HfDeps): { files: Router; api: Router; lane: ReturnType<typeof resolveLane> } {
   const router = express.Router();
   const ctx = createHfContext(deps);
   router.use('/api', (_req, res, next) => {
@@ -49,13 +49,14 @@ export function createHfRouter(deps: HfDeps): { files: Router; api: Router } {
     lfsFilesRoutes(ctx, api);
   });
   askAccessRoutes(ctx, router);
-  return { files: fileRouter(ctx), api: router };
+  return { files: fileRouter(ctx), api: router, lane: resolveLane(ctx) };
 }
 
 /**
  * File downloads (`resolve`, `raw`): most of a hub's requests (the Python client asks for every file
- * of a snapshot one by one), so the application mounts them ahead of every other router, where no
- * other route's pattern is tried first. Their patterns never name `/api/` or `/ui-api/` paths.
+ * of a snapshot one by one). Most never reach Express (the download lane, src/http/lane.ts, takes
+ * them with `lane`); those it leaves are mounted ahead of every other router, where no other route's
+ * pattern is tried first. Their patterns never name `/api/` or `/ui-api/` paths.
  */
 function fileRouter(ctx: HfContext): Router {
   const files = express.Router();

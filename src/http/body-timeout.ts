@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../core/errors.js';
 import { renderError, type Surface } from './error-handler.js';
+import type { PlainRequest, PlainResponse } from './plain.js';
 
 /**
  * Connections that stall: when packhub waits for request body bytes, or for the client to read a
@@ -12,58 +13,63 @@ import { renderError, type Surface } from './error-handler.js';
  */
 export function bodyIdleTimeout(idleMs: number): RequestHandler {
   return (req, res, next) => {
-    if (idleMs <= 0) return next();
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    const hasBody = !req.complete && !(te === undefined && (cl === undefined || cl === '0'));
-    const socket = req.socket;
-    let lastRead = socket.bytesRead;
-    let lastWritten = socket.bytesWritten;
-    let activeAt = Date.now();
-    const stop = () => {
-      clearInterval(timer);
-      socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
-      res.off('close', done);
-    };
-    const check = () => {
-      const readingBody = hasBody && !req.complete;
-      if (socket.destroyed || (!readingBody && res.writableFinished)) return stop();
-      const read = socket.bytesRead;
-      const written = socket.bytesWritten;
-      // Waiting on the client: for body bytes while nothing holds them back on our side, or for it to
-      // read what we sent (the socket's buffer is full).
-      const waitingOnClient = readingBody ? !(socket.isPaused() || req.readableLength >= req.readableHighWaterMark) : socket.writableNeedDrain;
-      if (read !== lastRead || written !== lastWritten || !waitingOnClient) {
-        lastRead = read;
-        lastWritten = written;
-        activeAt = Date.now();
-        return;
-      }
-      if (Date.now() - activeAt < idleMs) return;
-      stop();
-      if (!readingBody || res.headersSent) {
-        socket.destroy();
-        return;
-      }
-      res.setHeader('Connection', 'close');
-      res.once('finish', () => socket.destroy());
-      try {
-        renderError(res, new AppError('timeout', 'RequestTimeout', `no bytes of the request body arrived for ${Math.round(idleMs / 1000)} s`), (res.locals.surface as Surface | undefined) ?? 'ui');
-      } catch {
-        socket.destroy();
-      }
-    };
-    const timer = setInterval(check, Math.min(1000, Math.max(25, Math.floor(idleMs / 4))));
-    timer.unref();
-    socket.once('close', stop);
-    // The response is over (sent, or its connection lost) and no body is still coming: nothing is waited
-    // for any more. Stopping here, not at the next tick of the timer, keeps a keep-alive socket that
-    // carries many quick requests from collecting one close listener per request. (An answer sent
-    // before its body arrived keeps the timer: a stalled body still gets its connection cut.)
-    const done = () => {
-      if (!(hasBody && !req.complete)) stop();
-    };
-    res.once('close', done);
+    watchIdle(req, res, idleMs);
     next();
   };
+}
+
+/** The idle timeout of bodyIdleTimeout for one request (nothing when `idleMs` <= 0). */
+export function watchIdle(req: PlainRequest, res: PlainResponse, idleMs: number): void {
+  if (idleMs <= 0) return;
+  const te = req.headers['transfer-encoding'];
+  const cl = req.headers['content-length'];
+  const hasBody = !req.complete && !(te === undefined && (cl === undefined || cl === '0'));
+  const socket = req.socket;
+  let lastRead = socket.bytesRead;
+  let lastWritten = socket.bytesWritten;
+  let activeAt = Date.now();
+  const stop = () => {
+    clearInterval(timer);
+    socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
+    res.off('close', done);
+  };
+  const check = () => {
+    const readingBody = hasBody && !req.complete;
+    if (socket.destroyed || (!readingBody && res.writableFinished)) return stop();
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    // Waiting on the client: for body bytes while nothing holds them back on our side, or for it to
+    // read what we sent (the socket's buffer is full).
+    const waitingOnClient = readingBody ? !(socket.isPaused() || req.readableLength >= req.readableHighWaterMark) : socket.writableNeedDrain;
+    if (read !== lastRead || written !== lastWritten || !waitingOnClient) {
+      lastRead = read;
+      lastWritten = written;
+      activeAt = Date.now();
+      return;
+    }
+    if (Date.now() - activeAt < idleMs) return;
+    stop();
+    if (!readingBody || res.headersSent) {
+      socket.destroy();
+      return;
+    }
+    res.setHeader('Connection', 'close');
+    res.once('finish', () => socket.destroy());
+    try {
+      renderError(res, new AppError('timeout', 'RequestTimeout', `no bytes of the request body arrived for ${Math.round(idleMs / 1000)} s`), (res.locals.surface as Surface | undefined) ?? 'ui');
+    } catch {
+      socket.destroy();
+    }
+  };
+  const timer = setInterval(check, Math.min(1000, Math.max(25, Math.floor(idleMs / 4))));
+  timer.unref();
+  socket.once('close', stop);
+  // The response is over (sent, or its connection lost) and no body is still coming: nothing is waited
+  // for any more. Stopping here, not at the next tick of the timer, keeps a keep-alive socket that
+  // carries many quick requests from collecting one close listener per request. (An answer sent
+  // before its body arrived keeps the timer: a stalled body still gets its connection cut.)
+  const done = () => {
+    if (!(hasBody && !req.complete)) stop();
+  };
+  res.once('close', done);
 }

@@ -1,6 +1,8 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import { AppError, RedirectTo, isAppError, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { sendBody, sendJson, type PlainRequest, type PlainResponse } from './plain.js';
 
 export type Surface = 'git' | 'lfs' | 'hf' | 'ui';
 
@@ -54,9 +56,9 @@ export function headerSafe(text: string, max = 1000): string {
 }
 
 /** Render an error the way the surface's clients understand it. */
-export function renderError(res: Response, err: AppError, surface: Surface): void {
+export function renderError(res: ServerResponse, err: AppError, surface: Surface): void {
   const status = err.status;
-  res.status(status);
+  res.statusCode = status;
   // git and git-lfs need the challenge to offer credentials; a browser would pop up a login dialog.
   if (status === 401 && (surface === 'git' || surface === 'lfs')) {
     if (surface === 'lfs') res.setHeader('LFS-Authenticate', `Basic realm="${REALM}"`);
@@ -66,47 +68,54 @@ export function renderError(res: Response, err: AppError, surface: Surface): voi
   const requestId = res.getHeader('X-Request-Id');
   switch (surface) {
     case 'lfs':
-      res.type('application/vnd.git-lfs+json').send(JSON.stringify({ message: err.message, request_id: requestId }));
+      sendBody(res, 'application/vnd.git-lfs+json; charset=utf-8', JSON.stringify({ message: err.message, request_id: requestId }));
       return;
     case 'hf':
       res.setHeader('X-Error-Message', headerSafe(err.message));
-      res.json({ error: err.message });
+      sendJson(res, { error: err.message });
       return;
     case 'ui':
-      res.json({ error: { code: err.code, message: err.message } });
+      sendJson(res, { error: { code: err.code, message: err.message } });
       return;
     default:
-      res.type('text/plain').send(`${err.message}\n`);
+      sendBody(res, 'text/plain; charset=utf-8', `${err.message}\n`);
   }
 }
 
-export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    if (err instanceof RedirectTo && !res.headersSent) {
-      res.status(307).setHeader('Location', err.location);
-      res.end();
-      return;
-    }
-    const appErr = toAppError(err);
-    const surface = (res.locals.surface as Surface | undefined) ?? 'ui';
-    if (appErr.kind === 'internal') log.error({ err, url: req.originalUrl }, 'request failed');
+/**
+ * The answer to a request that failed (any thrown value): a redirect, the error in the surface's
+ * style, or, once headers are out, a cut connection (all a client can be told then).
+ */
+export function answerError(log: Logger, req: PlainRequest, res: PlainResponse, err: unknown): void {
+  if (err instanceof RedirectTo && !res.headersSent) {
+    res.statusCode = 307;
+    res.setHeader('Location', err.location);
+    res.end();
+    return;
+  }
+  const appErr = toAppError(err);
+  const surface = (res.locals.surface as Surface | undefined) ?? 'ui';
+  if (appErr.kind === 'internal') log.error({ err, url: req.originalUrl }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  try {
+    renderError(res, appErr, surface);
+  } catch (renderErr) {
+    // Never Express's HTML page: a bare JSON 500 without the headers that failed.
+    log.error({ err: renderErr, url: req.originalUrl }, 'could not render an error');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    try {
-      renderError(res, appErr, surface);
-    } catch (renderErr) {
-      // Never Express's HTML page: a bare JSON 500 without the headers that failed.
-      log.error({ err: renderErr, url: req.originalUrl }, 'could not render an error');
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
-      res.status(500).setHeader('X-Error-Code', 'InternalError');
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ error: 'internal server error' }));
-    }
-  };
+    for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+    res.statusCode = 500;
+    res.setHeader('X-Error-Code', 'InternalError');
+    sendJson(res, { error: 'internal server error' });
+  }
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => answerError(log, req, res, err);
 }

@@ -1,8 +1,13 @@
 import type { RequestHandler } from 'express';
+import type { PlainRequest, PlainResponse } from './plain.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
+  /** Counts the request once its response closes (latency, status, bytes), under `res.locals.surface`. */
+  track(req: PlainRequest, res: PlainResponse): void;
+  /** Requests the download lane (src/http/lane.ts) answered without the application. */
+  laneRequests: Counter;
   middleware: RequestHandler;
   pushes: Counter<'result'>;
   fetches: Counter<'kind'>;
@@ -25,6 +30,7 @@ export function createMetrics(): Metrics {
   });
   const bytesIn = new Counter({ name: 'packhub_http_received_bytes_total', help: 'Request body bytes received', labelNames: ['surface'] as const, registers: [registry] });
   const bytesOut = new Counter({ name: 'packhub_http_sent_bytes_total', help: 'Response bytes sent', labelNames: ['surface'] as const, registers: [registry] });
+  const laneRequests = new Counter({ name: 'packhub_http_lane_requests_total', help: 'Requests answered by the download lane instead of the application (file downloads)', registers: [registry] });
   const pushes = new Counter({ name: 'packhub_git_pushes_total', help: 'git pushes', labelNames: ['result'] as const, registers: [registry] });
   const fetches = new Counter({ name: 'packhub_git_fetches_total', help: 'git upload-pack requests that sent a pack (clones and fetches)', labelNames: ['kind'] as const, registers: [registry] });
 
@@ -41,7 +47,7 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
-  const middleware: RequestHandler = (req, res, next) => {
+  const track = (req: PlainRequest, res: PlainResponse) => {
     const end = latency.startTimer();
     // Socket counters include headers and are exact for streamed bodies of any size.
     const socket = req.socket;
@@ -54,7 +60,10 @@ export function createMetrics(): Metrics {
       bytesIn.inc({ surface }, Math.max(0, socket.bytesRead - read0));
       bytesOut.inc({ surface }, Math.max(0, socket.bytesWritten - written0));
     });
+  };
+  const middleware: RequestHandler = (req, res, next) => {
+    track(req, res);
     next();
   };
-  return { registry, middleware, pushes, fetches, gcReclaimable, gcReclaimed };
+  return { registry, track, laneRequests, middleware, pushes, fetches, gcReclaimable, gcReclaimed };
 }

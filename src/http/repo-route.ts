@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import type { RepoRecord, RepoType } from '../db/types.js';
 import { authorize, can, type RepoAction } from '../auth/permissions.js';
@@ -5,13 +6,14 @@ import { RedirectTo } from '../core/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { movedLocation, repoRefFrom, TYPE_PREFIX, type RepoService } from '../repos/repo-service.js';
 import type { Surface } from './error-handler.js';
+import { protocolOf } from './plain.js';
 
 export const REPO_TYPES: RepoType[] = ['model', 'dataset', 'space'];
 
 /** Route prefix for a repo type's git-side URLs: `/:ns/:repo`, `/datasets/:ns/:repo`, `/spaces/:ns/:repo`. */
 export const repoBase = (type: RepoType) => (TYPE_PREFIX[type] ? `/${TYPE_PREFIX[type]}/:ns/:repo` : '/:ns/:repo');
 
-export function principalOf(res: Response): Principal | null {
+export function principalOf(res: { locals: Record<string, any> }): Principal | null {
   return (res.locals.principal as Principal | null | undefined) ?? null;
 }
 
@@ -40,7 +42,7 @@ export function redirectMoved(req: Request, principal: Principal | null, from: {
 }
 
 /** The externally visible base URL: configured, or taken from the request. */
-export function baseUrl(req: Request, configured?: string): string {
+export function baseUrl(req: IncomingMessage, configured?: string): string {
   if (configured) return configured.replace(/\/+$/, '');
-  return `${req.protocol}://${req.get('host')}`;
+  return `${protocolOf(req)}://${req.headers.host}`;
 }

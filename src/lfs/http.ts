@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../core/errors.js';
@@ -208,28 +209,32 @@ export function createLfsRouter(deps: LfsHttpDeps): Router {
 }
 
 /** Stream a stored LFS object, honouring a single `Range: bytes=a-b` (206). */
-export async function serveObject(content: ContentStore, req: Request, res: Response, oid: string, size: number): Promise<void> {
+export async function serveObject(content: ContentStore, req: IncomingMessage, res: ServerResponse, oid: string, size: number): Promise<void> {
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('ETag', `"${oid}"`);
-  res.type('application/octet-stream');
+  res.setHeader('Content-Type', 'application/octet-stream');
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') {
-    res.status(416).setHeader('Content-Range', `bytes */${size}`);
+    res.statusCode = 416;
+    res.setHeader('Content-Range', `bytes */${size}`);
     res.end();
     return;
   }
   if (range) {
-    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     res.setHeader('Content-Length', String(range.end - range.start + 1));
   } else {
-    res.status(200).setHeader('Content-Length', String(size));
+    res.statusCode = 200;
+    res.setHeader('Content-Length', String(size));
   }
   const accel = content.accelPath(oid);
   if (accel) {
     // nginx sends the file, ranges included; packhub's headers above go along (see docker/nginx.conf).
     res.removeHeader('Content-Length');
     res.removeHeader('Content-Range');
-    res.status(200).setHeader('X-Accel-Redirect', accel);
+    res.statusCode = 200;
+    res.setHeader('X-Accel-Redirect', accel);
     res.end();
     return;
   }

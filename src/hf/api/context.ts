@@ -6,6 +6,7 @@ import { can, type RepoAction } from '../../auth/permissions.js';
 import type { Principal } from '../../auth/principal.js';
 import type { GitStore } from '../../git/store/git-store.js';
 import { baseUrl, principalOf } from '../../http/repo-route.js';
+import type { PlainRequest, PlainResponse } from '../../http/plain.js';
 import { CommunityService } from '../../community/service.js';
 import type { EventBus } from '../../community/events.js';
 import type { WebhookService } from '../../community/webhooks.js';
@@ -111,14 +112,14 @@ export function createHfContext(deps: HfDeps) {
   const repoJson = express.json({ limit: REPO_BODY_BYTES });
   const repoForm = express.urlencoded({ extended: false, limit: REPO_BODY_BYTES, parameterLimit: MAX_PATHS + 16 });
 
-  const base = (req: Request) => baseUrl(req, deps.publicUrl);
+  const base = (req: PlainRequest) => baseUrl(req, deps.publicUrl);
   /** Throws for a repository that refuses writes to its git data (a mirror of the upstream hub). */
   const assertNotMirror = async (repo: RepoRecord) => {
     const readOnly = await deps.mirror?.readOnlyReason(repo);
     if (readOnly) throw forbiddenHf(readOnly);
   };
   /** Throws unless the caller (who may read the repository) may do `action` on it. */
-  const assertCan = (res: Response, repo: RepoRecord, action: RepoAction) => {
+  const assertCan = (res: PlainResponse, repo: RepoRecord, action: RepoAction) => {
     const principal = principalOf(res);
     if (action !== 'read' && !can(principal, repo, action)) {
       if (!principal) throw authRequired();
@@ -127,16 +128,16 @@ export function createHfContext(deps: HfDeps) {
   };
 
   const gated = new GatedService(deps.db);
-  const repoUrl = (req: Request, repo: RepoRecord) => `${base(req)}/${typePrefix(repo)}${hfRepoId(repo)}`;
+  const repoUrl = (req: PlainRequest, repo: RepoRecord) => `${base(req)}/${typePrefix(repo)}${hfRepoId(repo)}`;
 
   return {
     deps,
     /** Gated repositories and access requests. */
     gated,
     /** Throws `GatedRepo` unless the caller may read the content (files, diffs) of a repository they may read. */
-    assertContent: (req: Request, res: Response, repo: RepoRecord) => gated.assertContent(principalOf(res), repo, repoUrl(req, repo)),
+    assertContent: (req: PlainRequest, res: PlainResponse, repo: RepoRecord) => gated.assertContent(principalOf(res), repo, repoUrl(req, repo)),
     /** May the caller read the content of a repository they may read (not gated for them)? */
-    canReadContent: (res: Response, repo: RepoRecord) => gated.canReadContent(principalOf(res), repo),
+    canReadContent: (res: PlainResponse, repo: RepoRecord) => gated.canReadContent(principalOf(res), repo),
     /** Discussions and pull requests. */
     community: new CommunityService(deps.db, deps.store, deps.commits),
     /** JSON body parser for account-level routes (create, delete, move). */
@@ -157,12 +158,12 @@ export function createHfContext(deps: HfDeps) {
     author: (p: Principal) => ({ name: p.user.name, email: p.user.email ?? `${p.user.name}@users.noreply.packhub` }),
 
     /** The repository, if the caller may do `action` on it; a repository the caller may not read is missing. */
-    async loadRepo(res: Response, type: RepoType, ns: string, name: string, action: RepoAction): Promise<RepoRecord> {
+    async loadRepo(res: PlainResponse, type: RepoType, ns: string, name: string, action: RepoAction): Promise<RepoRecord> {
       res.locals.surface = 'hf';
       const principal = principalOf(res);
       const found = await deps.repos.locate({ type, namespace: ns, name });
       if (found?.moved) {
-        const location = can(principal, found.repo, 'read') ? movedLocation(res.req.originalUrl, { namespace: ns, name }, found.repo) : null;
+        const location = can(principal, found.repo, 'read') ? movedLocation((res.req as PlainRequest).originalUrl, { namespace: ns, name }, found.repo) : null;
         if (location) throw new RedirectTo(location);
         throw repoNotFound(principal);
       }

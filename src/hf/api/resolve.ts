@@ -1,18 +1,54 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
 import { notFound } from '../../core/errors.js';
 import { parseRange, serveObject } from '../../lfs/http.js';
 import { parsePointer, type LfsPointer } from '../../lfs/pointer.js';
 import type { RepoRecord } from '../../db/db.js';
 import { UNGATED_FILES } from '../../community/gated.js';
 import { entryAt } from '../tree.js';
-import { splitRevPath, type HfContext } from './context.js';
-import { repoFileRoutes, type RepoId } from './repo-routes.js';
+import { clientIp, type PlainRequest, type PlainResponse } from '../../http/plain.js';
+import type { LaneHandler } from '../../http/lane.js';
+import { rawSegments, splitRevPath, type HfContext } from './context.js';
+import { REPO_PREFIXES, repoFileRoutes, type RepoId } from './repo-routes.js';
 
-/** `GET|HEAD /{prefix}{R}/resolve/{rev}/{path}` (LFS content behind pointers) and `/raw/` (the stored file as is). */
+const OPS = ['resolve', 'raw'] as const;
+
+/**
+ * `GET|HEAD /{prefix}{R}/resolve/{rev}/{path}` (LFS content behind pointers) and `/raw/` (the stored
+ * file as is), as Express routes: for the requests the download lane leaves to the application
+ * (see resolveLane).
+ */
 export function resolveRoutes(ctx: HfContext, router: Router): void {
-  repoFileRoutes(router, ['resolve', 'raw'] as const, ['get', 'head'], (req, res, id, kind, rest) => download(ctx, req, res, id, kind, rest));
+  repoFileRoutes(router, OPS, ['get', 'head'], (req, res, id, kind, rest) => download(ctx, req, res, id, kind, rest));
+}
+
+/**
+ * The same downloads in the download lane (src/http/lane.ts): the handler for a URL the Express
+ * routes above would take with a repository (models first, then datasets and spaces, the operation
+ * and the type prefix matched case-insensitively as Express matches them), else null. A URL that
+ * names no repository (`/gpt2/resolve/...`) and `/api/` paths are left to the application.
+ */
+export function resolveLane(ctx: HfContext): (url: string) => LaneHandler | null {
+  const isOp = (seg: string | undefined): seg is (typeof OPS)[number] => seg !== undefined && (OPS as readonly string[]).includes(seg.toLowerCase());
+  return (url) => {
+    if (url.startsWith('/api/') || url.startsWith('/ui-api/')) return null;
+    const q = url.indexOf('?');
+    const segs = (q < 0 ? url : url.slice(0, q)).split('/');
+    // `*rest` needs at least one character after `<op>/`.
+    const at = (skip: number): LaneHandler | null => {
+      const [ns, name, op] = segs.slice(skip - 2, skip + 1);
+      if (!ns || !name || !isOp(op) || segs.slice(skip + 1).join('/') === '') return null;
+      const prefix = skip === 3 ? '' : `/${segs[1]!.toLowerCase()}`;
+      const type = REPO_PREFIXES.find((p) => p.prefix === prefix)!.type;
+      const kind = op.toLowerCase() as (typeof OPS)[number];
+      return (req, res) => download(ctx, req, res, { type, ns: decodeURIComponent(ns), name: decodeURIComponent(name) }, kind, rawSegments(url, skip));
+    };
+    const model = segs.length > 4 && isOp(segs[3]) ? at(3) : null;
+    if (model) return model;
+    const prefixed = segs[1]!.toLowerCase();
+    return segs.length > 5 && (prefixed === 'datasets' || prefixed === 'spaces') ? at(4) : null;
+  };
 }
 
 /**
@@ -20,14 +56,14 @@ export function resolveRoutes(ctx: HfContext, router: Router): void {
  * X-Repo-Commit; for `resolve`, an LFS pointer is answered with its object (X-Linked-Etag/-Size),
  * redirected to storage where it can presign.
  */
-export async function download(ctx: HfContext, req: Request, res: Response, id: RepoId, kind: 'resolve' | 'raw', rest: string[]): Promise<void> {
+export async function download(ctx: HfContext, req: PlainRequest, res: PlainResponse, id: RepoId, kind: 'resolve' | 'raw', rest: string[]): Promise<void> {
   const { deps } = ctx;
   res.locals.surface = 'hf';
   const repo = await ctx.loadRepo(res, id.type, id.ns, id.name, 'read');
   const { rev, path } = splitRevPath(rest);
   // A download counts once its answer went out whole and was no error (src/repos/downloads.ts).
   const counter = kind === 'resolve' && !req.headers['x-packhub-ui'] ? deps.downloads : null;
-  if (counter) res.on('finish', () => res.statusCode < 400 && counter.counts(repo, path.replace(/^\/+/, ''), req.ip ?? '') && counter.add(repo.id));
+  if (counter) res.on('finish', () => res.statusCode < 400 && counter.counts(repo, path.replace(/^\/+/, ''), clientIp(req)) && counter.add(repo.id));
   // Gated before the revision and the file are looked at; the model card and licence stay readable through resolve.
   if (!(kind === 'resolve' && UNGATED_FILES.has(path))) await ctx.assertContent(req, res, repo);
   const { oid: commitOid, objects, shown } = await ctx.resolveAt(repo, rev);
@@ -37,10 +73,10 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   const e = clean ? entryAt(objects, commitOid, clean) : null;
   if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
   // Large files stream from the pack when stored whole (never held in memory); LFS pointers are small.
-  const size = objects.size(e.oid);
+  const { size, object } = objects.readUpTo(e.oid, 1 << 20);
   // A delta is resolved into a cached file and streamed from there (deps.store.streamBlob): never held whole either.
-  const streamed = size >= 1 << 20 ? await deps.store.streamBlob(objects, e.oid) : null;
-  const blob = streamed ? null : objects.read(e.oid).data;
+  const streamed = object ? null : await deps.store.streamBlob(objects, e.oid);
+  const blob = object?.data ?? null;
   const pointer = kind === 'resolve' && blob && blob.length < 1024 ? parsePointer(blob) : null;
   res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
   if (pointer) {
@@ -54,7 +90,9 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
     }
     if (deps.content.blobs.presignGet) {
       res.setHeader('ETag', `"${pointer.oid}"`);
-      res.redirect(302, await deps.content.blobs.presignGet(`lfs/${pointer.oid.slice(0, 2)}/${pointer.oid.slice(2, 4)}/${pointer.oid}`, 3600));
+      res.statusCode = 302;
+      res.setHeader('Location', await deps.content.blobs.presignGet(`lfs/${pointer.oid.slice(0, 2)}/${pointer.oid.slice(2, 4)}/${pointer.oid}`, 3600));
+      res.end();
       return;
     }
     await serveObject(deps.content, req, res, pointer.oid, pointer.size);
@@ -62,14 +100,18 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
   }
   res.setHeader('ETag', `"${e.oid}"`);
   res.setHeader('Accept-Ranges', 'bytes');
-  res.type('application/octet-stream');
+  res.setHeader('Content-Type', 'application/octet-stream');
   const range = size === 0 ? null : parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') {
-    res.status(416).setHeader('Content-Range', `bytes */${size}`);
+    res.statusCode = 416;
+    res.setHeader('Content-Range', `bytes */${size}`);
     res.end();
     return;
   }
-  if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+  if (range) {
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+  }
   res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : size));
   if (req.method === 'HEAD') res.end();
   else if (blob) res.end(range ? blob.subarray(range.start, range.end + 1) : blob);
@@ -81,18 +123,22 @@ export async function download(ctx: HfContext, req: Request, res: Response, id: 
  * joined) and the client reads it as it arrives; the object is stored once verified. false: the
  * repository is not a mirror.
  */
-async function serveRemote(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<boolean> {
+async function serveRemote(ctx: HfContext, req: PlainRequest, res: PlainResponse, repo: RepoRecord, commit: string, path: string, pointer: LfsPointer): Promise<boolean> {
   const mirror = ctx.deps.mirror!;
   const range = pointer.size === 0 ? null : parseRange(req.headers.range, pointer.size);
   const head = () => {
     res.setHeader('ETag', `"${pointer.oid}"`);
     res.setHeader('Accept-Ranges', 'bytes');
-    res.type('application/octet-stream');
+    res.setHeader('Content-Type', 'application/octet-stream');
     if (range === 'unsatisfiable') {
-      res.status(416).setHeader('Content-Range', `bytes */${pointer.size}`);
+      res.statusCode = 416;
+      res.setHeader('Content-Range', `bytes */${pointer.size}`);
       return;
     }
-    if (range) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${pointer.size}`);
+    if (range) {
+      res.statusCode = 206;
+      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${pointer.size}`);
+    }
     res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : pointer.size));
   };
   if (req.method === 'HEAD') {
