@@ -18,6 +18,29 @@ export function bodyIdleTimeout(idleMs: number): RequestHandler {
   };
 }
 
+/**
+ * The checks of every watched request, one timer per period (a timer of its own per request cost
+ * more than its checks do); a timer stops at a tick with nothing to check. Returns the check's removal.
+ */
+const tickers = new Map<number, Set<() => void>>();
+function every(period: number, check: () => void): () => void {
+  let checks = tickers.get(period);
+  if (!checks) {
+    const mine = (checks = new Set());
+    tickers.set(period, mine);
+    const timer = setInterval(() => {
+      if (mine.size === 0) {
+        clearInterval(timer);
+        tickers.delete(period);
+      }
+      for (const c of mine) c();
+    }, period);
+    timer.unref();
+  }
+  checks.add(check);
+  return () => checks.delete(check);
+}
+
 /** The idle timeout of bodyIdleTimeout for one request (nothing when `idleMs` <= 0). */
 export function watchIdle(req: PlainRequest, res: PlainResponse, idleMs: number): void {
   if (idleMs <= 0) return;
@@ -29,7 +52,7 @@ export function watchIdle(req: PlainRequest, res: PlainResponse, idleMs: number)
   let lastWritten = socket.bytesWritten;
   let activeAt = Date.now();
   const stop = () => {
-    clearInterval(timer);
+    unwatch();
     socket.off('close', stop); // keep-alive sockets carry many requests: no listener left behind
     res.off('close', done);
   };
@@ -61,11 +84,10 @@ export function watchIdle(req: PlainRequest, res: PlainResponse, idleMs: number)
       socket.destroy();
     }
   };
-  const timer = setInterval(check, Math.min(1000, Math.max(25, Math.floor(idleMs / 4))));
-  timer.unref();
+  const unwatch = every(Math.min(1000, Math.max(25, Math.floor(idleMs / 4))), check);
   socket.once('close', stop);
   // The response is over (sent, or its connection lost) and no body is still coming: nothing is waited
-  // for any more. Stopping here, not at the next tick of the timer, keeps a keep-alive socket that
+  // for any more. Stopping here, not at the next tick, keeps a keep-alive socket that
   // carries many quick requests from collecting one close listener per request. (An answer sent
   // before its body arrived keeps the timer: a stalled body still gets its connection cut.)
   const done = () => {
