@@ -3,9 +3,10 @@ import { pipeline } from 'node:stream/promises';
 import type { Router } from 'express';
 import { notFound } from '../../core/errors.js';
 import { parseRange, serveObject } from '../../lfs/http.js';
-import { parsePointer, type LfsPointer } from '../../lfs/pointer.js';
+import { MAX_POINTER_SIZE, parsePointer, type LfsPointer } from '../../lfs/pointer.js';
 import type { RepoRecord } from '../../db/db.js';
 import { UNGATED_FILES } from '../../community/gated.js';
+import { blobFacts } from '../blob-facts.js';
 import { entryAt } from '../tree.js';
 import { clientIp, type PlainRequest, type PlainResponse } from '../../http/plain.js';
 import type { LaneHandler } from '../../http/lane.js';
@@ -72,12 +73,15 @@ export async function download(ctx: HfContext, req: PlainRequest, res: PlainResp
   const clean = path.replace(/^\/+/, '');
   const e = clean ? entryAt(objects, commitOid, clean) : null;
   if (!e || e.mode === '40000' || e.mode === '160000') throw notFound('EntryNotFound', 'Entry not found');
+  // A HEAD reads no content: the blob's size and the LFS pointer it is, if any, are remembered per
+  // blob id (src/hf/blob-facts.ts). The Python client asks HEAD of every file each time it runs.
+  const facts = req.method === 'HEAD' ? blobFacts(objects, e.oid) : null;
   // Large files stream from the pack when stored whole (never held in memory); LFS pointers are small.
-  const { size, object } = objects.readUpTo(e.oid, 1 << 20);
+  const { size, object } = facts ? { size: facts.size, object: null } : objects.readUpTo(e.oid, 1 << 20);
   // A delta is resolved into a cached file and streamed from there (deps.store.streamBlob): never held whole either.
-  const streamed = object ? null : await deps.store.streamBlob(objects, e.oid);
+  const streamed = facts || object ? null : await deps.store.streamBlob(objects, e.oid);
   const blob = object?.data ?? null;
-  const pointer = kind === 'resolve' && blob && blob.length < 1024 ? parsePointer(blob) : null;
+  const pointer = kind !== 'resolve' ? null : facts ? facts.pointer : blob && blob.length < MAX_POINTER_SIZE ? parsePointer(blob) : null;
   res.setHeader('Content-Disposition', `inline; filename*=UTF-8''${encodeURIComponent(clean.split('/').pop()!)}`);
   if (pointer) {
     res.setHeader('X-Linked-Etag', `"${pointer.oid}"`);
