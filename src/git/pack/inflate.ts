@@ -25,7 +25,7 @@ export function readInto(fd: number, buf: Buffer, position: number, length: numb
  */
 export const HEADROOM = 32;
 
-interface NativeZlib {
+export interface NativeZlib {
   reset(): void;
   writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
   onerror: (message: string, errno: number, code?: string) => void;
@@ -117,7 +117,8 @@ class Inflater {
   }
 }
 
-const supported = (() => {
+/** Whether Node's zlib objects expose the native handle Inflater (and pack-writer's Deflater) drive. */
+export const NATIVE_ZLIB_HANDLE = (() => {
   const engine = new zlib.Inflate();
   const probe = engine as unknown as { _handle?: { writeSync?: unknown; reset?: unknown }; _writeState?: unknown };
   const ok = typeof probe._handle?.writeSync === 'function' && typeof probe._handle.reset === 'function' && probe._writeState instanceof Uint32Array;
@@ -135,7 +136,7 @@ const STREAM_INPUT = 1 << 20;
  * With `headroom`, the data is preceded by that many bytes of its own buffer (see HEADROOM).
  */
 export function inflateExact(input: Buffer, size: number, where: number, headroom = 0): { data: Buffer; used: number } | null {
-  if (!supported) return inflateExactPortable(input, size, where, headroom);
+  if (!NATIVE_ZLIB_HANDLE) return inflateExactPortable(input, size, where, headroom);
   inflater ??= new Inflater();
   // One byte more than the header says, to see a stream that goes on.
   const out = Buffer.allocUnsafe(headroom + size + 1);
@@ -152,7 +153,7 @@ export function inflateExact(input: Buffer, size: number, where: number, headroo
  * sniffing a small object's first bytes costs a fraction of inflating it whole.
  */
 export function inflatePrefix(input: Buffer, want: number, where: number): Buffer | null {
-  if (!supported) return null;
+  if (!NATIVE_ZLIB_HANDLE) return null;
   inflater ??= new Inflater();
   const out = Buffer.allocUnsafe(want);
   const r = inflater.run(input, out, 0, want, where);
@@ -164,7 +165,7 @@ export function inflatePrefix(input: Buffer, want: number, where: number): Buffe
  * each piece of output with the input bytes used to make it. Returns the input bytes the stream used.
  */
 export function inflateStreaming(next: (used: number, want: number) => Buffer, size: number, chunk: Buffer, onData: (data: Buffer, input: Buffer) => void, where: number): number {
-  if (supported) {
+  if (NATIVE_ZLIB_HANDLE) {
     inflater ??= new Inflater();
     return inflater.stream(next, size, chunk, onData, where);
   }

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { OFS_DELTA, REF_DELTA, TYPE_CODE } from '../objects/types.js';
 import { PackIndex } from './idx.js';
 import { indexPack } from './index-pack.js';
 import { PackFile } from './pack-file.js';
-import { PackWriter } from './pack-writer.js';
+import { deflateObject, PackWriter } from './pack-writer.js';
 import { allObjects, buildHistoryRepo, git, removeTempDirs, tempDir, type FixtureRepo, type GitObject } from './test-fixtures.js';
 
 describe('PackWriter output accepted by git index-pack --strict', () => {
@@ -134,5 +136,28 @@ describe('PackWriter output accepted by git index-pack --strict', () => {
     await assert.rejects(w.writeRaw(OFS_DELTA, 1, Buffer.alloc(1), { ofsDistance: 1 }), /reaches before the first entry/);
     await assert.rejects(w.writeRaw(3, 1, Buffer.alloc(1), { ofsDistance: 1 }), /not a delta/);
     await assert.rejects(w.writeWhole(6, Buffer.alloc(1)), /not an object type/);
+  });
+});
+
+describe('deflateObject', () => {
+  it("gives zlib.deflateSync's bytes for every size and kind of content, call after call on its reused context", () => {
+    const text = (n: number) => Buffer.from('upload benchmark line of text\n'.repeat(Math.ceil(n / 30) + 1)).subarray(0, n);
+    const sizes = [0, 1, 2, 100, 1000, 16383, 16384, 65535, 65536, 65537, 200_000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1];
+    let calls = 0;
+    for (const size of sizes) {
+      // Random bytes do not compress: zlib's stored blocks make the stream longer than the data.
+      for (const data of [text(size), crypto.randomBytes(size), Buffer.alloc(size)]) {
+        const got = deflateObject(data);
+        const level = data.length > 1 << 20 ? 1 : 6;
+        assert.ok(got.equals(zlib.deflateSync(data, { level })), `${size} bytes`);
+        assert.ok(zlib.inflateSync(got).equals(data));
+        calls++;
+      }
+    }
+    const kept = deflateObject(text(5000));
+    const copy = Buffer.from(kept);
+    deflateObject(crypto.randomBytes(5000));
+    assert.ok(kept.equals(copy), 'an earlier result stays as it was');
+    assert.equal(calls, sizes.length * 3);
   });
 });

@@ -2,12 +2,61 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { OFS_DELTA, REF_DELTA, TYPE_NAME } from '../objects/types.js';
 import { encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
+import { NATIVE_ZLIB_HANDLE, type NativeZlib } from './inflate.js';
 
-/** An object's zlib stream as writeWhole stores it. */
+/** An object's zlib stream as writeWhole stores it (the bytes `zlib.deflateSync` gives at the same level). */
 export function deflateObject(data: Buffer): Buffer {
   // Large objects deflate at level 1: several times faster, and big files are mostly binary anyway.
-  return zlib.deflateSync(data, { level: data.length > 1 << 20 ? 1 : 6 });
+  if (data.length > 1 << 20) return zlib.deflateSync(data, { level: 1 });
+  if (!NATIVE_ZLIB_HANDLE) return zlib.deflateSync(data, { level: 6 });
+  deflater ??= new Deflater(6);
+  return deflater.run(data) ?? zlib.deflateSync(data, { level: 6 });
 }
+
+/**
+ * One deflate context reused for every small object, reset between them, as Inflater does for
+ * inflating (src/git/pack/inflate.ts): `zlib.deflateSync` builds and initialises a context of
+ * ~256 KiB per call, most of the time of deflating a small object (an API commit of 10,000 small
+ * files: 170 ms against 45 ms here).
+ */
+class Deflater {
+  private engine!: zlib.Deflate;
+  private handle!: NativeZlib;
+  private state!: Uint32Array;
+  private failed = false;
+  private out = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(private readonly level: number) {
+    this.renew();
+  }
+
+  private renew(): void {
+    this.engine = new zlib.Deflate({ level: this.level });
+    const internals = this.engine as unknown as { _handle: NativeZlib; _writeState: Uint32Array };
+    this.handle = internals._handle;
+    this.state = internals._writeState;
+    this.handle.onerror = () => {
+      this.failed = true;
+    };
+  }
+
+  /** `data` deflated whole, in a buffer of its own; null when the context failed (the caller falls back). */
+  run(data: Buffer): Buffer | null {
+    // zlib's deflateBound for these settings is below this.
+    const room = data.length + (data.length >> 10) + 64;
+    if (this.out.length < room) this.out = Buffer.allocUnsafe(room);
+    this.failed = false;
+    this.handle.reset();
+    this.handle.writeSync(zlib.constants.Z_FINISH, data, 0, data.length, this.out, 0, room);
+    // Output space left over means the stream ended (Z_FINISH with room to spare); none left, that it might not have.
+    if (this.failed || this.state[1] !== 0 || this.state[0] === 0) {
+      this.renew();
+      return null;
+    }
+    return Buffer.from(this.out.subarray(0, room - this.state[0]!));
+  }
+}
+let deflater: Deflater | null = null;
 
 export type DeltaBase = { ofsDistance: number } | { oid: Buffer };
 
