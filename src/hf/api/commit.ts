@@ -37,8 +37,8 @@ export function commitRoutes(ctx: HfContext, api: RepoApi): void {
 async function preupload(ctx: HfContext, req: Request, res: Response, repo: RepoRecord, rest: string[]): Promise<void> {
   const { deps } = ctx;
   const { rev } = splitRevPath(rest);
-  const refs = await deps.store.refs(repo.id);
-  const objects = await deps.store.objects(repo.id);
+  // As of the repository's row read for this request (the JS client asks once per 100 files).
+  const { refs, objects } = await deps.store.snapshot(repo);
   let head: string | null = null;
   try {
     head = resolveRevision(refs, objects, rev, repo.defaultBranch).oid;
