@@ -16,8 +16,10 @@ const PARSED_CACHE_ENTRIES = 50_000;
  * for commits; the estimate is above the real heap size (names and ids are one byte a character).
  */
 const PARSED_CACHE_BYTES = 32 << 20;
-const parsedCache = new Map<string, { value: unknown; bytes: number }>();
+const parsedCache = new Map<string, { value: unknown; bytes: number; tick: number }>();
 let parsedBytes = 0;
+/** Insertions into parsedCache so far: an entry's `tick` is this count when it was last (re)inserted. */
+let parsedTick = 0;
 
 /** Rough heap bytes of a parsed commit or tree (strings at 2 bytes a character, objects at ~64 bytes). */
 function parsedSize(value: unknown): number {
@@ -47,8 +49,14 @@ export class LoadedPack {
     const key = this.parsedPrefix + offset;
     const hit = parsedCache.get(key);
     if (hit === undefined) return undefined;
-    parsedCache.delete(key);
-    parsedCache.set(key, hit);
+    // Moved to the newest end only once more insertions than half the entries came after it (until
+    // then it cannot be the oldest), not on every use: a walk reads the same few trees thousands of
+    // times. An entry used at least once every size/2 insertions is never evicted.
+    if (parsedTick - hit.tick > parsedCache.size >> 1) {
+      parsedCache.delete(key);
+      hit.tick = ++parsedTick;
+      parsedCache.set(key, hit);
+    }
     return hit.value;
   }
 
@@ -57,7 +65,8 @@ export class LoadedPack {
     const bytes = parsedSize(value);
     const old = parsedCache.get(key);
     if (old) parsedBytes -= old.bytes;
-    parsedCache.set(key, { value, bytes });
+    if (old) parsedCache.delete(key);
+    parsedCache.set(key, { value, bytes, tick: ++parsedTick });
     parsedBytes += bytes;
     // Least recently used first, until the cache is within both bounds.
     for (const [k, v] of parsedCache) {
