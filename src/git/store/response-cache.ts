@@ -18,6 +18,8 @@ export interface ResponseRecording {
 export class ResponseCache {
   private readonly entries = new Map<string, { size: number; used: number }>();
   private bytes = 0;
+  /** The last use's time: uses get strictly increasing times, so two in one millisecond keep their order. */
+  private last = 0;
 
   constructor(
     private readonly dir: string,
@@ -32,9 +34,15 @@ export class ResponseCache {
       }
       const { size, mtimeMs } = fs.statSync(file);
       this.entries.set(name, { size, used: mtimeMs });
+      this.last = Math.max(this.last, mtimeMs);
       this.bytes += size;
     }
     this.evict();
+  }
+
+  private now(): number {
+    this.last = Math.max(Date.now(), this.last + 0.001);
+    return this.last;
   }
 
   private fileName(packName: string, key: string): string {
@@ -46,7 +54,7 @@ export class ResponseCache {
     const name = this.fileName(packName, key);
     const e = this.entries.get(name);
     if (!e) return null;
-    e.used = Date.now();
+    e.used = this.now();
     return path.join(this.dir, name);
   }
 
@@ -74,7 +82,7 @@ export class ResponseCache {
         fs.renameSync(tmp, path.join(this.dir, name));
         const old = this.entries.get(name);
         if (old) this.bytes -= old.size;
-        this.entries.set(name, { size, used: Date.now() });
+        this.entries.set(name, { size, used: this.now() });
         this.bytes += size;
         this.evict();
       },
