@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { run } from './helpers/run.js';
 import { ROOT } from './helpers/server.js';
+import { tmpDir } from './helpers/git.js';
 
 // No Docker engine runs on the test machines: the compose file is validated by docker-compose
 // itself (with the documented .env.example), and what the deployment promises is checked in the files.
@@ -29,7 +29,7 @@ describe('docker deployment files', () => {
     assert.doesNotMatch(text, /localhost/, 'no address may be fixed to localhost: LFS links would break for other machines');
     assert.doesNotMatch(text, /PASSWORD: [^$\s]/, 'passwords come from the .env file');
     // Without the file, docker-compose says what is missing and where to set it.
-    const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-env-')), 'empty.env');
+    const empty = path.join(tmpDir('env'), 'empty.env');
     fs.writeFileSync(empty, '');
     try {
       const bare = await run('docker-compose', ['--env-file', empty, '-f', compose, 'config', '-q']);

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { tmpDir } from './git.js';
 
 /**
  * A tiny stand-in, in front of s3rver, for a store that checks checksums as AWS S3 and MinIO do
@@ -23,7 +23,7 @@ export async function startChecksumProxy(target: string): Promise<ChecksumProxy>
   const upstream = new URL(target);
   const sums = new Map<string, string>();
   const gets: string[] = [];
-  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-checksum-proxy-'));
+  const spool = tmpDir('checksum-proxy');
   const server = http.createServer((req, res) => {
     void (async () => {
       const key = decodeURIComponent(req.url!.split('?')[0]!);

@@ -2,13 +2,21 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeOnExit } from './cleanup.js';
 import { run, type RunResult } from './run.js';
+
+/** A new temporary directory, removed when the test process exits (however its tests ended). */
+export function tmpDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `packhub-${prefix}-`));
+  removeOnExit(dir);
+  return dir;
+}
 
 /**
  * Every git (and git-lfs) run gets an isolated HOME with its own .gitconfig, no system config, no
  * prompts and no credential helpers, so the developer's or CI machine's settings never leak in.
  */
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-git-home-'));
+const home = tmpDir('git-home');
 fs.writeFileSync(
   path.join(home, '.gitconfig'),
   [
@@ -77,10 +85,6 @@ export async function git(args: string[], opts: GitOptions = {}): Promise<string
 /** Run git and return code, stdout and stderr, whether it failed or not (for expected failures). */
 export function gitResult(args: string[], opts: GitOptions = {}): Promise<RunResult> {
   return run('git', argv(args, opts), { cwd: opts.cwd, env: { ...gitEnv, ...opts.env }, input: opts.input, timeoutMs: opts.timeoutMs ?? 300_000 });
-}
-
-export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `packhub-${prefix}-`));
 }
 
 /** refname -> oid, as `git ls-remote` or `git show-ref` print it. */

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from './cleanup.js';
+import { tmpDir } from './git.js';
 
 /**
  * s3rver (an S3-compatible server from npm) in a child process on an ephemeral port, shared by every
@@ -33,7 +33,7 @@ let shared: { child: ChildProcess; port: number; dir: string; refs: number } | n
 let starting: Promise<void> | null = null;
 
 async function launch(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packhub-s3rver-'));
+  const dir = tmpDir('s3rver');
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', CHILD, dir], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '' },
