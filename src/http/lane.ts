@@ -48,7 +48,13 @@ export function createLane(opts: LaneOptions): (req: IncomingMessage, res: Serve
       if (token !== null) res.locals.principal = await bearerPrincipal(db, token);
       await handler(req, res);
     } catch (err) {
-      answerError(log, req, res, err);
+      try {
+        answerError(log, req, res, err);
+      } catch (answerErr) {
+        // Never an unhandled rejection (it would end the process): the connection is all that is left.
+        log.error({ err: answerErr, url: req.originalUrl }, 'could not answer a failed request');
+        res.destroy();
+      }
     }
   };
   return (req, res) => {
