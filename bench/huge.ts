@@ -19,7 +19,8 @@
  * phase (on SIGUSR2: give --heapsnapshot-signal another signal).
  *
  *   npm run build && npx tsx bench/huge.ts     (HUGE_PHASES=git,api,upload,download,search: a subset;
- *                                              HUGE_CLI=path/to/cli.js: another build; HUGE_KEEP=1 keeps the temp dirs)
+ *                                              HUGE_CLI=path/to/cli.js: another build; HUGE_KEEP=1 keeps the temp dirs;
+ *                                              HUGE_LOG_LEVEL=info: packhub's log level, warn by default)
  *   HUGE_FILES=10000 HUGE_COMMITS=100 HUGE_LFS=20 HUGE_UPLOAD=1000 HUGE_DOWNLOADS=1000 HUGE_REPOS=1000 HUGE_RUNS=1 npx tsx bench/huge.ts
  */
 import 'reflect-metadata';
@@ -231,7 +232,7 @@ const phEnv = {
   PACKHUB_DATA_DIR: path.join(dir, 'hub'),
   PACKHUB_PORT: String(phPort),
   PACKHUB_HOST: '127.0.0.1',
-  PACKHUB_LOG_LEVEL: 'warn',
+  PACKHUB_LOG_LEVEL: process.env.HUGE_LOG_LEVEL ?? 'warn',
 };
 execFileSync('node', [CLI, 'user', 'create', 'bench'], { env: phEnv, stdio: 'ignore' });
 const token = execFileSync('node', [CLI, 'token', 'create', 'bench', '--scope', 'write'], { env: phEnv, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n').at(-1)!;
