@@ -31,24 +31,25 @@ export function resolveRoutes(ctx: HfContext, router: Router): void {
  * names no repository (`/gpt2/resolve/...`) and `/api/` paths are left to the application.
  */
 export function resolveLane(ctx: HfContext): (url: string) => LaneHandler | null {
-  const isOp = (seg: string | undefined): seg is (typeof OPS)[number] => seg !== undefined && (OPS as readonly string[]).includes(seg.toLowerCase());
+  const opOf = (seg: string | undefined) => OPS.find((op) => op === seg?.toLowerCase()) ?? null;
+  const prefixed = REPO_PREFIXES.filter((p) => p.prefix);
   return (url) => {
     if (url.startsWith('/api/') || url.startsWith('/ui-api/')) return null;
     const q = url.indexOf('?');
     const segs = (q < 0 ? url : url.slice(0, q)).split('/');
-    // `*rest` needs at least one character after `<op>/`.
-    const at = (skip: number): LaneHandler | null => {
-      const [ns, name, op] = segs.slice(skip - 2, skip + 1);
-      if (!ns || !name || !isOp(op) || segs.slice(skip + 1).join('/') === '') return null;
-      const prefix = skip === 3 ? '' : `/${segs[1]!.toLowerCase()}`;
-      const type = REPO_PREFIXES.find((p) => p.prefix === prefix)!.type;
-      const kind = op.toLowerCase() as (typeof OPS)[number];
-      return (req, res) => download(ctx, req, res, { type, ns: decodeURIComponent(ns), name: decodeURIComponent(name) }, kind, rawSegments(url, skip));
+    /** `{ns}/{name}/{op}/{rest}` after `skip - 2` segments. */
+    const at = (skip: number, type: RepoId['type']): LaneHandler | null => {
+      const [ns, name, opSeg] = segs.slice(skip - 2, skip + 1);
+      const op = opOf(opSeg);
+      const rest = rawSegments(url, skip);
+      // `*rest` needs at least one character after `<op>/`.
+      if (!ns || !name || !op || rest.length === 0) return null;
+      return (req, res) => download(ctx, req, res, { type, ns: decodeURIComponent(ns), name: decodeURIComponent(name) }, op, rest);
     };
-    const model = segs.length > 4 && isOp(segs[3]) ? at(3) : null;
+    const model = opOf(segs[3]) ? at(3, 'model') : null;
     if (model) return model;
-    const prefixed = segs[1]!.toLowerCase();
-    return segs.length > 5 && (prefixed === 'datasets' || prefixed === 'spaces') ? at(4) : null;
+    const typed = prefixed.find((p) => p.prefix.slice(1) === segs[1]!.toLowerCase());
+    return typed ? at(4, typed.type) : null;
   };
 }
 
