@@ -25,10 +25,28 @@ export function readInto(fd: number, buf: Buffer, position: number, length: numb
  */
 export const HEADROOM = 32;
 
-export interface NativeZlib {
+interface NativeZlib {
   reset(): void;
   writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
   onerror: (message: string, errno: number, code?: string) => void;
+}
+
+/**
+ * A zlib context driven directly, with the calls Node's own `inflateSync`/`deflateSync` make on it
+ * (see NATIVE_ZLIB_HANDLE): `handle.reset()` between streams, `handle.writeSync(...)`, and then
+ * `state` = [output bytes left, input bytes left]. `engine` keeps the native context alive.
+ */
+export interface ZlibContext {
+  engine: zlib.Inflate | zlib.Deflate;
+  handle: NativeZlib;
+  state: Uint32Array;
+}
+
+/** The native handle of a new `zlib.Inflate` or `zlib.Deflate`; `onerror` is told of a corrupt stream or a failed call. */
+export function zlibContext(engine: zlib.Inflate | zlib.Deflate, onerror: (message: string, code?: string) => void): ZlibContext {
+  const internals = engine as unknown as { _handle: NativeZlib; _writeState: Uint32Array };
+  internals._handle.onerror = (message, _errno, code) => onerror(message, code);
+  return { engine, handle: internals._handle, state: internals._writeState };
 }
 
 /**
@@ -38,23 +56,20 @@ export interface NativeZlib {
  * `inflateSync` makes. After an error, the context is dropped and a fresh one made.
  */
 class Inflater {
-  private engine!: zlib.Inflate;
   private handle!: NativeZlib;
   private state!: Uint32Array;
   private error: { message: string; code?: string } | null = null;
+  private context!: ZlibContext;
 
   constructor() {
     this.renew();
   }
 
   private renew(): void {
-    this.engine = new zlib.Inflate();
-    const internals = this.engine as unknown as { _handle: NativeZlib; _writeState: Uint32Array };
-    this.handle = internals._handle;
-    this.state = internals._writeState;
-    this.handle.onerror = (message, _errno, code) => {
+    this.context = zlibContext(new zlib.Inflate(), (message, code) => {
       this.error = { message, code };
-    };
+    });
+    ({ handle: this.handle, state: this.state } = this.context);
   }
 
   /**

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { OFS_DELTA, REF_DELTA, TYPE_NAME } from '../objects/types.js';
 import { encodeEntryHeader, encodeOfsOffset } from './entry-header.js';
-import { NATIVE_ZLIB_HANDLE, type NativeZlib } from './inflate.js';
+import { NATIVE_ZLIB_HANDLE, zlibContext, type ZlibContext } from './inflate.js';
 
 /** An object's zlib stream as writeWhole stores it (the bytes `zlib.deflateSync` gives at the same level). */
 export function deflateObject(data: Buffer): Buffer {
@@ -20,9 +20,7 @@ export function deflateObject(data: Buffer): Buffer {
  * files: 170 ms against 45 ms here).
  */
 class Deflater {
-  private engine!: zlib.Deflate;
-  private handle!: NativeZlib;
-  private state!: Uint32Array;
+  private context!: ZlibContext;
   private failed = false;
   private out = Buffer.allocUnsafe(64 * 1024);
 
@@ -31,13 +29,9 @@ class Deflater {
   }
 
   private renew(): void {
-    this.engine = new zlib.Deflate({ level: this.level });
-    const internals = this.engine as unknown as { _handle: NativeZlib; _writeState: Uint32Array };
-    this.handle = internals._handle;
-    this.state = internals._writeState;
-    this.handle.onerror = () => {
+    this.context = zlibContext(new zlib.Deflate({ level: this.level }), () => {
       this.failed = true;
-    };
+    });
   }
 
   /** `data` deflated whole, in a buffer of its own; null when the context failed (the caller falls back). */
@@ -45,15 +39,16 @@ class Deflater {
     // zlib's deflateBound for these settings is below this.
     const room = data.length + (data.length >> 10) + 64;
     if (this.out.length < room) this.out = Buffer.allocUnsafe(room);
+    const { handle, state } = this.context;
     this.failed = false;
-    this.handle.reset();
-    this.handle.writeSync(zlib.constants.Z_FINISH, data, 0, data.length, this.out, 0, room);
+    handle.reset();
+    handle.writeSync(zlib.constants.Z_FINISH, data, 0, data.length, this.out, 0, room);
     // Output space left over means the stream ended (Z_FINISH with room to spare); none left, that it might not have.
-    if (this.failed || this.state[1] !== 0 || this.state[0] === 0) {
+    if (this.failed || state[1] !== 0 || state[0] === 0) {
       this.renew();
       return null;
     }
-    return Buffer.from(this.out.subarray(0, room - this.state[0]!));
+    return Buffer.from(this.out.subarray(0, room - state[0]!));
   }
 }
 let deflater: Deflater | null = null;
